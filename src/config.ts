@@ -1,0 +1,297 @@
+/**
+ * @module config
+ * The environment of CONTRACT.md, parsed once into a typed, frozen object. Nothing else in the
+ * program reads `process.env`: every module receives the piece of `Config` it needs, so tests
+ * build any configuration they like without touching the process.
+ *
+ * A bad value stops start-up with ONE line naming the variable and what is wrong with it, and
+ * never echoes a secret. `redactConfig` is the only form of the config that may be printed.
+ */
+import { z } from 'zod';
+
+export type DbDriver = 'pglite' | 'pg' | 'neon' | 'neon-http';
+
+export type Config = Readonly<{
+  nodeEnv: string;
+  host: string;
+  port: number;
+  db: Readonly<{
+    driver: DbDriver;
+    /** Postgres URL, or for PGlite `memory` / a data directory. */
+    url: string;
+    /** Direct (unpooled) URL for migrations; same as `url` unless set. */
+    migrationUrl: string;
+    neonWsProxy: string | undefined;
+    poolMax: number;
+    connectTimeoutMs: number;
+    statementTimeoutMs: number;
+  }>;
+  model: Readonly<{
+    /** `offline` selects the built-in command interpreter. */
+    id: string;
+    apiKey: string | undefined;
+    baseURL: string | undefined;
+    api: 'responses' | 'chat';
+    timeoutMs: number;
+    maxSteps: number;
+    maxToolCalls: number;
+  }>;
+  chat: Readonly<{
+    historyMessages: number;
+    maxBodyBytes: number;
+    maxMessageChars: number;
+    rateLimitPerMinute: number;
+    leaseMs: number;
+  }>;
+  auth: Readonly<{
+    mode: 'jwt' | 'dev';
+    jwtSecret: string | undefined;
+    jwksUrl: string | undefined;
+    issuer: string | undefined;
+    audience: string | undefined;
+  }>;
+  corsOrigins: readonly string[];
+  mcpUser: string | undefined;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}>;
+
+/** Start-up refused: `message` is the one line to print. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const DEFAULT_OPENAI_MODEL = 'gpt-5-mini';
+export const DEFAULT_PGLITE_DIR = './.data/pglite';
+
+const int = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, `${name} must be a whole number`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `${name} must be between ${min} and ${max}`);
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((s) => (s === '' ? undefined : s))
+  .optional();
+
+const httpUrl = (name: string) =>
+  optionalText.refine(
+    (s) => s === undefined || /^https?:\/\/[^\s]+$/.test(s),
+    `${name} must be an http(s) URL`,
+  );
+
+const Env = z.object({
+  NODE_ENV: z.string().default('development'),
+  PORT: int('PORT', 0, 65535).default(3000),
+  HOST: z.string().trim().min(1, 'HOST must not be empty').default('127.0.0.1'),
+  DATABASE_URL: optionalText,
+  DATABASE_URL_UNPOOLED: optionalText,
+  DB_DRIVER: z
+    .enum(['auto', 'neon', 'neon-http', 'pg', 'pglite'], {
+      error: 'DB_DRIVER must be one of auto, neon, neon-http, pg, pglite',
+    })
+    .default('auto'),
+  NEON_WS_PROXY: optionalText.refine(
+    (s) => s === undefined || /^[\w.-]+:\d+$/.test(s),
+    'NEON_WS_PROXY must be host:port',
+  ),
+  DB_POOL_MAX: int('DB_POOL_MAX', 1, 1000).default(10),
+  DB_CONNECT_TIMEOUT_MS: int('DB_CONNECT_TIMEOUT_MS', 100, 120_000).default(5000),
+  DB_STATEMENT_TIMEOUT_MS: int('DB_STATEMENT_TIMEOUT_MS', 100, 600_000).default(10_000),
+  OPENAI_API_KEY: optionalText,
+  OPENAI_BASE_URL: httpUrl('OPENAI_BASE_URL'),
+  OPENAI_API: z.enum(['responses', 'chat'], { error: 'OPENAI_API must be responses or chat' }).optional(),
+  CHAT_MODEL: optionalText,
+  MODEL_TIMEOUT_MS: int('MODEL_TIMEOUT_MS', 100, 3_600_000).default(60_000),
+  MAX_STEPS: int('MAX_STEPS', 1, 50).default(8),
+  MAX_TOOL_CALLS: int('MAX_TOOL_CALLS', 1, 500).default(20),
+  HISTORY_MESSAGES: int('HISTORY_MESSAGES', 2, 1000).default(40),
+  MAX_BODY_BYTES: int('MAX_BODY_BYTES', 256, 10_485_760).default(65_536),
+  MAX_MESSAGE_CHARS: int('MAX_MESSAGE_CHARS', 1, 1_000_000).default(8000),
+  RATE_LIMIT_TURNS_PER_MINUTE: int('RATE_LIMIT_TURNS_PER_MINUTE', 0, 100_000).default(30),
+  TURN_LEASE_MS: int('TURN_LEASE_MS', 1000, 3_600_000).optional(),
+  CORS_ORIGINS: optionalText,
+  TASKCHAT_USER: optionalText,
+  AUTH_MODE: z.enum(['jwt', 'dev'], { error: 'AUTH_MODE must be jwt or dev' }).optional(),
+  AUTH_JWT_SECRET: optionalText.refine(
+    (s) => s === undefined || s.length >= 32,
+    'AUTH_JWT_SECRET must be at least 32 characters',
+  ),
+  AUTH_JWKS_URL: httpUrl('AUTH_JWKS_URL'),
+  AUTH_JWT_ISSUER: optionalText,
+  AUTH_JWT_AUDIENCE: optionalText,
+  LOG_LEVEL: z
+    .enum(['debug', 'info', 'warn', 'error', 'silent'], {
+      error: 'LOG_LEVEL must be one of debug, info, warn, error, silent',
+    })
+    .default('info'),
+});
+
+type Env = z.infer<typeof Env>;
+
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]', '']);
+
+export function isLocalHost(host: string): boolean {
+  return LOCAL_HOSTS.has(host) || host.startsWith('127.') || host.startsWith('/');
+}
+
+export function isNeonHost(host: string): boolean {
+  return /\.neon\.(tech|build)$/i.test(host);
+}
+
+/** Parse the environment. Throws `ConfigError` with a one-line message on the first problem. */
+export function loadConfig(source: Record<string, string | undefined>): Config {
+  const parsed = Env.safeParse(source);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? 'environment');
+    const message = issue?.message ?? 'invalid';
+    // Messages produced by our own refinements already start with the variable's name.
+    throw new ConfigError(message.startsWith(name) ? message : `${name}: ${message}`);
+  }
+  const env = parsed.data;
+  const config: Config = {
+    nodeEnv: env.NODE_ENV,
+    host: env.HOST,
+    port: env.PORT,
+    db: databaseSettings(env),
+    model: modelSettings(env),
+    chat: {
+      historyMessages: env.HISTORY_MESSAGES,
+      maxBodyBytes: env.MAX_BODY_BYTES,
+      maxMessageChars: env.MAX_MESSAGE_CHARS,
+      rateLimitPerMinute: env.RATE_LIMIT_TURNS_PER_MINUTE,
+      // A turn's lease outlives the longest legitimate turn, so only a dead process's lease expires.
+      leaseMs: env.TURN_LEASE_MS ?? env.MODEL_TIMEOUT_MS + 30_000,
+    },
+    auth: authSettings(env),
+    corsOrigins: env.CORS_ORIGINS
+      ? env.CORS_ORIGINS.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [],
+    mcpUser: env.TASKCHAT_USER,
+    logLevel: env.LOG_LEVEL,
+  };
+  return deepFreeze(config);
+}
+
+function databaseSettings(env: Env): Config['db'] {
+  const common = {
+    neonWsProxy: env.NEON_WS_PROXY,
+    poolMax: env.DB_POOL_MAX,
+    connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
+    statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+  };
+  const url = env.DATABASE_URL;
+  if (url === undefined || url.startsWith('pglite://')) {
+    if (env.DB_DRIVER !== 'auto' && env.DB_DRIVER !== 'pglite') {
+      throw new ConfigError(`DATABASE_URL is required when DB_DRIVER=${env.DB_DRIVER}`);
+    }
+    const location = url === undefined ? DEFAULT_PGLITE_DIR : url.slice('pglite://'.length);
+    if (location === '') throw new ConfigError('DATABASE_URL: pglite:// needs "memory" or a directory');
+    return { driver: 'pglite', url: location, migrationUrl: location, ...common };
+  }
+  if (env.DB_DRIVER === 'pglite') {
+    throw new ConfigError('DB_DRIVER=pglite needs DATABASE_URL unset or pglite://memory or pglite://<dir>');
+  }
+  const host = checkPostgresUrl('DATABASE_URL', url);
+  const migrationUrl = env.DATABASE_URL_UNPOOLED ?? url;
+  if (env.DATABASE_URL_UNPOOLED) checkPostgresUrl('DATABASE_URL_UNPOOLED', env.DATABASE_URL_UNPOOLED);
+  const driver = env.DB_DRIVER === 'auto' ? (isNeonHost(host) ? 'neon' : 'pg') : env.DB_DRIVER;
+  if (env.NEON_WS_PROXY && !isLocalHost(env.NEON_WS_PROXY.replace(/:\d+$/, ''))) {
+    // The proxy speaks plain ws://, so it is only for a proxy on this machine.
+    throw new ConfigError('NEON_WS_PROXY must be on this machine (localhost/127.0.0.1): it is not encrypted');
+  }
+  return { driver, url, migrationUrl, ...common };
+}
+
+/** Validates a postgres:// URL and refuses plaintext to a remote host. Returns the host. */
+function checkPostgresUrl(name: string, value: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL`);
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new ConfigError(`${name} must start with postgres:// or postgresql:// (or pglite://)`);
+  }
+  const host = decodeURIComponent(parsed.hostname);
+  if (host === '') throw new ConfigError(`${name} has no host`);
+  const sslmode = parsed.searchParams.get('sslmode');
+  if (!isLocalHost(host) && sslmode !== null && ['disable', 'allow', 'prefer'].includes(sslmode)) {
+    throw new ConfigError(
+      `${name}: sslmode=${sslmode} to a remote host is refused; use sslmode=require or verify-full`,
+    );
+  }
+  return host;
+}
+
+function modelSettings(env: Env): Config['model'] {
+  const id = env.CHAT_MODEL ?? (env.OPENAI_API_KEY ? DEFAULT_OPENAI_MODEL : 'offline');
+  if (id !== 'offline' && !env.OPENAI_API_KEY && !env.OPENAI_BASE_URL) {
+    throw new ConfigError(`OPENAI_API_KEY is required for CHAT_MODEL=${id} (or set CHAT_MODEL=offline)`);
+  }
+  return {
+    id,
+    apiKey: env.OPENAI_API_KEY,
+    baseURL: env.OPENAI_BASE_URL,
+    api: env.OPENAI_API ?? (env.OPENAI_BASE_URL ? 'chat' : 'responses'),
+    timeoutMs: env.MODEL_TIMEOUT_MS,
+    maxSteps: env.MAX_STEPS,
+    maxToolCalls: env.MAX_TOOL_CALLS,
+  };
+}
+
+function authSettings(env: Env): Config['auth'] {
+  const mode = env.AUTH_MODE ?? (env.AUTH_JWT_SECRET || env.AUTH_JWKS_URL ? 'jwt' : 'dev');
+  if (mode === 'dev' && env.NODE_ENV === 'production') {
+    throw new ConfigError(
+      'AUTH_MODE=dev is refused when NODE_ENV=production; set AUTH_JWT_SECRET or AUTH_JWKS_URL',
+    );
+  }
+  if (mode === 'jwt' && !env.AUTH_JWT_SECRET && !env.AUTH_JWKS_URL) {
+    throw new ConfigError('AUTH_MODE=jwt needs AUTH_JWT_SECRET or AUTH_JWKS_URL');
+  }
+  return {
+    mode,
+    jwtSecret: env.AUTH_JWT_SECRET,
+    jwksUrl: env.AUTH_JWKS_URL,
+    issuer: env.AUTH_JWT_ISSUER,
+    audience: env.AUTH_JWT_AUDIENCE,
+  };
+}
+
+/** Hides the password of a URL; leaves everything else readable. */
+export function redactUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return value.includes('@') ? '***' : value;
+  }
+}
+
+/** The config as it may be printed: no password, key or secret in it. */
+export function redactConfig(config: Config): Record<string, unknown> {
+  const hidden = (v: string | undefined) => (v === undefined ? undefined : '***');
+  return {
+    ...config,
+    db: { ...config.db, url: redactUrl(config.db.url), migrationUrl: redactUrl(config.db.migrationUrl) },
+    model: { ...config.model, apiKey: hidden(config.model.apiKey) },
+    auth: { ...config.auth, jwtSecret: hidden(config.auth.jwtSecret) },
+  };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,42 @@
+/**
+ * @module db/migrate
+ * Applies the committed drizzle-kit migrations in `drizzle/`, on whichever driver is configured,
+ * through the direct (unpooled) URL when one is set: Neon's pooler is not made for DDL.
+ */
+import { fileURLToPath } from 'node:url';
+import { migrate as migrateNeonHttp } from 'drizzle-orm/neon-http/migrator';
+import { migrate as migrateNeon } from 'drizzle-orm/neon-serverless/migrator';
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import type { Config } from '../config.ts';
+import { type Database, openHandle } from './client.ts';
+
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
+
+type AnyMigrate = (db: never, config: { migrationsFolder: string }) => Promise<void>;
+
+const MIGRATORS: Record<Config['db']['driver'], AnyMigrate> = {
+  pglite: migratePglite as AnyMigrate,
+  pg: migratePg as AnyMigrate,
+  neon: migrateNeon as AnyMigrate,
+  'neon-http': migrateNeonHttp as AnyMigrate,
+};
+
+/**
+ * Brings the schema up to date. With PGlite (one process owns the files) it migrates through
+ * the app's own handle; otherwise through a short-lived connection to the unpooled URL.
+ */
+export async function migrateDatabase(settings: Config['db'], database?: Database): Promise<void> {
+  const migrate = MIGRATORS[settings.driver];
+  const config = { migrationsFolder: MIGRATIONS_FOLDER };
+  if (database && (settings.driver === 'pglite' || settings.migrationUrl === settings.url)) {
+    await database.run((db) => migrate(db as never, config));
+    return;
+  }
+  const handle = await openHandle({ ...settings, poolMax: 1 }, settings.migrationUrl);
+  try {
+    await migrate(handle.db as never, config);
+  } finally {
+    await handle.close();
+  }
+}

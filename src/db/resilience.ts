@@ -1,0 +1,178 @@
+/**
+ * @module db/resilience
+ * The one place that decides what to do when Postgres misbehaves. Errors are classified as
+ * transient (the statement certainly did not run: the connection was refused, timed out, the
+ * server is starting, Neon's compute is waking, too many connections) or not; only transient
+ * ones are retried, with capped exponential backoff and full jitter. After repeated transient
+ * failures a circuit breaker opens and calls fail fast with `DbUnavailableError` (503 over HTTP)
+ * instead of piling up behind a dead database; after a cool-down one trial call decides.
+ */
+
+/** The database cannot be reached now; `retryAfterSeconds` is when trying again makes sense. */
+export class DbUnavailableError extends Error {
+  override name = 'DbUnavailableError';
+  readonly retryAfterSeconds: number;
+  constructor(retryAfterSeconds: number, options?: { cause?: unknown }) {
+    super('database unavailable', options);
+    this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterSeconds));
+  }
+}
+
+// Node socket errors raised while connecting: no statement reached the server.
+const CONNECT_ERRNO = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+// SQLSTATEs answered before any statement runs.
+const CONNECT_SQLSTATE = new Set([
+  '08001', // sqlclient_unable_to_establish_sqlconnection
+  '08004', // sqlserver_rejected_establishment_of_sqlconnection
+  '53300', // too_many_connections
+  '57P03', // cannot_connect_now (starting up, recovering)
+]);
+// Driver messages for failures before the statement was sent (pg pool, Neon proxy and compute).
+const CONNECT_MESSAGES = [
+  /timeout exceeded when trying to connect/i,
+  /connection terminated due to connection timeout/i,
+  /couldn't connect to compute node/i,
+  /compute node .*(starting|waking)/i,
+  /endpoint .* (is )?(idle|suspended|starting)/i,
+  /too many connections/i,
+  /websocket .*(error|closed) before/i,
+];
+// The connection died while a statement may have been running: safe to retry only for reads.
+const LOST_MESSAGES = [/connection terminated/i, /server closed the connection/i, /ECONNRESET/];
+const LOST_SQLSTATE = new Set(['08006', '08003', '57P01']);
+
+export type ErrorKind = 'connect' | 'lost' | 'other';
+
+/** Walks the cause chain (Drizzle wraps driver errors) to classify a failure. */
+export function classifyDbError(error: unknown): ErrorKind {
+  let lost = false;
+  for (let e: unknown = error, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof DbUnavailableError) return 'connect';
+    const code = String((e as { code?: unknown }).code ?? '');
+    const message = String((e as { message?: unknown }).message ?? '');
+    if (CONNECT_ERRNO.has(code) || CONNECT_SQLSTATE.has(code)) return 'connect';
+    if (e instanceof AggregateError && e.errors.some((inner) => classifyDbError(inner) === 'connect')) {
+      return 'connect';
+    }
+    if (CONNECT_MESSAGES.some((re) => re.test(message))) return 'connect';
+    if (LOST_SQLSTATE.has(code) || code === 'ECONNRESET' || LOST_MESSAGES.some((re) => re.test(message))) {
+      lost = true;
+    }
+  }
+  return lost ? 'lost' : 'other';
+}
+
+/** Whether `error` may be retried; a lost connection only when the operation is idempotent. */
+export function isRetryable(error: unknown, idempotent: boolean): boolean {
+  const kind = classifyDbError(error);
+  return kind === 'connect' || (kind === 'lost' && idempotent);
+}
+
+export type ResilienceOptions = {
+  /** Attempts per call, the first included. */
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Consecutive transient failures (after retries) that open the breaker. */
+  failureThreshold: number;
+  /** How long the breaker stays open before one trial call. */
+  openMs: number;
+  random: () => number;
+  sleep: (ms: number) => Promise<void>;
+  now: () => number;
+};
+
+export const DEFAULT_RESILIENCE: ResilienceOptions = {
+  attempts: 3,
+  baseDelayMs: 50,
+  maxDelayMs: 1000,
+  failureThreshold: 5,
+  openMs: 5000,
+  random: Math.random,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  now: Date.now,
+};
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** Retry-with-backoff plus circuit breaker around database calls. */
+export class Resilience {
+  readonly #options: ResilienceOptions;
+  #failures = 0;
+  #openedAt = 0;
+  #state: BreakerState = 'closed';
+  #trialRunning = false;
+
+  constructor(options: Partial<ResilienceOptions> = {}) {
+    this.#options = { ...DEFAULT_RESILIENCE, ...options };
+  }
+
+  get state(): BreakerState {
+    if (this.#state === 'open' && this.#options.now() - this.#openedAt >= this.#options.openMs) {
+      this.#state = 'half-open';
+    }
+    return this.#state;
+  }
+
+  /** Runs `operation`, retrying transient failures; throws `DbUnavailableError` when the DB is down. */
+  async run<T>(operation: () => Promise<T>, { idempotent = false } = {}): Promise<T> {
+    this.#admit();
+    const { attempts, baseDelayMs, maxDelayMs, random, sleep } = this.#options;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const value = await operation();
+        this.#succeeded();
+        return value;
+      } catch (error) {
+        const kind = classifyDbError(error);
+        if (kind === 'other') {
+          // The database answered (a constraint, a syntax error...): it is up.
+          this.#succeeded();
+          throw error;
+        }
+        if (attempt >= attempts || !isRetryable(error, idempotent) || this.#state === 'half-open') {
+          this.#failed();
+          throw new DbUnavailableError(this.#retryAfterSeconds(), { cause: error });
+        }
+        await sleep(random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)));
+      }
+    }
+  }
+
+  #admit(): void {
+    const state = this.state;
+    if (state === 'closed') return;
+    if (state === 'half-open' && !this.#trialRunning) {
+      this.#trialRunning = true;
+      return;
+    }
+    throw new DbUnavailableError(this.#retryAfterSeconds());
+  }
+
+  #succeeded(): void {
+    this.#failures = 0;
+    this.#state = 'closed';
+    this.#trialRunning = false;
+  }
+
+  #failed(): void {
+    this.#failures++;
+    this.#trialRunning = false;
+    if (this.#state === 'half-open' || this.#failures >= this.#options.failureThreshold) {
+      this.#state = 'open';
+      this.#openedAt = this.#options.now();
+    }
+  }
+
+  #retryAfterSeconds(): number {
+    if (this.#state !== 'open') return 1;
+    return (this.#openedAt + this.#options.openMs - this.#options.now()) / 1000;
+  }
+}

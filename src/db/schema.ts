@@ -1,0 +1,114 @@
+/**
+ * @module db/schema
+ * Every table, index and constraint of taskchat, in one place. All state lives here: the
+ * process keeps nothing between requests. Indexes exist for exactly the queries the design
+ * names (tasks by user/status/recency, a conversation's last N messages, a user's recent turns).
+ */
+import type { ModelMessage } from 'ai';
+import { sql } from 'drizzle-orm';
+import {
+  boolean,
+  check,
+  date,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  unique,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
+
+export const tasks = pgTable(
+  'tasks',
+  {
+    id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+    userId: text('user_id').notNull(),
+    title: text('title').notNull(),
+    description: text('description'),
+    completed: boolean('completed').notNull().default(false),
+    priority: text('priority', { enum: ['low', 'medium', 'high'] })
+      .notNull()
+      .default('medium'),
+    dueDate: date('due_date', { mode: 'string' }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    // Newest first is id order (ids only grow), so these serve "all" and "by status" lists.
+    index('tasks_user_recent_idx').on(t.userId, t.id.desc()),
+    index('tasks_user_status_recent_idx').on(t.userId, t.completed, t.id.desc()),
+    check('tasks_priority_check', sql`${t.priority} in ('low', 'medium', 'high')`),
+    check('tasks_title_length_check', sql`char_length(${t.title}) between 1 and 200`),
+  ],
+);
+
+export const conversations = pgTable(
+  'conversations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: text('user_id').notNull(),
+    title: text('title').notNull(),
+    /** seq of the newest stored message; the next turn's messages follow it. */
+    lastSeq: integer('last_seq').notNull().default(0),
+    /** The turn holding the conversation; a lease, so a dead process cannot block it forever. */
+    leaseTurnId: uuid('lease_turn_id'),
+    leaseExpiresAt: timestamp('lease_expires_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('conversations_user_recent_idx').on(t.userId, t.updatedAt.desc())],
+);
+
+export const messages = pgTable(
+  'messages',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(),
+    role: text('role', { enum: ['user', 'assistant', 'tool'] }).notNull(),
+    /** The AI SDK model message exactly as the model saw or produced it. */
+    content: jsonb('content').$type<ModelMessage>().notNull(),
+    createdAt: createdAt(),
+  },
+  // The unique index is also the history index: a conversation's last N messages by seq.
+  (t) => [unique('messages_conversation_seq_key').on(t.conversationId, t.seq)],
+);
+
+/**
+ * One row per chat turn: the idempotency record for the client's `messageId` (unique per user),
+ * the stored answer for replays, and the per-user turn count the rate limit reads.
+ */
+export const turns = pgTable(
+  'turns',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: text('user_id').notNull(),
+    messageId: text('message_id').notNull(),
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+    status: text('status', { enum: ['running', 'done', 'failed'] })
+      .notNull()
+      .default('running'),
+    /** The JSON answer of a finished turn, replayed for a repeated messageId. */
+    answer: jsonb('answer'),
+    createdAt: createdAt(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [
+    unique('turns_user_message_key').on(t.userId, t.messageId),
+    index('turns_user_recent_idx').on(t.userId, t.createdAt.desc()),
+    index('turns_conversation_idx').on(t.conversationId),
+  ],
+);
+
+export type TaskRow = typeof tasks.$inferSelect;
+export type ConversationRow = typeof conversations.$inferSelect;
+export type MessageRow = typeof messages.$inferSelect;
