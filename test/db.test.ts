@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryRows } from '../src/db/client.ts';
 import { migrateDatabase } from '../src/db/migrate.ts';
 import { conversations, messages, tasks } from '../src/db/schema.ts';
 import { createTestDb, type TestDb, testDrivers } from './support/db.ts';
@@ -13,10 +14,11 @@ describe.each(testDrivers)('database on %s', (driver) => {
 
   it('applies the migrations and re-applying them changes nothing', async () => {
     await migrateDatabase(t.config.db, t.database);
-    const rows = await t.database.db.execute<{ table_name: string }>(
+    const rows = await queryRows<{ table_name: string }>(
+      t.database.db,
       sql`select table_name from information_schema.tables where table_schema = 'public' order by 1`,
     );
-    expect(rows.rows.map((r) => r.table_name)).toEqual(['conversations', 'messages', 'tasks', 'turns']);
+    expect(rows.map((r) => r.table_name)).toEqual(['conversations', 'messages', 'tasks', 'turns']);
   });
 
   it('stores tasks with integer ids and the contract defaults', async () => {
@@ -45,10 +47,11 @@ describe.each(testDrivers)('database on %s', (driver) => {
       .insert(messages)
       .values({ conversationId: id, seq: 1, role: 'user', content: { role: 'user', content: 'a' } });
     await t.database.db.delete(conversations).where(sql`${conversations.id} = ${id}`);
-    const left = await t.database.db.execute(
+    const left = await queryRows<{ n: number }>(
+      t.database.db,
       sql`select count(*)::int as n from messages where conversation_id = ${id}`,
     );
-    expect(left.rows[0]).toEqual({ n: 0 });
+    expect(left).toEqual([{ n: 0 }]);
   });
 
   it('answers a ping and closes cleanly', async () => {

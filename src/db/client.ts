@@ -5,11 +5,13 @@
  * `Pool` over WebSocket, and Neon's HTTP query function. Nothing outside this file knows which
  * one is underneath. `close()` releases every socket, file and timer, so the process can exit.
  */
+import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { Pool as NeonPool, neon, neonConfig } from '@neondatabase/serverless';
 import { drizzle as drizzleNeonHttp } from 'drizzle-orm/neon-http';
 import { drizzle as drizzleNeon } from 'drizzle-orm/neon-serverless';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import type { SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
@@ -19,6 +21,12 @@ import { Resilience, type ResilienceOptions } from './resilience.ts';
 import * as schema from './schema.ts';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+/** Rows of a raw SQL statement; every driver here answers `{ rows }`. */
+export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown as { rows: T[] };
+  return result.rows;
+}
 
 export type PoolStats = { total: number; idle: number; waiting: number };
 
@@ -95,6 +103,7 @@ export async function openHandle(
 }
 
 async function openPglite(settings: Config['db'], location: string, onStatement?: (sql: string) => void) {
+  if (location !== 'memory') await mkdir(location, { recursive: true });
   const client = location === 'memory' ? new PGlite() : new PGlite(location);
   await client.waitReady;
   await client.exec(`set statement_timeout = ${settings.statementTimeoutMs}`);

@@ -1,0 +1,305 @@
+/**
+ * @module tasks/tools
+ * The five task tools of the contract, defined once as data (description for a model, zod input
+ * schema, result schema, `run`), so the same definitions feed the AI SDK (`createTaskTools`) and
+ * the MCP server (`runTaskTool`, `taskToolJsonSchema`).
+ *
+ * No tool takes a user id: the caller binds it from authentication, and any `user_id` the model
+ * adds is stripped by validation, never read. Bad arguments, unknown ids and other users' ids all
+ * come back as `{ error }` results the model can explain (the same words for a missing and a
+ * foreign task). A database outage is not a tool error: `DbUnavailableError` propagates so the
+ * HTTP layer can answer 503.
+ *
+ * The AI SDK is given the JSON schema with no validator of its own: its validation failure would
+ * be an SDK error instead of the contract's `{ error }` result, so validation happens in
+ * `runTaskTool`, with short messages naming the argument.
+ */
+import { type JSONSchema7, jsonSchema, type ToolSet, tool } from 'ai';
+import { z } from 'zod';
+import type { Task, TaskPage, TaskRepository } from './repository.ts';
+
+export type ToolError = { error: string };
+export type DeletedTask = { task_id: number; deleted: true; title: string };
+export type TaskToolResult = Task | TaskPage | DeletedTask | ToolError;
+
+export type TaskToolDefinition<Input extends z.ZodType = z.ZodType> = {
+  /** Written for a model: when to call the tool and what the arguments mean. */
+  description: string;
+  input: Input;
+  /** The successful result (an error result is always `{ error: string }`). */
+  output: z.ZodType;
+  run(repo: TaskRepository, userId: string, args: z.output<Input>): Promise<TaskToolResult>;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Argument schemas. Every message names its argument, so the model can correct the one it got
+// wrong. Optional arguments accept null as "not given": many models send null for unset fields.
+
+const MAX_TASK_ID = 2_147_483_647; // the column is a Postgres integer
+
+const noNul = (s: string) => !s.includes('\u0000');
+
+const titleArg = (message: string) =>
+  z
+    .string({ error: message })
+    .trim()
+    .min(1, { error: message })
+    .max(200, { error: message })
+    .refine(noNul, { error: message });
+
+const descriptionArg = z
+  .string({ error: 'description must be text of at most 2000 characters' })
+  .trim()
+  .max(2000, { error: 'description must be text of at most 2000 characters' })
+  .refine(noNul, { error: 'description must not contain NUL characters' });
+
+const DUE_DATE_MESSAGE = 'due_date must be a real calendar date written YYYY-MM-DD';
+const dueDateArg = z
+  .string({ error: DUE_DATE_MESSAGE })
+  .regex(/^\d{4}-\d{2}-\d{2}$/, { error: DUE_DATE_MESSAGE })
+  .refine(isCalendarDate, { error: DUE_DATE_MESSAGE });
+
+const priorityArg = z.enum(['low', 'medium', 'high'], { error: 'priority must be low, medium or high' });
+
+const TASK_ID_MESSAGE = 'task_id must be a positive whole number (the id list_tasks shows)';
+const taskIdArg = z
+  .number({ error: TASK_ID_MESSAGE })
+  .int({ error: TASK_ID_MESSAGE })
+  .min(1, { error: TASK_ID_MESSAGE })
+  .max(MAX_TASK_ID, { error: TASK_ID_MESSAGE })
+  .describe('The numeric id of the task, as shown by list_tasks or returned by add_task.');
+
+const argsObject = <Shape extends z.ZodRawShape>(shape: Shape) =>
+  z.object(shape, { error: 'the arguments must be a JSON object' });
+
+/** Real calendar dates only: 2026-02-30 and 2026-13-01 are refused. */
+export function isCalendarDate(value: string): boolean {
+  const [year, month, day] = value.split('-').map(Number);
+  if (!year || !month || !day || month > 12) return false;
+  const daysInMonth = new Date(Date.UTC(2000, month, 0)).getUTCDate(); // 2000: Feb has 29
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= (month === 2 && !leap ? 28 : daysInMonth);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Result schemas (what MCP can announce as outputSchema; the model reads descriptions instead).
+
+export const taskSchema = z.object({
+  id: z.number().int(),
+  title: z.string(),
+  description: z.string().nullable(),
+  completed: z.boolean(),
+  priority: z.enum(['low', 'medium', 'high']),
+  dueDate: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+const taskPageSchema = z.object({ tasks: z.array(taskSchema), total: z.number().int() });
+const deletedSchema = z.object({ task_id: z.number().int(), deleted: z.literal(true), title: z.string() });
+
+const notFound = (taskId: number): ToolError => ({ error: `Task #${taskId} not found.` });
+
+// Blank text means "no description"; null explicitly clears it.
+const blankToNull = (text: string | null | undefined) => (text === undefined ? undefined : text || null);
+
+function define<Input extends z.ZodType>(definition: TaskToolDefinition<Input>): TaskToolDefinition<Input> {
+  return definition;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tools.
+
+export const taskTools = {
+  add_task: define({
+    description: [
+      'Create a new task for the user. Call it when the user asks to add, create, note or remember',
+      'something to do. Put the action itself in `title` (short, as the user said it) and any extra',
+      'detail in `description`. Turn relative dates ("tomorrow", "next Friday") into `due_date`',
+      'YYYY-MM-DD using today\'s date. Only set `priority` when the user indicates it.',
+      'Returns the created task, including its id.',
+    ].join(' '),
+    input: argsObject({
+      title: titleArg('title must be text of 1 to 200 characters').describe(
+        'What needs doing, 1 to 200 characters.',
+      ),
+      description: descriptionArg.nullish().describe('Optional details, up to 2000 characters.'),
+      due_date: dueDateArg.nullish().describe('Optional due date, YYYY-MM-DD.'),
+      priority: priorityArg.nullish().describe('low, medium or high; medium when not given.'),
+    }),
+    output: taskSchema,
+    async run(repo, userId, args) {
+      return repo.add(userId, {
+        title: args.title,
+        description: blankToNull(args.description) ?? null,
+        dueDate: args.due_date ?? null,
+        priority: args.priority ?? 'medium',
+      });
+    },
+  }),
+
+  list_tasks: define({
+    description: [
+      "List the user's tasks, newest first. `total` is how many tasks match, which can be more",
+      'than the tasks returned (raise `limit` or narrow with `search`). Call it to answer any',
+      'question about the tasks, and BEFORE completing, updating or deleting a task the user names',
+      'by its title rather than its id, to find the id; if several tasks match, ask which one.',
+    ].join(' '),
+    input: argsObject({
+      status: z
+        .enum(['all', 'pending', 'completed'], { error: 'status must be all, pending or completed' })
+        .nullish()
+        .describe('pending = not done yet, completed = done, all (default) = both.'),
+      search: z
+        .string({ error: 'search must be text' })
+        .max(2000, { error: 'search must be at most 2000 characters' })
+        .nullish()
+        .describe('Optional text; only tasks whose title or description contains it (any case).'),
+      limit: z
+        .number({ error: 'limit must be a whole number from 1 to 100' })
+        .int({ error: 'limit must be a whole number from 1 to 100' })
+        .min(1, { error: 'limit must be a whole number from 1 to 100' })
+        .max(100, { error: 'limit must be a whole number from 1 to 100' })
+        .nullish()
+        .describe('Most tasks to return, 1 to 100; 50 when not given.'),
+    }),
+    output: taskPageSchema,
+    async run(repo, userId, args) {
+      return repo.list(userId, {
+        status: args.status ?? 'all',
+        search: args.search ?? undefined,
+        limit: args.limit ?? 50,
+      });
+    },
+  }),
+
+  complete_task: define({
+    description: [
+      'Mark one task as done, or reopen it with `completed: false`. Needs the numeric `task_id`:',
+      'when the user names the task by its title, call list_tasks (with `search`) first.',
+      'Completing a task that is already done is harmless. Returns the updated task.',
+    ].join(' '),
+    input: argsObject({
+      task_id: taskIdArg,
+      completed: z
+        .boolean({ error: 'completed must be true or false' })
+        .nullish()
+        .describe('true (default) marks the task done; false reopens it.'),
+    }),
+    output: taskSchema,
+    async run(repo, userId, args) {
+      const task = await repo.setCompleted(userId, args.task_id, args.completed ?? true);
+      return task ?? notFound(args.task_id);
+    },
+  }),
+
+  update_task: define({
+    description: [
+      "Change a task's title, description, due date or priority. Give `task_id` and only the",
+      'fields to change; `description: null` or `due_date: null` removes them. To mark a task done',
+      'use complete_task instead. When the user names the task by its title, call list_tasks first',
+      'to find its id. Returns the updated task.',
+    ].join(' '),
+    input: argsObject({
+      task_id: taskIdArg,
+      title: titleArg('title must be text of 1 to 200 characters').nullish().describe('New title.'),
+      description: descriptionArg.nullish().describe('New details; null removes them.'),
+      due_date: dueDateArg.nullish().describe('New due date YYYY-MM-DD; null removes it.'),
+      priority: priorityArg.nullish().describe('New priority: low, medium or high.'),
+    }).refine(
+      (args) =>
+        args.title != null || args.priority != null || args.description !== undefined || args.due_date !== undefined,
+      { error: 'give at least one of title, description, due_date or priority to change' },
+    ),
+    output: taskSchema,
+    async run(repo, userId, args) {
+      const task = await repo.update(userId, args.task_id, {
+        title: args.title ?? undefined,
+        description: blankToNull(args.description),
+        dueDate: args.due_date,
+        priority: args.priority ?? undefined,
+      });
+      return task ?? notFound(args.task_id);
+    },
+  }),
+
+  delete_task: define({
+    description: [
+      'Permanently delete one task; it cannot be undone. Only when the user clearly asks to delete',
+      'that task; ask for confirmation before deleting several tasks or when unsure which one is',
+      'meant. Needs the numeric `task_id` (call list_tasks first when the user gives a title).',
+    ].join(' '),
+    input: argsObject({ task_id: taskIdArg }),
+    output: deletedSchema,
+    async run(repo, userId, args) {
+      const task = await repo.remove(userId, args.task_id);
+      return task ? { task_id: task.id, deleted: true, title: task.title } : notFound(args.task_id);
+    },
+  }),
+} satisfies Record<string, TaskToolDefinition>;
+
+export type TaskToolName = keyof typeof taskTools;
+export const taskToolNames = Object.keys(taskTools) as TaskToolName[];
+
+export function isTaskToolName(name: string): name is TaskToolName {
+  return Object.hasOwn(taskTools, name);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running a tool, and serving the tools to the AI SDK.
+
+/**
+ * Validates `rawArgs` (anything a model or MCP client sent) and runs the tool for `userId`.
+ * Resolves to the contract's result or `{ error }`; rejects only when the database is
+ * unavailable (`DbUnavailableError`) or on a bug.
+ */
+export async function runTaskTool(
+  repo: TaskRepository,
+  userId: string,
+  name: string,
+  rawArgs: unknown,
+): Promise<TaskToolResult> {
+  if (!isTaskToolName(name)) return { error: `Unknown tool ${name}.` };
+  const definition: TaskToolDefinition = taskTools[name];
+  const parsed = definition.input.safeParse(rawArgs ?? {});
+  if (!parsed.success) return { error: `Invalid arguments: ${describeIssues(parsed.error)}` };
+  return definition.run(repo, userId, parsed.data);
+}
+
+function describeIssues(error: z.ZodError): string {
+  const messages = error.issues.map((issue) => {
+    const path = issue.path.join('.');
+    return path && !issue.message.startsWith(path) ? `${path}: ${issue.message}` : issue.message;
+  });
+  return `${[...new Set(messages)].join('; ')}.`;
+}
+
+const jsonSchemas = new Map<TaskToolName, JSONSchema7>();
+
+/** The JSON schema of a tool's arguments, as the model and MCP clients see it. */
+export function taskToolJsonSchema(name: TaskToolName): JSONSchema7 {
+  let schema = jsonSchemas.get(name);
+  if (!schema) {
+    const { $schema: _, ...generated } = z.toJSONSchema(taskTools[name].input, {
+      target: 'draft-7',
+      io: 'input',
+    }) as JSONSchema7;
+    // Tells the model not to invent arguments (such as a user id); extras are dropped anyway.
+    schema = { ...generated, additionalProperties: false };
+    jsonSchemas.set(name, schema);
+  }
+  return schema;
+}
+
+/** The task tools for one user's turn; the user id is bound here and never comes from the model. */
+export function createTaskTools(repo: TaskRepository, userId: string): ToolSet {
+  const tools: ToolSet = {};
+  for (const name of taskToolNames) {
+    tools[name] = tool({
+      description: taskTools[name].description,
+      // No validator: invalid input must reach `execute` to become the contract's `{ error }`.
+      inputSchema: jsonSchema<unknown>(taskToolJsonSchema(name)),
+      execute: (input: unknown) => runTaskTool(repo, userId, name, input),
+    });
+  }
+  return tools;
+}

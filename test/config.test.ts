@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, redactConfig } from '../src/config.ts';
+
+const fails = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('configuration', () => {
+  it('defaults to embedded Postgres, the offline model and dev auth with no environment', () => {
+    const config = loadConfig({});
+    expect(config.db).toMatchObject({ driver: 'pglite', url: './.data/pglite' });
+    expect(config.model.id).toBe('offline');
+    expect(config.auth.mode).toBe('dev');
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 3000 });
+    expect(config.chat).toMatchObject({ historyMessages: 40, maxBodyBytes: 65536, maxMessageChars: 8000 });
+    expect(Object.isFrozen(config) && Object.isFrozen(config.db)).toBe(true);
+  });
+
+  it('picks the driver from the URL', () => {
+    expect(loadConfig({ DATABASE_URL: 'pglite://memory' }).db).toMatchObject({ driver: 'pglite', url: 'memory' });
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@127.0.0.1/db' }).db.driver).toBe('pg');
+    const neon = loadConfig({
+      DATABASE_URL: 'postgresql://u:p@ep-cool-1-pooler.eu-central-1.aws.neon.tech/db?sslmode=require',
+      DATABASE_URL_UNPOOLED: 'postgresql://u:p@ep-cool-1.eu-central-1.aws.neon.tech/db?sslmode=require',
+    }).db;
+    expect(neon.driver).toBe('neon');
+    expect(neon.migrationUrl).toContain('ep-cool-1.eu-central-1');
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@127.0.0.1/db', DB_DRIVER: 'neon-http' }).db.driver).toBe('neon-http');
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT must be a whole number'],
+    [{ PORT: '70000' }, 'PORT must be between 0 and 65535'],
+    [{ DB_DRIVER: 'mysql' }, 'DB_DRIVER must be one of auto, neon, neon-http, pg, pglite'],
+    [{ DATABASE_URL: 'mysql://x@y/z' }, 'DATABASE_URL must start with postgres:// or postgresql:// (or pglite://)'],
+    [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL is not a valid URL'],
+    [{ DB_DRIVER: 'pg' }, 'DATABASE_URL is required when DB_DRIVER=pg'],
+    [{ DB_POOL_MAX: '0' }, 'DB_POOL_MAX must be between 1 and 1000'],
+    [{ NEON_WS_PROXY: 'nope' }, 'NEON_WS_PROXY must be host:port'],
+    [{ OPENAI_API: 'completions' }, 'OPENAI_API must be responses or chat'],
+    [{ OPENAI_BASE_URL: 'ftp://x' }, 'OPENAI_BASE_URL must be an http(s) URL'],
+    [{ CHAT_MODEL: 'gpt-5-mini' }, 'OPENAI_API_KEY is required for CHAT_MODEL=gpt-5-mini (or set CHAT_MODEL=offline)'],
+    [{ MAX_STEPS: '0' }, 'MAX_STEPS must be between 1 and 50'],
+    [{ HISTORY_MESSAGES: 'lots' }, 'HISTORY_MESSAGES must be a whole number'],
+    [{ AUTH_MODE: 'basic' }, 'AUTH_MODE must be jwt or dev'],
+    [{ AUTH_MODE: 'jwt' }, 'AUTH_MODE=jwt needs AUTH_JWT_SECRET or AUTH_JWKS_URL'],
+    [{ AUTH_JWT_SECRET: 'short' }, 'AUTH_JWT_SECRET must be at least 32 characters'],
+    [{ NODE_ENV: 'production' }, 'AUTH_MODE=dev is refused when NODE_ENV=production; set AUTH_JWT_SECRET or AUTH_JWKS_URL'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of debug, info, warn, error, silent'],
+  ])('%o stops start-up with: %s', (env, message) => {
+    expect(fails(env)).toBe(message);
+  });
+
+  it('refuses plaintext to a remote host and allows it locally', () => {
+    expect(fails({ DATABASE_URL: 'postgres://u:secret@db.example.com/app?sslmode=disable' })).toBe(
+      'DATABASE_URL: sslmode=disable to a remote host is refused; use sslmode=require or verify-full',
+    );
+    expect(
+      fails({
+        DATABASE_URL: 'postgres://u@127.0.0.1/app',
+        DATABASE_URL_UNPOOLED: 'postgres://u:secret@db.example.com/app?sslmode=prefer',
+      }),
+    ).toContain('DATABASE_URL_UNPOOLED: sslmode=prefer');
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@localhost/app?sslmode=disable' }).db.driver).toBe('pg');
+    expect(fails({ DATABASE_URL: 'postgres://u@db.example.com/app', NEON_WS_PROXY: 'proxy.example.com:80' })).toContain(
+      'NEON_WS_PROXY must be on this machine',
+    );
+  });
+
+  it('never puts a secret in an error message', () => {
+    const message = fails({ DATABASE_URL: 'postgres://u:hunter2hunter2@db.example.com/app?sslmode=disable' });
+    expect(message).not.toContain('hunter2');
+  });
+
+  it('prints a redacted form without passwords, keys or secrets', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://app:pa55word@db.example.com/app?sslmode=require',
+      OPENAI_API_KEY: 'sk-test-abcdef',
+      AUTH_JWT_SECRET: 'a-very-long-shared-secret-of-32-chars!',
+    });
+    const printed = JSON.stringify(redactConfig(config));
+    expect(printed).not.toMatch(/pa55word|sk-test-abcdef|a-very-long-shared-secret/);
+    expect(printed).toContain('db.example.com');
+    expect(config.model.id).toBe('gpt-5-mini');
+    expect(config.auth.mode).toBe('jwt');
+  });
+});

@@ -1,0 +1,101 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createDatabase } from '../src/db/client.ts';
+import { createApp } from '../src/http/app.ts';
+import { createServerDatabase, testConfig } from './support/db.ts';
+import { startMain } from './support/process.ts';
+
+const CLOSED = 'postgres://postgres:hunter2secret@127.0.0.1:1/none';
+const serverTests = process.env.TEST_DATABASE_URL ? describe : describe.skip;
+
+describe('npm start', () => {
+  it('with no environment serves /health on embedded Postgres and stops cleanly on SIGTERM', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'taskchat-'));
+    const child = startMain({}, cwd);
+    try {
+      const url = await child.listening;
+      const res = await fetch(`${url}/health`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ status: 'ok', db: 'ok' });
+      child.proc.kill('SIGTERM');
+      expect(await child.exited).toBe(0);
+      expect(child.output()).toContain('AUTH_MODE=dev');
+    } finally {
+      child.proc.kill('SIGKILL');
+      await rm(cwd, { recursive: true, force: true });
+    }
+  });
+
+  it('stops with one clear line when a setting is invalid', async () => {
+    const child = startMain({ PORT: 'eighty' });
+    expect(await child.exited).toBe(1);
+    expect(child.output().trim()).toBe('taskchat: PORT must be a whole number');
+  });
+
+  it('fails start-up with one line, and no password, when the database port is closed', async () => {
+    const child = startMain({ DATABASE_URL: CLOSED, DB_CONNECT_TIMEOUT_MS: '1000' });
+    expect(await child.exited).toBe(1);
+    const lines = child.output().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('start-up failed');
+    expect(lines[0]).toContain('ECONNREFUSED');
+    expect(child.output()).not.toContain('hunter2secret');
+  });
+
+  serverTests('with DATABASE_URL on a fresh server database', () => {
+    it('migrates it at start-up and serves health 200 with pool figures', async () => {
+      const db = await createServerDatabase();
+      const child = startMain({ DATABASE_URL: db.url });
+      try {
+        const url = await child.listening;
+        const res = await fetch(`${url}/health`);
+        expect(res.status).toBe(200);
+        const body = await res.json();
+        expect(body).toMatchObject({ status: 'ok', db: 'ok', pool: { total: expect.any(Number), idle: expect.any(Number), waiting: 0 } });
+        child.proc.kill('SIGTERM');
+        expect(await child.exited).toBe(0);
+      } finally {
+        child.proc.kill('SIGKILL');
+        await db.drop();
+      }
+    });
+  });
+});
+
+describe('GET /health', () => {
+  it('answers 503 with Retry-After when the database cannot be reached, naming no password', async () => {
+    const config = testConfig({ DATABASE_URL: CLOSED, DB_CONNECT_TIMEOUT_MS: '500' });
+    const database = await createDatabase(config.db);
+    try {
+      const app = createApp({ config, database });
+      const res = await app.request('/health');
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBeTruthy();
+      const text = await res.text();
+      expect(JSON.parse(text)).toMatchObject({ status: 'unavailable', db: 'unavailable' });
+      expect(text).not.toContain('hunter2secret');
+    } finally {
+      await database.close();
+    }
+  });
+});
+
+describe('errors', () => {
+  it('unknown routes answer 404 in the contract shape, other requests need a user', async () => {
+    const config = testConfig();
+    const database = await createDatabase(config.db);
+    try {
+      const app = createApp({ config, database });
+      const res = await app.request('/nope', { headers: { 'x-user-id': 'alice' } });
+      expect(res.status).toBe(404);
+      expect(await res.json()).toMatchObject({ error: { code: 'not_found', message: expect.any(String) } });
+      const anonymous = await app.request('/tasks');
+      expect(anonymous.status).toBe(401);
+      expect((await anonymous.json()).error.code).toBe('unauthorized');
+    } finally {
+      await database.close();
+    }
+  });
+});
