@@ -11,12 +11,16 @@ import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { type RequestIdVariables, requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
+import type { LanguageModel } from 'ai';
+import { createChatModel } from '../chat/agent.ts';
+import { chatRoutes } from '../chat/routes.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { DbUnavailableError } from '../db/resilience.ts';
 import { createLogger, errorFields, type Logger } from '../log.ts';
 import { type AuthVariables, authenticate } from './auth.ts';
 import { ApiError, type ErrorCode, ERROR_STATUS, errorBody } from './errors.ts';
+import { taskRoutes } from '../tasks/routes.ts';
 import { Inflight } from './inflight.ts';
 
 export type AppEnv = { Variables: AuthVariables & RequestIdVariables & { log: Logger } };
@@ -25,8 +29,12 @@ export type AppDeps = {
   config: Config;
   database: Database;
   logger?: Logger;
+  /** Defaults to the model the config names. */
+  model?: LanguageModel;
   /** Turns still running after their response ended; shutdown waits for them. */
   inflight?: Inflight;
+  /** Today's date (YYYY-MM-DD) for the model; tests pin it. */
+  today?: () => string;
 };
 
 const HEALTH_TIMEOUT_MS = 1500;
@@ -34,6 +42,8 @@ const HEALTH_TIMEOUT_MS = 1500;
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const { config, database } = deps;
   const logger = deps.logger ?? createLogger(config.logLevel);
+  const model = deps.model ?? createChatModel(config.model);
+  const inflight = deps.inflight ?? new Inflight();
   const app = new Hono<AppEnv>();
 
   app.use(requestId());
@@ -73,6 +83,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.use(authenticate(config.auth));
+  app.route('/', chatRoutes({ config, database, model, inflight, today: deps.today }));
+  app.route('/', taskRoutes(database));
 
   app.notFound((c) => c.json(errorBody('not_found', 'No such route', c.get('requestId')), 404));
 

@@ -150,9 +150,7 @@ export function createTaskRepository(database: Database): TaskRepository {
     },
 
     async remove(userId, taskId) {
-      const [row] = await database.run((db) =>
-        db.delete(tasks).where(ownTask(userId, taskId)).returning(),
-      );
+      const [row] = await database.run((db) => db.delete(tasks).where(ownTask(userId, taskId)).returning());
       return row && toTask(row);
     },
   };

@@ -115,7 +115,7 @@ export const taskTools = {
       'Create a new task for the user. Call it when the user asks to add, create, note or remember',
       'something to do. Put the action itself in `title` (short, as the user said it) and any extra',
       'detail in `description`. Turn relative dates ("tomorrow", "next Friday") into `due_date`',
-      'YYYY-MM-DD using today\'s date. Only set `priority` when the user indicates it.',
+      "YYYY-MM-DD using today's date. Only set `priority` when the user indicates it.",
       'Returns the created task, including its id.',
     ].join(' '),
     input: argsObject({
@@ -207,7 +207,10 @@ export const taskTools = {
       priority: priorityArg.nullish().describe('New priority: low, medium or high.'),
     }).refine(
       (args) =>
-        args.title != null || args.priority != null || args.description !== undefined || args.due_date !== undefined,
+        args.title != null ||
+        args.priority != null ||
+        args.description !== undefined ||
+        args.due_date !== undefined,
       { error: 'give at least one of title, description, due_date or priority to change' },
     ),
     output: taskSchema,

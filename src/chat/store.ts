@@ -1,0 +1,336 @@
+/**
+ * @module chat/store
+ * The conversation store: a chat turn is exactly two statements, whatever the conversation's
+ * length. BEGIN TURN (one statement) creates the conversation or checks it is the user's, honours
+ * an earlier send of the same `messageId` (replay, busy, or re-run after a failure), applies the
+ * per-user rate limit, claims the turn lease, stores the user message and returns the history
+ * window. END TURN (one statement) stores every new message, the answer for replays, and
+ * releases the lease. Both are data-modifying CTEs: the builder cannot say them, so the SQL is
+ * here, whole, in two well-named functions.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ModelMessage } from 'ai';
+import { sql } from 'drizzle-orm';
+import { type Database, queryRows } from '../db/client.ts';
+
+export type StoredMessage = { seq: number; role: 'user' | 'assistant' | 'tool'; content: ModelMessage };
+
+export type BeginTurnInput = {
+  userId: string;
+  /** Undefined: start a new conversation. */
+  conversationId: string | undefined;
+  messageId: string;
+  message: ModelMessage;
+  /** Title of a new conversation. */
+  title: string;
+  historyMessages: number;
+  leaseMs: number;
+  /** Turns per user per minute; 0 means no limit. */
+  rateLimit: number;
+};
+
+export type BeginTurnResult =
+  | { outcome: 'not_found' }
+  | { outcome: 'busy'; conversationId: string }
+  | { outcome: 'rate_limited'; retryAfterSeconds: number }
+  | { outcome: 'replay'; conversationId: string; answer: unknown }
+  | {
+      outcome: 'started';
+      conversationId: string;
+      turnId: string;
+      /** seq of the last stored message; the turn's messages follow it. */
+      lastSeq: number;
+      /** True when this re-runs a failed send: the user message was stored by the first one. */
+      rerun: boolean;
+      /** The history window, oldest first, starting at a user message, ending with this turn's. */
+      history: StoredMessage[];
+    };
+
+type BeginRow = {
+  outcome: 'go' | 'busy' | 'not_found' | 'rate_limited' | 'replay';
+  conversation_id: string | null;
+  turn_id: string | null;
+  last_seq: number | null;
+  rerun: boolean;
+  answer: unknown;
+  retry_after_ms: number | null;
+  history: StoredMessage[];
+};
+
+export function createConversationStore(database: Database) {
+  async function beginTurn(input: BeginTurnInput): Promise<BeginTurnResult> {
+    const newTurnId = randomUUID();
+    const newConversationId = randomUUID();
+    const [row] = await database.run((db) =>
+      queryRows<BeginRow>(db, beginTurnStatement(input, newTurnId, newConversationId)),
+    );
+    if (!row) throw new Error('BEGIN TURN returned no row');
+    switch (row.outcome) {
+      case 'not_found':
+        return { outcome: 'not_found' };
+      case 'busy':
+        return { outcome: 'busy', conversationId: row.conversation_id as string };
+      case 'rate_limited':
+        return { outcome: 'rate_limited', retryAfterSeconds: Math.max(1, Math.ceil((row.retry_after_ms ?? 0) / 1000)) };
+      case 'replay':
+        return { outcome: 'replay', conversationId: row.conversation_id as string, answer: row.answer };
+    }
+    const conversationId = row.conversation_id as string;
+    const lastSeq = row.last_seq as number;
+    let history = row.history;
+    // The statement reads one snapshot. If it waited on the previous turn's END TURN for the
+    // lease, its snapshot predates that commit and misses the previous reply: re-read then.
+    const newest = row.rerun ? lastSeq : lastSeq - 1;
+    if (newest > 0 && (history.at(-1)?.seq ?? 0) < newest) {
+      history = await database.run((db) => queryRows<StoredMessage>(db, historyStatement(conversationId, newest, input.historyMessages)), {
+        idempotent: true,
+      });
+      history.reverse();
+    }
+    if (!row.rerun) history = [...history, { seq: lastSeq, role: 'user', content: input.message }];
+    return {
+      outcome: 'started',
+      conversationId,
+      turnId: row.turn_id as string,
+      lastSeq,
+      rerun: row.rerun,
+      history: windowFromUserMessage(history),
+    };
+  }
+
+  /**
+   * Stores the turn's new messages (none for a failed turn), its answer, and releases the lease.
+   * Returns false when the lease was lost (the turn outlived it and another turn took over):
+   * then nothing is written.
+   */
+  async function endTurn(input: {
+    conversationId: string;
+    turnId: string;
+    lastSeq: number;
+    status: 'done' | 'failed';
+    messages: ModelMessage[];
+    answer: unknown;
+  }): Promise<boolean> {
+    const rows = await database.run((db) => queryRows<{ ok: boolean }>(db, endTurnStatement(input)));
+    return rows[0]?.ok === true;
+  }
+
+  return { beginTurn, endTurn };
+}
+
+export type ConversationStore = ReturnType<typeof createConversationStore>;
+
+function beginTurnStatement(input: BeginTurnInput, newTurnId: string, newConversationId: string) {
+  const { userId, messageId, historyMessages, leaseMs, rateLimit } = input;
+  const conversationId = input.conversationId ?? null;
+  const message = JSON.stringify(input.message);
+  return sql`
+    with
+    prior as (
+      select id, status, answer, conversation_id from turns
+      where user_id = ${userId} and message_id = ${messageId}
+    ),
+    existing as (
+      select id from conversations where id = ${conversationId}::uuid and user_id = ${userId}
+    ),
+    recent as (
+      select created_at from turns
+      where user_id = ${userId} and created_at > now() - interval '1 minute'
+      order by created_at desc limit ${rateLimit}::int
+    ),
+    decision as (
+      select case
+        when p.status = 'done' then 'replay'
+        when p.id is null and ${conversationId}::uuid is not null and e.id is null then 'not_found'
+        when p.id is null and ${rateLimit}::int > 0 and (select count(*) from recent) >= ${rateLimit}::int then 'rate_limited'
+        else 'go'
+      end as outcome,
+      p.id as prior_id,
+      coalesce(p.conversation_id, e.id) as target_id
+      from (select 1) as one
+      left join prior p on true
+      left join existing e on true
+    ),
+    claimed as (
+      update conversations c
+      set lease_turn_id = coalesce(d.prior_id, ${newTurnId}::uuid),
+          lease_expires_at = now() + ${leaseMs}::int * interval '1 millisecond',
+          last_seq = c.last_seq + (case when d.prior_id is null then 1 else 0 end),
+          updated_at = now()
+      from decision d
+      where d.outcome = 'go' and c.id = d.target_id and c.user_id = ${userId}
+        and (c.lease_turn_id is null or c.lease_expires_at < now())
+      returning c.id, c.last_seq, c.lease_turn_id
+    ),
+    created as (
+      insert into conversations (id, user_id, title, last_seq, lease_turn_id, lease_expires_at)
+      select ${newConversationId}::uuid, ${userId}, ${input.title}, 1, ${newTurnId}::uuid,
+             now() + ${leaseMs}::int * interval '1 millisecond'
+      from decision d where d.outcome = 'go' and d.target_id is null
+      returning id, last_seq, lease_turn_id
+    ),
+    target as (select * from claimed union all select * from created),
+    new_turn as (
+      insert into turns (id, user_id, message_id, conversation_id)
+      select t.lease_turn_id, ${userId}, ${messageId}, t.id
+      from target t, decision d where d.prior_id is null
+      on conflict (user_id, message_id) do nothing
+      returning id
+    ),
+    rerun_turn as (
+      update turns set status = 'running', finished_at = null
+      from target t, decision d
+      where turns.id = d.prior_id and turns.id = t.lease_turn_id
+      returning turns.id
+    ),
+    user_message as (
+      insert into messages (conversation_id, seq, role, content)
+      select t.id, t.last_seq, 'user', ${message}::jsonb
+      from target t, decision d where d.prior_id is null
+      returning seq
+    ),
+    history as (
+      select m.seq, m.role, m.content from messages m, target t
+      where m.conversation_id = t.id and m.seq <= t.last_seq
+      order by m.seq desc limit ${historyMessages}::int
+    )
+    select
+      case when d.outcome = 'go' and t.id is null then 'busy' else d.outcome end as outcome,
+      coalesce(t.id, d.target_id) as conversation_id,
+      t.lease_turn_id as turn_id,
+      t.last_seq,
+      d.prior_id is not null as rerun,
+      p.answer,
+      (select extract(epoch from (min(created_at) + interval '1 minute' - now())) * 1000 from recent)::float8
+        as retry_after_ms,
+      coalesce((select jsonb_agg(jsonb_build_object('seq', h.seq, 'role', h.role, 'content', h.content)
+                order by h.seq) from history h), '[]'::jsonb) as history
+    from decision d
+    left join target t on true
+    left join prior p on true`;
+}
+
+function historyStatement(conversationId: string, newestSeq: number, limit: number) {
+  return sql`
+    select seq, role, content from messages
+    where conversation_id = ${conversationId}::uuid and seq <= ${newestSeq}::int
+    order by seq desc limit ${limit}::int`;
+}
+
+function endTurnStatement(input: {
+  conversationId: string;
+  turnId: string;
+  lastSeq: number;
+  status: 'done' | 'failed';
+  messages: ModelMessage[];
+  answer: unknown;
+}) {
+  const { conversationId, turnId, lastSeq, status } = input;
+  return sql`
+    with
+    released as (
+      update conversations
+      set last_seq = ${lastSeq}::int + ${input.messages.length}::int,
+          lease_turn_id = null, lease_expires_at = null, updated_at = now()
+      where id = ${conversationId}::uuid and lease_turn_id = ${turnId}::uuid
+      returning id
+    ),
+    stored as (
+      insert into messages (conversation_id, seq, role, content)
+      select r.id, ${lastSeq}::int + m.ord::int, m.message->>'role', m.message
+      from released r, jsonb_array_elements(${JSON.stringify(input.messages)}::jsonb) with ordinality as m(message, ord)
+      returning 1
+    ),
+    finished as (
+      update turns set status = ${status}, answer = ${JSON.stringify(input.answer ?? null)}::jsonb, finished_at = now()
+      where id = ${turnId}::uuid and exists (select 1 from released)
+      returning 1
+    )
+    select exists (select 1 from released) as ok`;
+}
+
+/** Cuts the window so that it starts at a user message: never a tool result without its call. */
+export function windowFromUserMessage(history: StoredMessage[]): StoredMessage[] {
+  const start = history.findIndex((m) => m.role === 'user');
+  return start === -1 ? [] : history.slice(start);
+}
+
+type Part = { type?: string; toolCallId?: string };
+
+/**
+ * Drops tool calls that have no result and results that have no call. END TURN stores a turn's
+ * messages all at once, so this only matters for data written some other way, but one such
+ * exchange would otherwise make the provider refuse every later turn of the conversation.
+ */
+export function pairToolExchanges(messages: ModelMessage[]): ModelMessage[] {
+  const parts = (m: ModelMessage): Part[] => (Array.isArray(m.content) ? (m.content as Part[]) : []);
+  const calls = new Set<string>();
+  const results = new Set<string>();
+  for (const m of messages) {
+    for (const p of parts(m)) {
+      if (p.type === 'tool-call' && p.toolCallId) calls.add(p.toolCallId);
+      if (p.type === 'tool-result' && p.toolCallId) results.add(p.toolCallId);
+    }
+  }
+  const keep = (p: Part) =>
+    p.type === 'tool-call' ? results.has(p.toolCallId ?? '') : p.type === 'tool-result' ? calls.has(p.toolCallId ?? '') : true;
+  const out: ModelMessage[] = [];
+  for (const m of messages) {
+    if (!Array.isArray(m.content)) {
+      out.push(m);
+      continue;
+    }
+    const content = (m.content as Part[]).filter(keep);
+    if (content.length > 0) out.push({ ...m, content } as ModelMessage);
+  }
+  return out;
+}
+
+export type ConversationSummary = { id: string; title: string; createdAt: string; updatedAt: string };
+export type ConversationDetail = { id: string; title: string; messages: (StoredMessage & { id: string; createdAt: string })[] };
+
+const iso = (value: unknown) => new Date(value as string).toISOString();
+
+/** Reads for the conversation routes; each one statement, each scoped by user. */
+export function createConversationReader(database: Database) {
+  return {
+    async list(userId: string, limit = 100): Promise<ConversationSummary[]> {
+      const rows = await database.run(
+        (db) =>
+          queryRows<{ id: string; title: string; created_at: string; updated_at: string }>(
+            db,
+            sql`select id, title, created_at, updated_at from conversations
+                where user_id = ${userId} order by updated_at desc limit ${limit}::int`,
+          ),
+        { idempotent: true },
+      );
+      return rows.map((r) => ({ id: r.id, title: r.title, createdAt: iso(r.created_at), updatedAt: iso(r.updated_at) }));
+    },
+
+    /** The conversation with its newest `limit` messages, oldest first; undefined if not this user's. */
+    async get(userId: string, conversationId: string, limit = 1000): Promise<ConversationDetail | undefined> {
+      const rows = await database.run(
+        (db) =>
+          queryRows<{ id: string; title: string; messages: ConversationDetail['messages'] }>(
+            db,
+            sql`select c.id, c.title,
+                  coalesce((select jsonb_agg(jsonb_build_object('id', m.id, 'seq', m.seq, 'role', m.role,
+                              'content', m.content, 'createdAt', m.created_at) order by m.seq)
+                            from (select * from messages where conversation_id = c.id
+                                  order by seq desc limit ${limit}::int) m), '[]'::jsonb) as messages
+                from conversations c where c.id = ${conversationId}::uuid and c.user_id = ${userId}`,
+          ),
+        { idempotent: true },
+      );
+      const row = rows[0];
+      return row && { id: row.id, title: row.title, messages: row.messages.map((m) => ({ ...m, createdAt: iso(m.createdAt) })) };
+    },
+
+    async remove(userId: string, conversationId: string): Promise<boolean> {
+      const rows = await database.run((db) =>
+        queryRows(db, sql`delete from conversations where id = ${conversationId}::uuid and user_id = ${userId} returning id`),
+      );
+      return rows.length > 0;
+    },
+  };
+}
