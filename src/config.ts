@@ -35,6 +35,7 @@ export type Config = Readonly<{
     timeoutMs: number;
     maxSteps: number;
     maxToolCalls: number;
+    maxRetries: number;
   }>;
   chat: Readonly<{
     historyMessages: number;
@@ -108,6 +109,7 @@ const Env = z.object({
   MODEL_TIMEOUT_MS: int('MODEL_TIMEOUT_MS', 100, 3_600_000).default(60_000),
   MAX_STEPS: int('MAX_STEPS', 1, 50).default(8),
   MAX_TOOL_CALLS: int('MAX_TOOL_CALLS', 1, 500).default(20),
+  MODEL_MAX_RETRIES: int('MODEL_MAX_RETRIES', 0, 10).default(2),
   HISTORY_MESSAGES: int('HISTORY_MESSAGES', 2, 1000).default(40),
   MAX_BODY_BYTES: int('MAX_BODY_BYTES', 256, 10_485_760).default(65_536),
   MAX_MESSAGE_CHARS: int('MAX_MESSAGE_CHARS', 1, 1_000_000).default(8000),
@@ -244,6 +246,7 @@ function modelSettings(env: Env): Config['model'] {
     timeoutMs: env.MODEL_TIMEOUT_MS,
     maxSteps: env.MAX_STEPS,
     maxToolCalls: env.MAX_TOOL_CALLS,
+    maxRetries: env.MODEL_MAX_RETRIES,
   };
 }
 

@@ -116,7 +116,7 @@ function prepare(input: TurnInput) {
     tools,
     stopWhen: isStepCount(input.settings.maxSteps),
     abortSignal: controller.signal,
-    maxRetries: 2,
+    maxRetries: input.settings.maxRetries,
   };
   const failure = (error: unknown): Error => {
     if (dbDown) return dbDown;

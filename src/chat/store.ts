@@ -78,11 +78,12 @@ export function createConversationStore(database: Database) {
     const conversationId = row.conversation_id as string;
     const lastSeq = row.last_seq as number;
     let history = row.history;
+    // The window holds historyMessages - 1 stored messages plus this turn's user message.
     // The statement reads one snapshot. If it waited on the previous turn's END TURN for the
     // lease, its snapshot predates that commit and misses the previous reply: re-read then.
     const newest = row.rerun ? lastSeq : lastSeq - 1;
     if (newest > 0 && (history.at(-1)?.seq ?? 0) < newest) {
-      history = await database.run((db) => queryRows<StoredMessage>(db, historyStatement(conversationId, newest, input.historyMessages)), {
+      history = await database.run((db) => queryRows<StoredMessage>(db, historyStatement(conversationId, newest, input.historyMessages - 1)), {
         idempotent: true,
       });
       history.reverse();
@@ -192,7 +193,7 @@ function beginTurnStatement(input: BeginTurnInput, newTurnId: string, newConvers
     history as (
       select m.seq, m.role, m.content from messages m, target t
       where m.conversation_id = t.id and m.seq <= t.last_seq
-      order by m.seq desc limit ${historyMessages}::int
+      order by m.seq desc limit ${historyMessages - 1}::int
     )
     select
       case when d.outcome = 'go' and t.id is null then 'busy' else d.outcome end as outcome,
