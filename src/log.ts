@@ -48,7 +48,9 @@ export function safeMessage(error: unknown): string {
   let e: unknown = error;
   while ((e as { cause?: unknown })?.cause instanceof Error) e = (e as Error).cause;
   const reason =
-    e instanceof AggregateError ? e.errors.map((x) => String(x?.message)).join('; ') : String((e as Error)?.message ?? e);
+    e instanceof AggregateError
+      ? e.errors.map((x) => String(x?.message)).join('; ')
+      : String((e as Error)?.message ?? e);
   const text = e === error ? reason : `${(error as Error).message}: ${reason}`;
   return text.replace(/(\w+:\/\/[^:/\s@]+:)[^@\s]+@/g, '$1***@');
 }

@@ -1,9 +1,9 @@
 /** `npm start`: read the environment, serve until SIGTERM/SIGINT, drain, exit 0. */
-import { ConfigError, loadConfig } from './config.ts';
-import { createLogger, errorFields, safeMessage } from './log.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
 import { startServer } from './http/server.ts';
+import { createLogger, errorFields, safeMessage } from './log.ts';
 
-let config;
+let config: Config;
 try {
   config = loadConfig(process.env);
 } catch (error) {

@@ -23,7 +23,11 @@ describe.each(testDrivers)('POST /chat on %s', (driver) => {
   it('runs every tool by the model’s call, with results in the answer and in the database', async () => {
     const user = 'tools-user';
     h.fake.reply(
-      { toolCalls: [{ name: 'add_task', args: { title: 'buy milk', due_date: '2026-11-24', priority: 'high' } }] },
+      {
+        toolCalls: [
+          { name: 'add_task', args: { title: 'buy milk', due_date: '2026-11-24', priority: 'high' } },
+        ],
+      },
       { text: 'Added #1.' },
     );
     const added = await h.say(user, 'add buy milk tomorrow, high priority');
@@ -32,14 +36,22 @@ describe.each(testDrivers)('POST /chat on %s', (driver) => {
       {
         name: 'add_task',
         args: { title: 'buy milk', due_date: '2026-11-24', priority: 'high' },
-        result: expect.objectContaining({ title: 'buy milk', dueDate: '2026-11-24', priority: 'high', completed: false }),
+        result: expect.objectContaining({
+          title: 'buy milk',
+          dueDate: '2026-11-24',
+          priority: 'high',
+          completed: false,
+        }),
       },
     ]);
     const id = added.toolCalls[0]?.result.id as number;
     expect(await h.tasks(user)).toEqual([added.toolCalls[0]?.result]);
     const conversationId = added.conversationId;
 
-    h.fake.reply({ toolCalls: [{ name: 'update_task', args: { task_id: id, title: 'buy oat milk' } }] }, { text: 'Renamed.' });
+    h.fake.reply(
+      { toolCalls: [{ name: 'update_task', args: { task_id: id, title: 'buy oat milk' } }] },
+      { text: 'Renamed.' },
+    );
     const updated = await h.say(user, 'rename it to buy oat milk', { conversationId });
     expect(updated.toolCalls[0]?.result).toMatchObject({ id, title: 'buy oat milk' });
 
@@ -47,7 +59,10 @@ describe.each(testDrivers)('POST /chat on %s', (driver) => {
     await h.say(user, 'done with it', { conversationId });
     expect((await h.tasks(user, 'completed')).map((t) => t.id)).toEqual([id]);
 
-    h.fake.reply({ toolCalls: [{ name: 'list_tasks', args: { status: 'completed' } }] }, { text: 'One done.' });
+    h.fake.reply(
+      { toolCalls: [{ name: 'list_tasks', args: { status: 'completed' } }] },
+      { text: 'One done.' },
+    );
     const listed = await h.say(user, 'what is done?', { conversationId });
     expect(listed.toolCalls[0]?.result).toMatchObject({ total: 1, tasks: [{ id, completed: true }] });
 
@@ -98,7 +113,11 @@ describe.each(testDrivers)('POST /chat on %s', (driver) => {
       ['assistant', 'You have one task.'],
     ]);
     expect(body.messages[1].toolCalls).toEqual([
-      { name: 'add_task', args: { title: 'water plants' }, result: expect.objectContaining({ title: 'water plants' }) },
+      {
+        name: 'add_task',
+        args: { title: 'water plants' },
+        result: expect.objectContaining({ title: 'water plants' }),
+      },
     ]);
   });
 
@@ -109,11 +128,20 @@ describe.each(testDrivers)('POST /chat on %s', (driver) => {
     expect(res.status).toBe(404);
     const missing = await h.chat('intruder', { message: 'hi', conversationId: crypto.randomUUID() });
     expect(missing.status).toBe(404);
-    expect(await res.json()).toMatchObject({ error: { code: 'not_found', message: 'Conversation not found' } });
+    expect(await res.json()).toMatchObject({
+      error: { code: 'not_found', message: 'Conversation not found' },
+    });
     expect((await missing.json()).error.message).toBe('Conversation not found');
     expect(h.fake.requests.length).toBe(before);
     expect((await conversation(h, 'intruder', mine.conversationId)).status).toBe(404);
-    expect((await h.app.request(`/conversations/${mine.conversationId}`, { method: 'DELETE', headers: { 'x-user-id': 'intruder' } })).status).toBe(404);
+    expect(
+      (
+        await h.app.request(`/conversations/${mine.conversationId}`, {
+          method: 'DELETE',
+          headers: { 'x-user-id': 'intruder' },
+        })
+      ).status,
+    ).toBe(404);
     expect((await conversation(h, 'owner', mine.conversationId)).status).toBe(200);
     const list = await (await h.get('intruder', '/conversations')).json();
     expect(list.conversations.map((c: any) => c.id)).not.toContain(mine.conversationId);
@@ -141,7 +169,10 @@ describe.each(testDrivers)('POST /chat on %s', (driver) => {
 
   it('replays a repeated messageId without calling the model or the tools again', async () => {
     const user = 'replay-user';
-    h.fake.reply({ toolCalls: [{ name: 'add_task', args: { title: 'once only' } }] }, { text: 'Added once.' });
+    h.fake.reply(
+      { toolCalls: [{ name: 'add_task', args: { title: 'once only' } }] },
+      { text: 'Added once.' },
+    );
     const first = await h.say(user, 'add once only', { messageId: 'client-msg-1' });
     const before = h.fake.requests.length;
     const again = await h.say(user, 'add once only', { messageId: 'client-msg-1' });
@@ -200,7 +231,11 @@ describe.each(testDrivers)('POST /chat on %s', (driver) => {
     const user = 'provider-fail';
     const ok = await h.say(user, 'first');
     h.fake.reply({ status: 500 });
-    const res = await h.chat(user, { message: 'second', conversationId: ok.conversationId, messageId: 'fail-1' });
+    const res = await h.chat(user, {
+      message: 'second',
+      conversationId: ok.conversationId,
+      messageId: 'fail-1',
+    });
     expect(res.status).toBe(502);
     expect((await res.json()).error.code).toBe('model_error');
     const { body } = await conversation(h, user, ok.conversationId);
@@ -215,7 +250,12 @@ describe.each(testDrivers)('POST /chat on %s', (driver) => {
     const retried = await h.say(user, 'second', { conversationId: ok.conversationId, messageId: 'fail-1' });
     expect(retried.reply).toBe('second answer');
     const after = await conversation(h, user, ok.conversationId);
-    expect(after.body.messages.map((m: any) => m.content)).toEqual(['first', 'OK.', 'second', 'second answer']);
+    expect(after.body.messages.map((m: any) => m.content)).toEqual([
+      'first',
+      'OK.',
+      'second',
+      'second answer',
+    ]);
   });
 
   it('answers 504 when the model does not answer in time, keeping the user message', async () => {
@@ -254,7 +294,10 @@ describe.each(testDrivers)('POST /chat on %s', (driver) => {
 
   it('streams the turn as a UI message stream with text and tool parts and the ids', async () => {
     const user = 'stream-user';
-    h.fake.reply({ toolCalls: [{ name: 'add_task', args: { title: 'streamed task' } }] }, { text: 'Added the streamed task.' });
+    h.fake.reply(
+      { toolCalls: [{ name: 'add_task', args: { title: 'streamed task' } }] },
+      { text: 'Added the streamed task.' },
+    );
     const res = await h.chat(user, { message: 'add streamed task' }, { accept: 'text/event-stream' });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/event-stream');
@@ -263,7 +306,10 @@ describe.each(testDrivers)('POST /chat on %s', (driver) => {
     let last: UIMessage | undefined;
     for await (const message of readUIMessageStream({ stream: uiChunks(res) })) last = message;
     expect(last?.metadata).toEqual({ conversationId, messageId: res.headers.get('x-message-id') });
-    const text = last?.parts.filter((p) => p.type === 'text').map((p: any) => p.text).join('');
+    const text = last?.parts
+      .filter((p) => p.type === 'text')
+      .map((p: any) => p.text)
+      .join('');
     expect(text).toBe('Added the streamed task.');
     const toolPart = last?.parts.find((p) => p.type === 'tool-add_task') as any;
     expect(toolPart).toMatchObject({ state: 'output-available', input: { title: 'streamed task' } });
@@ -277,7 +323,9 @@ describe.each(testDrivers)('POST /chat on %s', (driver) => {
     const user = 'gone-user';
     h.fake.setScript(async (req) => {
       await sleep(200);
-      return req.messages.at(-1)?.role === 'tool' ? { text: 'Saved anyway.' } : { toolCalls: [{ name: 'add_task', args: { title: 'survives' } }] };
+      return req.messages.at(-1)?.role === 'tool'
+        ? { text: 'Saved anyway.' }
+        : { toolCalls: [{ name: 'add_task', args: { title: 'survives' } }] };
     });
     const controller = new AbortController();
     const res = await h.chat(user, { message: 'add survives' }, { accept: 'text/event-stream' });
@@ -307,7 +355,8 @@ describe.each(testDrivers)('POST /chat on %s', (driver) => {
     let conversationId: string | undefined;
     for (let i = 0; i < 60; i++) {
       // Every third turn uses a tool, so the window sometimes would start inside an exchange.
-      if (i % 3 === 0) h.fake.reply({ toolCalls: [{ name: 'list_tasks', args: {} }] }, { text: `listed ${i}` });
+      if (i % 3 === 0)
+        h.fake.reply({ toolCalls: [{ name: 'list_tasks', args: {} }] }, { text: `listed ${i}` });
       else h.fake.reply({ text: `chat ${i}` });
       const answer = await h.say(user, `turn ${i}`, conversationId ? { conversationId } : {});
       conversationId = answer.conversationId;

@@ -23,7 +23,10 @@ describe('configuration', () => {
   });
 
   it('picks the driver from the URL', () => {
-    expect(loadConfig({ DATABASE_URL: 'pglite://memory' }).db).toMatchObject({ driver: 'pglite', url: 'memory' });
+    expect(loadConfig({ DATABASE_URL: 'pglite://memory' }).db).toMatchObject({
+      driver: 'pglite',
+      url: 'memory',
+    });
     expect(loadConfig({ DATABASE_URL: 'postgres://u@127.0.0.1/db' }).db.driver).toBe('pg');
     const neon = loadConfig({
       DATABASE_URL: 'postgresql://u:p@ep-cool-1-pooler.eu-central-1.aws.neon.tech/db?sslmode=require',
@@ -31,27 +34,38 @@ describe('configuration', () => {
     }).db;
     expect(neon.driver).toBe('neon');
     expect(neon.migrationUrl).toContain('ep-cool-1.eu-central-1');
-    expect(loadConfig({ DATABASE_URL: 'postgres://u@127.0.0.1/db', DB_DRIVER: 'neon-http' }).db.driver).toBe('neon-http');
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@127.0.0.1/db', DB_DRIVER: 'neon-http' }).db.driver).toBe(
+      'neon-http',
+    );
   });
 
   it.each([
     [{ PORT: 'abc' }, 'PORT must be a whole number'],
     [{ PORT: '70000' }, 'PORT must be between 0 and 65535'],
     [{ DB_DRIVER: 'mysql' }, 'DB_DRIVER must be one of auto, neon, neon-http, pg, pglite'],
-    [{ DATABASE_URL: 'mysql://x@y/z' }, 'DATABASE_URL must start with postgres:// or postgresql:// (or pglite://)'],
+    [
+      { DATABASE_URL: 'mysql://x@y/z' },
+      'DATABASE_URL must start with postgres:// or postgresql:// (or pglite://)',
+    ],
     [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL is not a valid URL'],
     [{ DB_DRIVER: 'pg' }, 'DATABASE_URL is required when DB_DRIVER=pg'],
     [{ DB_POOL_MAX: '0' }, 'DB_POOL_MAX must be between 1 and 1000'],
     [{ NEON_WS_PROXY: 'nope' }, 'NEON_WS_PROXY must be host:port'],
     [{ OPENAI_API: 'completions' }, 'OPENAI_API must be responses or chat'],
     [{ OPENAI_BASE_URL: 'ftp://x' }, 'OPENAI_BASE_URL must be an http(s) URL'],
-    [{ CHAT_MODEL: 'gpt-5-mini' }, 'OPENAI_API_KEY is required for CHAT_MODEL=gpt-5-mini (or set CHAT_MODEL=offline)'],
+    [
+      { CHAT_MODEL: 'gpt-5-mini' },
+      'OPENAI_API_KEY is required for CHAT_MODEL=gpt-5-mini (or set CHAT_MODEL=offline)',
+    ],
     [{ MAX_STEPS: '0' }, 'MAX_STEPS must be between 1 and 50'],
     [{ HISTORY_MESSAGES: 'lots' }, 'HISTORY_MESSAGES must be a whole number'],
     [{ AUTH_MODE: 'basic' }, 'AUTH_MODE must be jwt or dev'],
     [{ AUTH_MODE: 'jwt' }, 'AUTH_MODE=jwt needs AUTH_JWT_SECRET or AUTH_JWKS_URL'],
     [{ AUTH_JWT_SECRET: 'short' }, 'AUTH_JWT_SECRET must be at least 32 characters'],
-    [{ NODE_ENV: 'production' }, 'AUTH_MODE=dev is refused when NODE_ENV=production; set AUTH_JWT_SECRET or AUTH_JWKS_URL'],
+    [
+      { NODE_ENV: 'production' },
+      'AUTH_MODE=dev is refused when NODE_ENV=production; set AUTH_JWT_SECRET or AUTH_JWKS_URL',
+    ],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of debug, info, warn, error, silent'],
   ])('%o stops start-up with: %s', (env, message) => {
     expect(fails(env)).toBe(message);
@@ -68,9 +82,9 @@ describe('configuration', () => {
       }),
     ).toContain('DATABASE_URL_UNPOOLED: sslmode=prefer');
     expect(loadConfig({ DATABASE_URL: 'postgres://u@localhost/app?sslmode=disable' }).db.driver).toBe('pg');
-    expect(fails({ DATABASE_URL: 'postgres://u@db.example.com/app', NEON_WS_PROXY: 'proxy.example.com:80' })).toContain(
-      'NEON_WS_PROXY must be on this machine',
-    );
+    expect(
+      fails({ DATABASE_URL: 'postgres://u@db.example.com/app', NEON_WS_PROXY: 'proxy.example.com:80' }),
+    ).toContain('NEON_WS_PROXY must be on this machine');
   });
 
   it('never puts a secret in an error message', () => {

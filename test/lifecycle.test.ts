@@ -7,7 +7,7 @@ import { migrateDatabase } from '../src/db/migrate.ts';
 import { startServer } from '../src/http/server.ts';
 import { createTaskRepository } from '../src/tasks/repository.ts';
 import { startChatApp } from './support/chat-app.ts';
-import { createServerDatabase, testConfig, testDrivers, type TestDriver } from './support/db.ts';
+import { createServerDatabase, type TestDriver, testConfig, testDrivers } from './support/db.ts';
 import { type FakeOpenAI, startFakeOpenAI } from './support/fake-openai.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -16,7 +16,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function durableDatabase(driver: TestDriver) {
   if (driver === 'pglite') {
     const dir = await mkdtemp(join(tmpdir(), 'taskchat-pglite-'));
-    return { env: { DATABASE_URL: `pglite://${dir}` }, drop: () => rm(dir, { recursive: true, force: true }) };
+    return {
+      env: { DATABASE_URL: `pglite://${dir}` },
+      drop: () => rm(dir, { recursive: true, force: true }),
+    };
   }
   const server = await createServerDatabase();
   return { env: { DATABASE_URL: server.url, DB_DRIVER: 'pg' }, drop: server.drop };
@@ -29,31 +32,42 @@ describe('state lives in Postgres only', () => {
   });
   afterAll(() => fake?.close());
 
-  const modelEnv = () => ({ OPENAI_BASE_URL: fake.baseURL, OPENAI_API_KEY: 'k', CHAT_MODEL: 'fake', MODEL_MAX_RETRIES: '0' });
-
-  it.each(testDrivers.filter((d) => d !== 'neon'))('a conversation continues after an app restart on %s', async (driver) => {
-    const durable = await durableDatabase(driver);
-    try {
-      const config = testConfig({ ...durable.env, ...modelEnv() });
-      const first = await startChatApp(driver, { db: await openDb(config), fake });
-      fake.reply({ toolCalls: [{ name: 'add_task', args: { title: 'survive restart' } }] }, { text: 'Added.' });
-      const answer = await first.say('restart-user', 'add survive restart');
-      await first.close();
-      await first.db.database.close();
-
-      const second = await startChatApp(driver, { db: await openDb(config), fake });
-      const seen = fake.requests.length;
-      fake.reply({ text: 'Still here.' });
-      await second.say('restart-user', 'are you still there?', { conversationId: answer.conversationId });
-      const sent = fake.requests[seen]?.messages.map((m: any) => m.role);
-      expect(sent).toEqual(['system', 'user', 'assistant', 'tool', 'assistant', 'user']);
-      expect((await second.tasks('restart-user')).map((t) => t.title)).toEqual(['survive restart']);
-      await second.close();
-      await second.db.database.close();
-    } finally {
-      await durable.drop();
-    }
+  const modelEnv = () => ({
+    OPENAI_BASE_URL: fake.baseURL,
+    OPENAI_API_KEY: 'k',
+    CHAT_MODEL: 'fake',
+    MODEL_MAX_RETRIES: '0',
   });
+
+  it.each(testDrivers.filter((d) => d !== 'neon'))(
+    'a conversation continues after an app restart on %s',
+    async (driver) => {
+      const durable = await durableDatabase(driver);
+      try {
+        const config = testConfig({ ...durable.env, ...modelEnv() });
+        const first = await startChatApp(driver, { db: await openDb(config), fake });
+        fake.reply(
+          { toolCalls: [{ name: 'add_task', args: { title: 'survive restart' } }] },
+          { text: 'Added.' },
+        );
+        const answer = await first.say('restart-user', 'add survive restart');
+        await first.close();
+        await first.db.database.close();
+
+        const second = await startChatApp(driver, { db: await openDb(config), fake });
+        const seen = fake.requests.length;
+        fake.reply({ text: 'Still here.' });
+        await second.say('restart-user', 'are you still there?', { conversationId: answer.conversationId });
+        const sent = fake.requests[seen]?.messages.map((m: any) => m.role);
+        expect(sent).toEqual(['system', 'user', 'assistant', 'tool', 'assistant', 'user']);
+        expect((await second.tasks('restart-user')).map((t) => t.title)).toEqual(['survive restart']);
+        await second.close();
+        await second.db.database.close();
+      } finally {
+        await durable.drop();
+      }
+    },
+  );
 
   /** A fresh handle on the durable database, as a restarted process would open it. */
   async function openDb(config: ReturnType<typeof testConfig>) {
@@ -71,7 +85,11 @@ describe('state lives in Postgres only', () => {
         await sleep(400);
         return req.messages.at(-1)?.role === 'tool'
           ? { text: 'Stored before exit.' }
-          : { toolCalls: [{ name: 'add_task', args: { title: `in flight: ${req.messages.at(-1)?.content}` } }] };
+          : {
+              toolCalls: [
+                { name: 'add_task', args: { title: `in flight: ${req.messages.at(-1)?.content}` } },
+              ],
+            };
       });
       const post = (message: string, headers: Record<string, string> = {}) =>
         fetch(`${server.url}/chat`, {

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DbUnavailableError, Resilience, classifyDbError } from '../src/db/resilience.ts';
+import { classifyDbError, DbUnavailableError, Resilience } from '../src/db/resilience.ts';
 import { tasks } from '../src/db/schema.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 
@@ -68,7 +68,9 @@ describe('transient database errors', () => {
     const error = await resilience
       .run(async () => {
         attempts++;
-        return t.database.db.execute('insert into tasks (id, user_id, title) overriding system value values (1, $$u$$, $$c$$)');
+        return t.database.db.execute(
+          'insert into tasks (id, user_id, title) overriding system value values (1, $$u$$, $$c$$)',
+        );
       })
       .catch((e) => e);
     expect(attempts).toBe(1);
@@ -78,7 +80,13 @@ describe('transient database errors', () => {
 
   it('opens the breaker after repeated failures, fails fast, then closes after a successful trial', async () => {
     let now = 0;
-    const resilience = new Resilience({ ...quick, attempts: 1, failureThreshold: 2, openMs: 5000, now: () => now });
+    const resilience = new Resilience({
+      ...quick,
+      attempts: 1,
+      failureThreshold: 2,
+      openMs: 5000,
+      now: () => now,
+    });
     let calls = 0;
     const failing = async () => {
       calls++;

@@ -53,7 +53,11 @@ describe('npm start', () => {
         const res = await fetch(`${url}/health`);
         expect(res.status).toBe(200);
         const body = await res.json();
-        expect(body).toMatchObject({ status: 'ok', db: 'ok', pool: { total: expect.any(Number), idle: expect.any(Number), waiting: 0 } });
+        expect(body).toMatchObject({
+          status: 'ok',
+          db: 'ok',
+          pool: { total: expect.any(Number), idle: expect.any(Number), waiting: 0 },
+        });
         child.proc.kill('SIGTERM');
         expect(await child.exited).toBe(0);
       } finally {

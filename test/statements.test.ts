@@ -8,12 +8,18 @@ describe.each(testDrivers)('statements per chat turn on %s', (driver) => {
   let h: ChatHarness;
   const statements: string[] = [];
   beforeAll(async () => {
-    h = await startChatApp(driver, { onStatement: (text) => statements.push(text), env: { RATE_LIMIT_TURNS_PER_MINUTE: '100' } });
+    h = await startChatApp(driver, {
+      onStatement: (text) => statements.push(text),
+      env: { RATE_LIMIT_TURNS_PER_MINUTE: '100' },
+    });
   });
   afterAll(() => h?.close());
 
   async function countTurn(tools: number, conversationId?: string) {
-    const calls = Array.from({ length: tools }, (_, i) => ({ name: 'add_task', args: { title: `task ${i}` } }));
+    const calls = Array.from({ length: tools }, (_, i) => ({
+      name: 'add_task',
+      args: { title: `task ${i}` },
+    }));
     if (tools > 0) h.fake.reply({ toolCalls: calls }, { text: 'done' });
     else h.fake.reply({ text: 'hello' });
     statements.length = 0;

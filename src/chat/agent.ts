@@ -59,7 +59,10 @@ export class ModelFailure extends Error {
   override name = 'ModelFailure';
   readonly kind: 'timeout' | 'provider';
   constructor(kind: 'timeout' | 'provider', options?: { cause?: unknown }) {
-    super(kind === 'timeout' ? 'The model gave no answer in time' : 'The model provider answered with an error', options);
+    super(
+      kind === 'timeout' ? 'The model gave no answer in time' : 'The model provider answered with an error',
+      options,
+    );
     this.kind = kind;
   }
 }
@@ -190,7 +193,8 @@ function outcomeOf({ steps, responseMessages }: Finished): TurnOutcome {
   const texts: string[] = [];
   for (const step of steps) {
     for (const part of step.content) {
-      if (part.type === 'tool-result') toolCalls.push({ name: part.toolName, args: part.input, result: part.output });
+      if (part.type === 'tool-result')
+        toolCalls.push({ name: part.toolName, args: part.input, result: part.output });
       if (part.type === 'tool-error') {
         toolCalls.push({ name: part.toolName, args: part.input, result: { error: errorText(part.error) } });
       }

@@ -6,7 +6,12 @@
  * away still runs to the end and is stored.
  */
 import { randomUUID } from 'node:crypto';
-import { createUIMessageStream, createUIMessageStreamResponse, type LanguageModel, type ModelMessage } from 'ai';
+import {
+  createUIMessageStream,
+  createUIMessageStreamResponse,
+  type LanguageModel,
+  type ModelMessage,
+} from 'ai';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
@@ -18,7 +23,12 @@ import type { Inflight } from '../http/inflight.ts';
 import { createTaskRepository } from '../tasks/repository.ts';
 import { createTaskTools } from '../tasks/tools.ts';
 import { generateTurn, ModelFailure, streamTurn, type TurnOutcome } from './agent.ts';
-import { type BeginTurnResult, createConversationReader, createConversationStore, pairToolExchanges } from './store.ts';
+import {
+  type BeginTurnResult,
+  createConversationReader,
+  createConversationStore,
+  pairToolExchanges,
+} from './store.ts';
 import { toTranscript } from './transcript.ts';
 
 export type ChatDeps = {
@@ -30,7 +40,12 @@ export type ChatDeps = {
   today?: () => string;
 };
 
-export type ChatAnswer = { conversationId: string; messageId: string; reply: string; toolCalls: TurnOutcome['toolCalls'] };
+export type ChatAnswer = {
+  conversationId: string;
+  messageId: string;
+  reply: string;
+  toolCalls: TurnOutcome['toolCalls'];
+};
 
 const Id = z.guid('must be a UUID');
 
@@ -80,12 +95,25 @@ export function chatRoutes(deps: ChatDeps): Hono<AppEnv> {
     const history = pairToolExchanges(started.history.map((m) => m.content));
     // A re-run whose user message is no longer the newest still answers that message.
     if (started.rerun && history.at(-1)?.role !== 'user') history.push(userMessage);
-    const turn = { model, tools: createTaskTools(repo, userId), history, settings: config.model, today: today() };
+    const turn = {
+      model,
+      tools: createTaskTools(repo, userId),
+      history,
+      settings: config.model,
+      today: today(),
+    };
     const log = c.get('log');
 
     const finish = async (outcome: TurnOutcome): Promise<ChatAnswer> => {
       const answer = { conversationId, messageId, reply: outcome.reply, toolCalls: outcome.toolCalls };
-      const kept = await store.endTurn({ conversationId, turnId, lastSeq, status: 'done', messages: outcome.messages, answer });
+      const kept = await store.endTurn({
+        conversationId,
+        turnId,
+        lastSeq,
+        status: 'done',
+        messages: outcome.messages,
+        answer,
+      });
       if (!kept) log.warn('turn outlived its lease; its messages were not stored', { conversationId });
       return answer;
     };
@@ -139,7 +167,11 @@ export function chatRoutes(deps: ChatDeps): Hono<AppEnv> {
     const id = parse(Id, c.req.param('id'));
     const conversation = await reader.get(c.get('userId'), id);
     if (!conversation) throw notFound();
-    return c.json({ id: conversation.id, title: conversation.title, messages: toTranscript(conversation.messages) });
+    return c.json({
+      id: conversation.id,
+      title: conversation.title,
+      messages: toTranscript(conversation.messages),
+    });
   });
 
   app.delete('/conversations/:id', async (c) => {
@@ -156,7 +188,10 @@ function refuseUnlessStarted(begun: BeginTurnResult) {
     case 'not_found':
       throw notFound();
     case 'busy':
-      throw new ApiError('conversation_busy', 'Another turn of this conversation is still running; try again when it ends');
+      throw new ApiError(
+        'conversation_busy',
+        'Another turn of this conversation is still running; try again when it ends',
+      );
     case 'rate_limited':
       throw new ApiError('rate_limited', 'Too many chat turns in the last minute', {
         'Retry-After': String(begun.retryAfterSeconds),
@@ -189,7 +224,10 @@ export function toApiError(error: unknown): ApiError | DbUnavailableError {
   if (error instanceof ModelFailure && error.kind === 'timeout') {
     return new ApiError('model_timeout', 'The model gave no answer in time; your message was kept');
   }
-  return new ApiError('model_error', 'The model provider failed; your message was kept, send it again to retry');
+  return new ApiError(
+    'model_error',
+    'The model provider failed; your message was kept, send it again to retry',
+  );
 }
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {

@@ -71,7 +71,10 @@ export function createConversationStore(database: Database) {
       case 'busy':
         return { outcome: 'busy', conversationId: row.conversation_id as string };
       case 'rate_limited':
-        return { outcome: 'rate_limited', retryAfterSeconds: Math.max(1, Math.ceil((row.retry_after_ms ?? 0) / 1000)) };
+        return {
+          outcome: 'rate_limited',
+          retryAfterSeconds: Math.max(1, Math.ceil((row.retry_after_ms ?? 0) / 1000)),
+        };
       case 'replay':
         return { outcome: 'replay', conversationId: row.conversation_id as string, answer: row.answer };
     }
@@ -83,9 +86,13 @@ export function createConversationStore(database: Database) {
     // lease, its snapshot predates that commit and misses the previous reply: re-read then.
     const newest = row.rerun ? lastSeq : lastSeq - 1;
     if (newest > 0 && (history.at(-1)?.seq ?? 0) < newest) {
-      history = await database.run((db) => queryRows<StoredMessage>(db, historyStatement(conversationId, newest, input.historyMessages - 1)), {
-        idempotent: true,
-      });
+      history = await database.run(
+        (db) =>
+          queryRows<StoredMessage>(db, historyStatement(conversationId, newest, input.historyMessages - 1)),
+        {
+          idempotent: true,
+        },
+      );
       history.reverse();
     }
     if (!row.rerun) history = [...history, { seq: lastSeq, role: 'user', content: input.message }];
@@ -274,7 +281,11 @@ export function pairToolExchanges(messages: ModelMessage[]): ModelMessage[] {
     }
   }
   const keep = (p: Part) =>
-    p.type === 'tool-call' ? results.has(p.toolCallId ?? '') : p.type === 'tool-result' ? calls.has(p.toolCallId ?? '') : true;
+    p.type === 'tool-call'
+      ? results.has(p.toolCallId ?? '')
+      : p.type === 'tool-result'
+        ? calls.has(p.toolCallId ?? '')
+        : true;
   const out: ModelMessage[] = [];
   for (const m of messages) {
     if (!Array.isArray(m.content)) {
@@ -288,7 +299,11 @@ export function pairToolExchanges(messages: ModelMessage[]): ModelMessage[] {
 }
 
 export type ConversationSummary = { id: string; title: string; createdAt: string; updatedAt: string };
-export type ConversationDetail = { id: string; title: string; messages: (StoredMessage & { id: string; createdAt: string })[] };
+export type ConversationDetail = {
+  id: string;
+  title: string;
+  messages: (StoredMessage & { id: string; createdAt: string })[];
+};
 
 const iso = (value: unknown) => new Date(value as string).toISOString();
 
@@ -305,7 +320,12 @@ export function createConversationReader(database: Database) {
           ),
         { idempotent: true },
       );
-      return rows.map((r) => ({ id: r.id, title: r.title, createdAt: iso(r.created_at), updatedAt: iso(r.updated_at) }));
+      return rows.map((r) => ({
+        id: r.id,
+        title: r.title,
+        createdAt: iso(r.created_at),
+        updatedAt: iso(r.updated_at),
+      }));
     },
 
     /** The conversation with its newest `limit` messages, oldest first; undefined if not this user's. */
@@ -324,12 +344,21 @@ export function createConversationReader(database: Database) {
         { idempotent: true },
       );
       const row = rows[0];
-      return row && { id: row.id, title: row.title, messages: row.messages.map((m) => ({ ...m, createdAt: iso(m.createdAt) })) };
+      return (
+        row && {
+          id: row.id,
+          title: row.title,
+          messages: row.messages.map((m) => ({ ...m, createdAt: iso(m.createdAt) })),
+        }
+      );
     },
 
     async remove(userId: string, conversationId: string): Promise<boolean> {
       const rows = await database.run((db) =>
-        queryRows(db, sql`delete from conversations where id = ${conversationId}::uuid and user_id = ${userId} returning id`),
+        queryRows(
+          db,
+          sql`delete from conversations where id = ${conversationId}::uuid and user_id = ${userId} returning id`,
+        ),
       );
       return rows.length > 0;
     },

@@ -24,9 +24,15 @@ type Part = {
 };
 
 const partsOf = (content: unknown): Part[] =>
-  typeof content === 'string' ? [{ type: 'text', text: content }] : Array.isArray(content) ? (content as Part[]) : [];
+  typeof content === 'string'
+    ? [{ type: 'text', text: content }]
+    : Array.isArray(content)
+      ? (content as Part[])
+      : [];
 
-export function toTranscript(messages: (StoredMessage & { id: string; createdAt: string })[]): TranscriptMessage[] {
+export function toTranscript(
+  messages: (StoredMessage & { id: string; createdAt: string })[],
+): TranscriptMessage[] {
   const out: TranscriptMessage[] = [];
   const calls = new Map<string, { name: string; args: unknown; result: unknown }>();
   for (const stored of messages) {

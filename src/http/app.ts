@@ -5,22 +5,24 @@
  * leaves through `onError` in the contract's `{"error": {"code", "message"}}` shape; no stack
  * trace or driver message ever reaches a client.
  */
+
+import type { LanguageModel } from 'ai';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { type RequestIdVariables, requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
-import type { LanguageModel } from 'ai';
 import { createChatModel } from '../chat/agent.ts';
 import { chatRoutes } from '../chat/routes.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { DbUnavailableError } from '../db/resilience.ts';
 import { createLogger, errorFields, type Logger } from '../log.ts';
-import { type AuthVariables, authenticate } from './auth.ts';
-import { ApiError, type ErrorCode, ERROR_STATUS, errorBody } from './errors.ts';
+import { mcpRoute } from '../mcp/http.ts';
 import { taskRoutes } from '../tasks/routes.ts';
+import { type AuthVariables, authenticate } from './auth.ts';
+import { ApiError, ERROR_STATUS, type ErrorCode, errorBody } from './errors.ts';
 import { Inflight } from './inflight.ts';
 
 export type AppEnv = { Variables: AuthVariables & RequestIdVariables & { log: Logger } };
@@ -61,7 +63,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
   app.use(secureHeaders());
   if (config.corsOrigins.length > 0) {
-    app.use(cors({ origin: [...config.corsOrigins], exposeHeaders: ['X-Conversation-Id', 'X-Message-Id', 'X-Request-Id'] }));
+    app.use(
+      cors({
+        origin: [...config.corsOrigins],
+        exposeHeaders: ['X-Conversation-Id', 'X-Message-Id', 'X-Request-Id'],
+      }),
+    );
   }
   app.use(
     bodyLimit({
@@ -83,6 +90,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.use(authenticate(config.auth));
+  app.route('/mcp', mcpRoute({ database }));
   app.route('/', chatRoutes({ config, database, model, inflight, today: deps.today }));
   app.route('/', taskRoutes(database));
 
@@ -99,7 +107,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   return app;
 }
 
-function describeError(error: unknown): { code: ErrorCode; message: string; headers: Record<string, string> } {
+function describeError(error: unknown): {
+  code: ErrorCode;
+  message: string;
+  headers: Record<string, string>;
+} {
   if (error instanceof ApiError) return { code: error.code, message: error.message, headers: error.headers };
   if (error instanceof DbUnavailableError) {
     return {

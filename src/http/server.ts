@@ -18,7 +18,10 @@ export type RunningServer = {
   close(graceMs?: number): Promise<void>;
 };
 
-export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  logger: Logger = createLogger(config.logLevel),
+): Promise<RunningServer> {
   const database = await createDatabase(config.db);
   try {
     await migrateDatabase(config.db, database);

@@ -12,7 +12,12 @@ export type ChatHarness = Awaited<ReturnType<typeof startChatApp>>;
 
 export async function startChatApp(
   driver: TestDriver,
-  options: { env?: Record<string, string>; onStatement?: (sql: string) => void; fake?: FakeOpenAI; db?: TestDb } = {},
+  options: {
+    env?: Record<string, string>;
+    onStatement?: (sql: string) => void;
+    fake?: FakeOpenAI;
+    db?: TestDb;
+  } = {},
 ) {
   const fake = options.fake ?? (await startFakeOpenAI());
   const db =
