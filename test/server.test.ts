@@ -1,12 +1,18 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createDatabase } from '../src/db/client.ts';
 import { createApp } from '../src/http/app.ts';
 import { createServerDatabase, testConfig } from './support/db.ts';
 import { startMain } from './support/process.ts';
 
+const run = promisify(execFile);
+const MIGRATE_CLI = fileURLToPath(new URL('../src/db/migrate-cli.ts', import.meta.url));
 const CLOSED = 'postgres://postgres:hunter2secret@127.0.0.1:1/none';
 const serverTests = process.env.TEST_DATABASE_URL ? describe : describe.skip;
 
@@ -42,6 +48,28 @@ describe('npm start', () => {
     expect(lines[0]).toContain('start-up failed');
     expect(lines[0]).toContain('ECONNREFUSED');
     expect(child.output()).not.toContain('hunter2secret');
+  });
+
+  serverTests('npm run db:migrate', () => {
+    it('applies the migrations through DATABASE_URL_UNPOOLED and exits', async () => {
+      const db = await createServerDatabase();
+      try {
+        // The pooled URL points nowhere: only the unpooled one may be used.
+        const { stdout } = await run(process.execPath, [MIGRATE_CLI], {
+          env: { PATH: process.env.PATH ?? '', DATABASE_URL: CLOSED, DATABASE_URL_UNPOOLED: db.url },
+        });
+        expect(stdout).toContain('migrations applied (pg');
+        const client = new pg.Client({ connectionString: db.url });
+        await client.connect();
+        const { rows } = await client.query(
+          "select count(*)::int as n from information_schema.tables where table_schema = 'public' and table_name in ('tasks', 'conversations', 'messages', 'turns')",
+        );
+        await client.end();
+        expect(rows[0].n).toBe(4);
+      } finally {
+        await db.drop();
+      }
+    });
   });
 
   serverTests('with DATABASE_URL on a fresh server database', () => {
