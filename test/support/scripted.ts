@@ -31,7 +31,8 @@ export type ScriptedToolCall = { name: string; args: ScriptedArgs };
 /** A FakeReply whose tool-call arguments may depend on the ids created so far. */
 export type ScriptedReply =
   | { text?: string; toolCalls?: ScriptedToolCall[] }
-  | Exclude<FakeReply, { text?: string; toolCalls?: unknown }>;
+  | Extract<FakeReply, { status: number }>
+  | Extract<FakeReply, { hang: true }>;
 
 export type ChatAnswer = Awaited<ReturnType<ChatHarness['say']>>;
 
