@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+/**
+ * @module mcp/stdio
+ * `npm run mcp` / `taskchat-mcp`: the task tools over stdio, for MCP hosts that launch a process
+ * (Claude Desktop, IDE agents). There is no login on a pipe, so the user is fixed by whoever
+ * configured the host: TASKCHAT_USER, with the database from DATABASE_URL as for `npm start`.
+ *
+ * stdout carries the protocol and nothing else: logs are JSON lines on stderr, and console output
+ * a dependency might print is sent there too, since one stray line would break the client.
+ * Closing stdin (the host quitting), SIGTERM or SIGINT close the database and exit 0.
+ */
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { type Config, ConfigError, loadConfig } from '../config.ts';
+import { createDatabase, type Database } from '../db/client.ts';
+import { migrateDatabase } from '../db/migrate.ts';
+import { createLogger, errorFields, safeMessage } from '../log.ts';
+import { createTaskRepository } from '../tasks/repository.ts';
+import { createMcpServer } from './server.ts';
+
+console.log = console.error;
+console.info = console.error;
+console.debug = console.error;
+
+/** Same rule as dev-mode user ids over HTTP: the id ends up in logs and SQL parameters. */
+const USER_ID_PATTERN = /^[A-Za-z0-9._:@|-]{1,128}$/;
+
+/** Start-up refused: one line on stderr, exit 1. */
+function refuse(message: string): never {
+  process.stderr.write(`taskchat-mcp: ${message}\n`);
+  process.exit(1);
+}
+
+let config: Config;
+try {
+  config = loadConfig(process.env);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  refuse(error.message);
+}
+
+const userId = config.mcpUser;
+if (!userId) refuse('TASKCHAT_USER is required: the user id whose tasks this MCP server manages');
+if (!USER_ID_PATTERN.test(userId)) refuse('TASKCHAT_USER must be 1-128 letters, digits or ._:@|-');
+
+const logger = createLogger(config.logLevel, (line) => process.stderr.write(line));
+
+let database: Database | undefined;
+try {
+  database = await createDatabase(config.db);
+  await migrateDatabase(config.db, database);
+} catch (error) {
+  logger.error(`start-up failed: ${safeMessage(error)}`, errorFields(error));
+  await database?.close().catch(() => {});
+  process.exit(1);
+}
+const db = database;
+
+const server = createMcpServer(createTaskRepository(db), userId, { logger });
+server.server.onerror = (error) => logger.warn('mcp protocol error', errorFields(error));
+
+let stopping = false;
+async function stop(reason: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info('taskchat MCP server stopping', { reason });
+  // A database that will not close must not keep a host waiting for the process to go away.
+  setTimeout(() => process.exit(0), 5000).unref();
+  try {
+    await server.close();
+    await db.close();
+  } catch (error) {
+    logger.error('shutdown failed', errorFields(error));
+  }
+  logger.info('taskchat MCP server stopped', { reason });
+  process.exit(0);
+}
+
+process.stdin.once('end', () => stop('stdin closed'));
+process.stdin.once('close', () => stop('stdin closed'));
+process.stdout.on('error', () => stop('stdout closed'));
+process.once('SIGTERM', () => stop('SIGTERM'));
+process.once('SIGINT', () => stop('SIGINT'));
+
+await server.connect(new StdioServerTransport());
+logger.info('taskchat MCP server ready', { user: userId, driver: config.db.driver });
