@@ -141,23 +141,36 @@ function beginTurnStatement(input: BeginTurnInput, newTurnId: string, newConvers
     existing as (
       select id from conversations where id = ${conversationId}::uuid and user_id = ${userId}
     ),
-    recent as (
-      select created_at from turns
-      where user_id = ${userId} and created_at > now() - interval '1 minute'
-      order by created_at desc limit ${rateLimit}::int
-    ),
     decision as (
       select case
         when p.status = 'done' then 'replay'
         when p.id is null and ${conversationId}::uuid is not null and e.id is null then 'not_found'
-        when p.id is null and ${rateLimit}::int > 0 and (select count(*) from recent) >= ${rateLimit}::int then 'rate_limited'
         else 'go'
       end as outcome,
       p.id as prior_id,
-      coalesce(p.conversation_id, e.id) as target_id
+      coalesce(p.conversation_id, e.id) as target_id,
+      coalesce((select c.lease_turn_id is null or c.lease_expires_at < now()
+                from conversations c where c.id = coalesce(p.conversation_id, e.id)), true) as free
       from (select 1) as one
       left join prior p on true
       left join existing e on true
+    ),
+    quota as (
+      -- ON CONFLICT DO UPDATE locks the user's row and reads its latest version, so concurrent
+      -- turns of one user are counted one after another, across every instance.
+      insert into rate_limits as r (user_id, recent)
+      select ${userId}, array[now()] from decision d
+      where d.outcome = 'go' and d.free and ${rateLimit}::int > 0
+      on conflict (user_id) do update
+        set recent = array(select x from unnest(r.recent) x where x > now() - interval '1 minute' order by x)
+                     || now()
+        where (select count(*) from unnest(r.recent) x where x > now() - interval '1 minute') < ${rateLimit}::int
+      returning user_id
+    ),
+    admitted as (
+      -- A conversation seen busy is answered busy below, and not counted against the limit.
+      select d.*, (${rateLimit}::int = 0 or not d.free or exists (select 1 from quota)) as ok
+      from decision d
     ),
     claimed as (
       update conversations c
@@ -165,8 +178,8 @@ function beginTurnStatement(input: BeginTurnInput, newTurnId: string, newConvers
           lease_expires_at = now() + ${leaseMs}::int * interval '1 millisecond',
           last_seq = c.last_seq + (case when d.prior_id is null then 1 else 0 end),
           updated_at = now()
-      from decision d
-      where d.outcome = 'go' and c.id = d.target_id and c.user_id = ${userId}
+      from admitted d
+      where d.outcome = 'go' and d.ok and c.id = d.target_id and c.user_id = ${userId}
         and (c.lease_turn_id is null or c.lease_expires_at < now())
       returning c.id, c.last_seq, c.lease_turn_id
     ),
@@ -174,7 +187,7 @@ function beginTurnStatement(input: BeginTurnInput, newTurnId: string, newConvers
       insert into conversations (id, user_id, title, last_seq, lease_turn_id, lease_expires_at)
       select ${newConversationId}::uuid, ${userId}, ${input.title}, 1, ${newTurnId}::uuid,
              now() + ${leaseMs}::int * interval '1 millisecond'
-      from decision d where d.outcome = 'go' and d.target_id is null
+      from admitted d where d.outcome = 'go' and d.ok and d.target_id is null
       returning id, last_seq, lease_turn_id
     ),
     target as (select * from claimed union all select * from created),
@@ -203,17 +216,25 @@ function beginTurnStatement(input: BeginTurnInput, newTurnId: string, newConvers
       order by m.seq desc limit ${historyMessages - 1}::int
     )
     select
-      case when d.outcome = 'go' and t.id is null then 'busy' else d.outcome end as outcome,
+      case
+        when d.outcome = 'go' and not d.ok then 'rate_limited'
+        when d.outcome = 'go' and t.id is null then 'busy'
+        else d.outcome
+      end as outcome,
       coalesce(t.id, d.target_id) as conversation_id,
       t.lease_turn_id as turn_id,
       t.last_seq,
       d.prior_id is not null as rerun,
       p.answer,
-      (select extract(epoch from (min(created_at) + interval '1 minute' - now())) * 1000 from recent)::float8
+      -- When the oldest counted turn leaves the window (read from the snapshot: a turn that
+      -- raced this one may be missing, so an empty answer means "about a minute").
+      coalesce((select extract(epoch from (min(x) + interval '1 minute' - now())) * 1000
+                from rate_limits r, unnest(r.recent) x
+                where r.user_id = ${userId} and x > now() - interval '1 minute'), 60000)::float8
         as retry_after_ms,
       coalesce((select jsonb_agg(jsonb_build_object('seq', h.seq, 'role', h.role, 'content', h.content)
                 order by h.seq) from history h), '[]'::jsonb) as history
-    from decision d
+    from admitted d
     left join target t on true
     left join prior p on true`;
 }

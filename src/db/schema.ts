@@ -82,8 +82,8 @@ export const messages = pgTable(
 );
 
 /**
- * One row per chat turn: the idempotency record for the client's `messageId` (unique per user),
- * the stored answer for replays, and the per-user turn count the rate limit reads.
+ * One row per chat turn: the idempotency record for the client's `messageId` (unique per user)
+ * and the stored answer for replays.
  */
 export const turns = pgTable(
   'turns',
@@ -104,10 +104,20 @@ export const turns = pgTable(
   },
   (t) => [
     unique('turns_user_message_key').on(t.userId, t.messageId),
-    index('turns_user_recent_idx').on(t.userId, t.createdAt.desc()),
     index('turns_conversation_idx').on(t.conversationId),
   ],
 );
+
+/**
+ * The per-user rate limit: the start times of the user's turns in the last minute (at most the
+ * limit's worth), in one row. BEGIN TURN updates it with INSERT ... ON CONFLICT DO UPDATE, which
+ * waits for a concurrent turn of the same user and then sees its write, so a burst across many
+ * instances cannot slip past the limit the way a count over a snapshot would.
+ */
+export const rateLimits = pgTable('rate_limits', {
+  userId: text('user_id').primaryKey(),
+  recent: timestamp('recent', { withTimezone: true }).array().notNull(),
+});
 
 export type TaskRow = typeof tasks.$inferSelect;
 export type ConversationRow = typeof conversations.$inferSelect;
