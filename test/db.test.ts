@@ -18,7 +18,13 @@ describe.each(testDrivers)('database on %s', (driver) => {
       t.database.db,
       sql`select table_name from information_schema.tables where table_schema = 'public' order by 1`,
     );
-    expect(rows.map((r) => r.table_name)).toEqual(['conversations', 'messages', 'rate_limits', 'tasks', 'turns']);
+    expect(rows.map((r) => r.table_name)).toEqual([
+      'conversations',
+      'messages',
+      'rate_limits',
+      'tasks',
+      'turns',
+    ]);
   });
 
   it('stores tasks with integer ids and the contract defaults', async () => {
