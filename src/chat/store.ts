@@ -46,6 +46,18 @@ export type BeginTurnResult =
       history: StoredMessage[];
     };
 
+export type EndTurnInput = {
+  conversationId: string;
+  turnId: string;
+  /** `lastSeq` from BEGIN TURN: the new messages take the seqs after it. */
+  lastSeq: number;
+  status: 'done' | 'failed';
+  /** The assistant and tool messages of the turn; none for a failed turn. */
+  messages: ModelMessage[];
+  /** The JSON answer, replayed for a repeated messageId. */
+  answer: unknown;
+};
+
 type BeginRow = {
   outcome: 'go' | 'busy' | 'not_found' | 'rate_limited' | 'replay';
   conversation_id: string | null;
@@ -111,14 +123,7 @@ export function createConversationStore(database: Database) {
    * Returns false when the lease was lost (the turn outlived it and another turn took over):
    * then nothing is written.
    */
-  async function endTurn(input: {
-    conversationId: string;
-    turnId: string;
-    lastSeq: number;
-    status: 'done' | 'failed';
-    messages: ModelMessage[];
-    answer: unknown;
-  }): Promise<boolean> {
+  async function endTurn(input: EndTurnInput): Promise<boolean> {
     const rows = await database.run((db) => queryRows<{ ok: boolean }>(db, endTurnStatement(input)));
     return rows[0]?.ok === true;
   }
@@ -246,14 +251,7 @@ function historyStatement(conversationId: string, newestSeq: number, limit: numb
     order by seq desc limit ${limit}::int`;
 }
 
-function endTurnStatement(input: {
-  conversationId: string;
-  turnId: string;
-  lastSeq: number;
-  status: 'done' | 'failed';
-  messages: ModelMessage[];
-  answer: unknown;
-}) {
+function endTurnStatement(input: EndTurnInput) {
   const { conversationId, turnId, lastSeq, status } = input;
   return sql`
     with
