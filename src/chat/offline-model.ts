@@ -6,13 +6,10 @@ import { createHash } from 'node:crypto';
 import type {
   LanguageModelV4,
   LanguageModelV4CallOptions,
-  LanguageModelV4Content,
-  LanguageModelV4FinishReason,
   LanguageModelV4Message,
-  LanguageModelV4StreamPart,
   LanguageModelV4ToolResultPart,
-  LanguageModelV4Usage,
 } from '@ai-sdk/provider';
+import { createStepModel, type ModelStep } from './step-model.ts';
 
 export type ParsedCommand =
   | { tool: string; args: Record<string, unknown> }
@@ -214,11 +211,7 @@ function describeResult(part: LanguageModelV4ToolResultPart): string {
 // ---------------------------------------------------------------------------------------------
 // Deciding the next step from the last prompt message, as every model in a tool loop does.
 
-type Reply =
-  | { kind: 'text'; text: string }
-  | { kind: 'tool'; toolCallId: string; toolName: string; input: string };
-
-function decide(options: LanguageModelV4CallOptions): Reply {
+function decide(options: LanguageModelV4CallOptions): ModelStep {
   const last: LanguageModelV4Message | undefined = options.prompt.at(-1);
   if (last?.role === 'tool') {
     const results = last.content.filter((part) => part.type === 'tool-result');
@@ -235,10 +228,8 @@ function decide(options: LanguageModelV4CallOptions): Reply {
     return { kind: 'text', text: `The ${parsed.tool} tool is not available here, so I can't do that.` };
   }
   return {
-    kind: 'tool',
-    toolCallId: toolCallId(options),
-    toolName: parsed.tool,
-    input: JSON.stringify(parsed.args),
+    kind: 'tools',
+    calls: [{ toolCallId: toolCallId(options), toolName: parsed.tool, input: JSON.stringify(parsed.args) }],
   };
 }
 
@@ -254,77 +245,6 @@ function toolCallId(options: LanguageModelV4CallOptions): string {
   return `offline-${options.prompt.length}-${digest}`;
 }
 
-// ---------------------------------------------------------------------------------------------
-// The LanguageModelV4 surface.
-
-// Nothing is tokenised or billed; zeros are the truth, not an unknown.
-function usage(): LanguageModelV4Usage {
-  return {
-    inputTokens: { total: 0, noCache: 0, cacheRead: 0, cacheWrite: 0 },
-    outputTokens: { total: 0, text: 0, reasoning: 0 },
-  };
-}
-
-function finishReason(reply: Reply): LanguageModelV4FinishReason {
-  return reply.kind === 'tool'
-    ? { unified: 'tool-calls', raw: 'tool-calls' }
-    : { unified: 'stop', raw: 'stop' };
-}
-
-function content(reply: Reply): LanguageModelV4Content[] {
-  if (reply.kind === 'text') return [{ type: 'text', text: reply.text }];
-  return [{ type: 'tool-call', toolCallId: reply.toolCallId, toolName: reply.toolName, input: reply.input }];
-}
-
-function streamParts(reply: Reply, modelId: string): LanguageModelV4StreamPart[] {
-  const parts: LanguageModelV4StreamPart[] = [
-    { type: 'stream-start', warnings: [] },
-    { type: 'response-metadata', modelId, timestamp: new Date() },
-  ];
-  if (reply.kind === 'text') {
-    parts.push({ type: 'text-start', id: 'text-0' });
-    // Line-sized deltas so clients exercise their incremental rendering path.
-    for (const delta of reply.text.split(/(?<=\n)/)) parts.push({ type: 'text-delta', id: 'text-0', delta });
-    parts.push({ type: 'text-end', id: 'text-0' });
-  } else {
-    const { toolCallId: id, toolName, input } = reply;
-    parts.push(
-      { type: 'tool-input-start', id, toolName },
-      { type: 'tool-input-delta', id, delta: input },
-      { type: 'tool-input-end', id },
-      { type: 'tool-call', toolCallId: id, toolName, input },
-    );
-  }
-  parts.push({ type: 'finish', finishReason: finishReason(reply), usage: usage() });
-  return parts;
-}
-
 export function createOfflineModel(): LanguageModelV4 {
-  const modelId = 'offline';
-  return {
-    specificationVersion: 'v4',
-    provider: 'taskchat',
-    modelId,
-    supportedUrls: {},
-    async doGenerate(options) {
-      const reply = decide(options);
-      return {
-        content: content(reply),
-        finishReason: finishReason(reply),
-        usage: usage(),
-        warnings: [],
-        response: { modelId, timestamp: new Date() },
-      };
-    },
-    async doStream(options) {
-      const parts = streamParts(decide(options), modelId);
-      const stream = new ReadableStream<LanguageModelV4StreamPart>({
-        start(controller) {
-          for (const part of parts) controller.enqueue(part);
-          controller.close();
-        },
-      });
-      return { stream };
-    },
-  };
+  return createStepModel({ provider: 'taskchat', modelId: 'offline', decide });
 }

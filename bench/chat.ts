@@ -1,0 +1,533 @@
+// Chat-turn benchmark: turns/s and latency at 1, 16 and 64 concurrent clients with a
+// zero-latency in-process model, on Postgres through `pg`, through the Neon serverless driver
+// (via a local WebSocket bridge), on in-memory PGlite, and with no database at all.
+//
+//   npm run bench                 (BENCH_SECONDS=5 per measured run by default)
+//   BENCH_DATABASE_URL=postgres://user@host:5432/postgres npm run bench
+//
+// The app is driven in-process through `app.request('/chat', ...)`: on a 2-core machine an HTTP
+// client over loopback would mostly measure the HTTP stacks (one loopback row shows how much).
+// Each virtual client is its own user with its own conversation, sending turns one after another.
+// The results go to stdout and into the generated block of BENCHMARKS.md.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { serve } from '@hono/node-server';
+import type { LanguageModel } from 'ai';
+import { sql } from 'drizzle-orm';
+import pg from 'pg';
+import { type Config, loadConfig } from '../src/config.ts';
+import { createDatabase, type Database, queryRows } from '../src/db/client.ts';
+import { migrateDatabase } from '../src/db/migrate.ts';
+import { createApp } from '../src/http/app.ts';
+import { Inflight } from '../src/http/inflight.ts';
+import { type LoadResult, runLoad, type Turn } from './load.ts';
+import { type CpuSplit, createCpuMonitor, waitForQuiet } from './machine.ts';
+import { createFakeDatabase, createSdkOnlyClient, steadyStateHistory } from './no-db.ts';
+import { createZeroModel } from './zero-model.ts';
+
+const ADMIN_URL =
+  process.env.BENCH_DATABASE_URL ??
+  process.env.TEST_DATABASE_URL ??
+  'postgres://postgres@127.0.0.1:5432/postgres';
+const MEASURE_MS = Math.round(Number(process.env.BENCH_SECONDS ?? '5') * 1000);
+const WARMUP_MS = 1500;
+const WARMUP_TURNS = 12; // 4 messages a turn: fills the 40-message history window
+const CONCURRENCY = [1, 16, 64];
+/** A row during which other programs used more than this share of all cores is measured again. */
+const DISTURBED_PERCENT = 15;
+const TODAY = '2026-11-23';
+const RUN_TAG = randomBytes(3).toString('hex');
+const BENCHMARKS_MD = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
+/** BENCH_ONLY=pg,neon,pglite,nodb runs a subset (and leaves BENCHMARKS.md alone). */
+const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
+const selected = (part: string) => !ONLY || ONLY.includes(part);
+
+type Row = LoadResult & {
+  config: string;
+  mode: string;
+  statementsPerTurn: number | undefined;
+  cpu: CpuSplit | undefined;
+};
+const rows: Row[] = [];
+const statementCounts: { config: string; counts: [number, number, number] }[] = [];
+
+const model = createZeroModel();
+
+function log(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Databases on the server: uniquely named, dropped at the end whatever happens.
+
+const created: string[] = [];
+
+async function admin(text: string): Promise<string[]> {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    const result = await client.query(text);
+    return result.rows.map((row) => String(Object.values(row)[0]));
+  } finally {
+    await client.end();
+  }
+}
+
+async function createServerDatabase(label: string): Promise<string> {
+  const name = `taskchat_bench_${label}_${Date.now().toString(36)}_${RUN_TAG}`;
+  await admin(`create database ${name}`);
+  created.push(name);
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function dropServerDatabases(): Promise<void> {
+  while (created.length > 0) {
+    const name = created.pop() as string;
+    await admin(`drop database if exists ${name} with (force)`).catch((error) =>
+      log(`could not drop ${name}: ${(error as Error).message}`),
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Neon WebSocket bridge, in a child process.
+
+async function startBridgeProcess(): Promise<{
+  port: number;
+  pid: number | undefined;
+  close(): Promise<void>;
+}> {
+  const script = fileURLToPath(new URL('./ws-bridge-process.ts', import.meta.url));
+  const child: ChildProcess = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('\n')) resolve(Number(out.trim()));
+    });
+    child.once('exit', (code) => reject(new Error(`bridge exited with ${code}`)));
+    child.once('error', reject);
+  });
+  return {
+    port,
+    pid: child.pid,
+    async close() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.stdin?.end();
+      const timer = setTimeout(() => child.kill('SIGTERM'), 3000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The app in-process, and its virtual clients.
+
+function benchConfig(env: Record<string, string>): Config {
+  return loadConfig({
+    LOG_LEVEL: 'silent',
+    RATE_LIMIT_TURNS_PER_MINUTE: '0', // one user sends hundreds of turns a second here
+    ...(process.env.BENCH_POOL_MAX ? { DB_POOL_MAX: process.env.BENCH_POOL_MAX } : {}),
+    ...env,
+  });
+}
+
+type Fetcher = (path: string, init: RequestInit) => Promise<Response>;
+
+type ChatClients = {
+  /** A turn function for `concurrency` fresh users; each keeps its conversation. */
+  turns(label: string, options?: { stream?: boolean; message?: string }): Turn;
+  turnsDone(): number;
+};
+
+function chatClients(fetcher: Fetcher): ChatClients {
+  let done = 0;
+  let generation = 0;
+  return {
+    turnsDone: () => done,
+    turns(label, options = {}) {
+      const run = ++generation;
+      const conversations = new Map<number, string>();
+      let sent = 0;
+      return async (client) => {
+        const conversationId = conversations.get(client);
+        const message = options.message ?? `add bench task ${++sent}`;
+        const res = await fetcher('/chat', {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'x-user-id': `bench-${label}-${RUN_TAG}-${run}-${client}`,
+            ...(options.stream ? { accept: 'text/event-stream' } : {}),
+          },
+          body: JSON.stringify(conversationId ? { message, conversationId } : { message }),
+        });
+        if (options.stream) {
+          const text = await res.text();
+          if (res.status !== 200 || !text.includes('"type":"finish"')) {
+            throw new Error(`stream ${res.status}: ${text.slice(0, 200)}`);
+          }
+          conversations.set(client, res.headers.get('x-conversation-id') as string);
+        } else {
+          const body = (await res.json()) as { conversationId?: string; toolCalls?: unknown[] };
+          if (res.status !== 200) throw new Error(`POST /chat ${res.status}: ${JSON.stringify(body)}`);
+          if (message.startsWith('add ') && body.toolCalls?.length !== 1)
+            throw new Error('expected one tool call');
+          conversations.set(client, body.conversationId as string);
+        }
+        done++;
+      };
+    },
+  };
+}
+
+type Target = {
+  name: string;
+  database: Database;
+  config: Config;
+  statements: () => number;
+  /** The bridge process whose CPU the rows report. */
+  bridgePid?: number;
+};
+
+function appFor(target: Target) {
+  const inflight = new Inflight();
+  const app = createApp({
+    config: target.config,
+    database: target.database,
+    model: model as LanguageModel,
+    inflight,
+    today: () => TODAY,
+  });
+  return { app, inflight };
+}
+
+async function measure(
+  name: string,
+  mode: string,
+  concurrency: number,
+  turn: Turn,
+  counters?: { statements: () => number; turns: () => number; bridgePid?: number },
+): Promise<void> {
+  let kept: Row | undefined;
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    await waitForQuiet(log);
+    const monitor = createCpuMonitor(`_${RUN_TAG}`, () => counters?.bridgePid);
+    const s0 = counters?.statements() ?? 0;
+    const t0 = counters?.turns() ?? 0;
+    const result = await runLoad(turn, {
+      concurrency,
+      warmupMs: WARMUP_MS,
+      warmupTurns: WARMUP_TURNS,
+      measureMs: MEASURE_MS,
+      window: monitor,
+    });
+    const statementsPerTurn = counters
+      ? (counters.statements() - s0) / Math.max(1, counters.turns() - t0)
+      : undefined;
+    const row: Row = { ...result, config: name, mode, statementsPerTurn, cpu: monitor.result() };
+    const perTurn = (ms: number | undefined) => fmt(ms === undefined ? undefined : ms / row.turns, 2);
+    log(
+      `  ${name} ${mode} x${concurrency}: ${row.turnsPerSecond.toFixed(0)} turns/s, p50 ${row.p50.toFixed(2)} ms, ` +
+        `p99 ${row.p99.toFixed(2)} ms, cpu ms/turn node ${perTurn(row.cpu?.nodeMs)} pg ${perTurn(row.cpu?.postgresMs)} ` +
+        `bridge ${perTurn(row.cpu?.bridgeMs)}, other ${fmt(row.cpu?.otherPercent, 0)}% (busy ${fmt(row.cpu?.busyPercent, 0)}%), ` +
+        `stmts ${statementsPerTurn?.toFixed(2) ?? '-'}, errors ${row.errors}${row.firstError ? ` (${row.firstError})` : ''}`,
+    );
+    if (!kept || (row.cpu?.otherPercent ?? 0) < (kept.cpu?.otherPercent ?? 0)) kept = row;
+    // Another program took a real share of the CPU: measure once more, keep the quieter attempt.
+    if ((row.cpu?.otherPercent ?? 0) <= DISTURBED_PERCENT) break;
+    if (attempt === 1)
+      log(`    disturbed by other work (> ${DISTURBED_PERCENT}% of all cores): measuring again`);
+  }
+  rows.push(kept as Row);
+}
+
+/** Statements of one turn with 0, 1 and 3 tool calls (a new conversation, then the same one). */
+async function countStatements(target: Target): Promise<void> {
+  const { app, inflight } = appFor(target);
+  const user = `bench-count-${target.name.replace(/\W+/g, '')}-${RUN_TAG}`;
+  let conversationId: string | undefined;
+  const counts: number[] = [];
+  for (const [message, tools] of [
+    ['hello', 0],
+    ['add one task', 1],
+    ['add3 three tasks', 3],
+  ] as const) {
+    const before = target.statements();
+    const res = await app.request('/chat', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-user-id': user },
+      body: JSON.stringify(conversationId ? { message, conversationId } : { message }),
+    });
+    const body = (await res.json()) as { conversationId: string; toolCalls: unknown[] };
+    if (res.status !== 200 || body.toolCalls.length !== tools)
+      throw new Error(`count turn: ${JSON.stringify(body)}`);
+    conversationId = body.conversationId;
+    counts.push(target.statements() - before);
+  }
+  await inflight.idle();
+  statementCounts.push({ config: target.name, counts: counts as [number, number, number] });
+  log(`  ${target.name}: statements per turn with 0/1/3 tool calls = ${counts.join('/')}`);
+}
+
+async function benchApp(
+  target: Target,
+  extras: { stream?: boolean; loopback?: boolean } = {},
+): Promise<void> {
+  const { app, inflight } = appFor(target);
+  const clients = chatClients(async (path, init) => app.request(path, init));
+  const counters = { statements: target.statements, turns: clients.turnsDone, bridgePid: target.bridgePid };
+  await countStatements(target);
+  for (const concurrency of CONCURRENCY) {
+    await measure(target.name, 'JSON', concurrency, clients.turns(`c${concurrency}`), counters);
+  }
+  if (extras.stream) {
+    await measure(target.name, 'stream', 16, clients.turns('stream', { stream: true }), counters);
+  }
+  await inflight.idle();
+  if (extras.loopback) await benchLoopback(target);
+}
+
+/** The same app behind @hono/node-server on 127.0.0.1, called with fetch from this process. */
+async function benchLoopback(target: Target): Promise<void> {
+  const { app, inflight } = appFor(target);
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+  });
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const clients = chatClients((path, init) => fetch(`${base}${path}`, init));
+  try {
+    await measure(target.name, 'JSON, HTTP loopback', 16, clients.turns('http'), {
+      statements: target.statements,
+      turns: clients.turnsDone,
+    });
+  } finally {
+    await inflight.idle();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      if ('closeAllConnections' in server) server.closeAllConnections();
+    });
+  }
+}
+
+async function openTarget(name: string, env: Record<string, string>): Promise<Target> {
+  let statements = 0;
+  const config = benchConfig(env);
+  const database = await createDatabase(config.db, { onStatement: () => statements++ });
+  await migrateDatabase(config.db, database);
+  return { name, database, config, statements: () => statements };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The no-database ceilings.
+
+async function benchNoDb(): Promise<void> {
+  const config = benchConfig({ DATABASE_URL: 'pglite://memory' });
+
+  // The whole app over a fake driver.
+  const history = await steadyStateHistory(model as LanguageModel, config);
+  let statements = 0;
+  const target: Target = {
+    name: 'no DB: app, fake driver',
+    database: createFakeDatabase(history, () => statements++),
+    config,
+    statements: () => statements,
+  };
+  await benchApp(target);
+
+  // The AI SDK turn alone.
+  for (const concurrency of CONCURRENCY) {
+    const clients = Array.from({ length: concurrency }, (_, i) =>
+      createSdkOnlyClient(model as LanguageModel, config, `bench-sdk-${RUN_TAG}-${concurrency}-${i}`),
+    );
+    let sent = 0;
+    const turn: Turn = (client) =>
+      (clients[client] as (typeof clients)[number]).turn(`add bench task ${++sent}`);
+    await measure('no DB: AI SDK turn only', 'JSON', concurrency, turn);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report.
+
+const fmt = (n: number | undefined, digits: number) =>
+  n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits);
+
+function table(): string {
+  const lines = [
+    '| Configuration | Answer | Clients | Turns/s | p50 ms | p99 ms | CPU ms/turn: Node | Postgres | bridge | Other load | Statements/turn | Errors |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const r of rows) {
+    const perTurn = (ms: number | undefined) => (ms ? fmt(ms / r.turns, 2) : '-');
+    lines.push(
+      `| ${r.config} | ${r.mode} | ${r.concurrency} | ${fmt(r.turnsPerSecond, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ` +
+        `${perTurn(r.cpu?.nodeMs)} | ${perTurn(r.cpu?.postgresMs)} | ${perTurn(r.cpu?.bridgeMs)} | ` +
+        `${fmt(r.cpu?.otherPercent, 0)}% | ${fmt(r.statementsPerTurn, 2)} | ${r.errors} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function statementTable(): string {
+  const lines = ['| Configuration | 0 tool calls | 1 tool call | 3 tool calls |', '|---|--:|--:|--:|'];
+  for (const { config, counts } of statementCounts) lines.push(`| ${config} | ${counts.join(' | ')} |`);
+  return lines.join('\n');
+}
+
+function ratios(): string {
+  const find = (config: string, mode: string, concurrency: number) =>
+    rows.find((r) => r.config === config && r.mode === mode && r.concurrency === concurrency)?.turnsPerSecond;
+  const lines: string[] = [];
+  for (const concurrency of CONCURRENCY) {
+    const pgRate = find('pg', 'JSON', concurrency);
+    const neonRate = find('neon (WebSocket bridge)', 'JSON', concurrency);
+    const app = find('no DB: app, fake driver', 'JSON', concurrency);
+    const sdk = find('no DB: AI SDK turn only', 'JSON', concurrency);
+    const pct = (a?: number, b?: number) => (a && b ? `${((100 * a) / b).toFixed(0)}%` : '-');
+    lines.push(
+      `- ${concurrency} client${concurrency > 1 ? 's' : ''}: pg = ${pct(pgRate, app)} of the app ceiling and ` +
+        `${pct(pgRate, sdk)} of the SDK-only ceiling; neon = ${pct(neonRate, pgRate)} of pg.`,
+    );
+  }
+  const pg16 = rows.find((r) => r.config === 'pg' && r.mode === 'JSON' && r.concurrency === 16);
+  if (pg16?.cpu && pg16.turns > 0) {
+    const node = pg16.cpu.nodeMs / pg16.turns;
+    const postgres = pg16.cpu.postgresMs / pg16.turns;
+    const cores = os.availableParallelism();
+    lines.push(
+      `- CPU bound check, pg at 16 clients: Node ${node.toFixed(2)} + Postgres ${postgres.toFixed(2)} ms of CPU per turn ` +
+        `-> ${cores} cores could do at most about ${((cores * 1000) / (node + postgres)).toFixed(0)} turns/s; measured ${pg16.turnsPerSecond.toFixed(0)}.`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function machine(pgVersion: string, pgSettings: string, pgliteVersion: string): Promise<string> {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  return [
+    `- Date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
+    `- Machine: ${os.availableParallelism()} cores (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()}`,
+    `- Node ${process.version}; Postgres ${pgVersion} (same machine, TCP 127.0.0.1, ${pgSettings}); PGlite ${pgliteVersion}`,
+    `- ${MEASURE_MS / 1000} s measured per row after a ${WARMUP_MS / 1000} s / ${WARMUP_TURNS}-turns-per-client warm-up; ` +
+      `pg/neon pool max ${process.env.BENCH_POOL_MAX ?? '10 (DB_POOL_MAX default)'}`,
+  ].join('\n');
+}
+
+const BEGIN = '<!-- bench:begin (generated by `npm run bench`; edits inside are overwritten) -->';
+const END = '<!-- bench:end -->';
+
+async function writeBenchmarksMd(generated: string): Promise<void> {
+  const block = `${BEGIN}\n${generated}\n${END}`;
+  let current: string | undefined;
+  try {
+    current = await readFile(BENCHMARKS_MD, 'utf8');
+  } catch {
+    current = undefined;
+  }
+  const start = current?.indexOf(BEGIN) ?? -1;
+  const end = current?.indexOf(END) ?? -1;
+  const next =
+    current && start >= 0 && end > start
+      ? `${current.slice(0, start)}${block}${current.slice(end + END.length)}`
+      : `# Benchmarks\n\n${block}\n`;
+  await writeFile(BENCHMARKS_MD, next);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const [pgVersion = '?'] = await admin('show server_version');
+  const pgSettings = (
+    await admin(
+      `select string_agg(name || '=' || setting || coalesce(unit, ''), ', ' order by name) from pg_settings
+       where name in ('fsync', 'synchronous_commit', 'autovacuum')`,
+    )
+  ).join('');
+  let pgliteVersion = '?';
+  const bridge = await startBridgeProcess();
+  const opened: Target[] = [];
+  try {
+    if (selected('pg')) {
+      log('pg');
+      const pgTarget = await openTarget('pg', {
+        DATABASE_URL: await createServerDatabase('pg'),
+        DB_DRIVER: 'pg',
+      });
+      opened.push(pgTarget);
+      await benchApp(pgTarget, { stream: true, loopback: true });
+      await pgTarget.database.close();
+    }
+
+    if (selected('neon')) {
+      log('neon');
+      const neonTarget = await openTarget('neon (WebSocket bridge)', {
+        DATABASE_URL: await createServerDatabase('neon'),
+        DB_DRIVER: 'neon',
+        NEON_WS_PROXY: `127.0.0.1:${bridge.port}`,
+      });
+      neonTarget.bridgePid = bridge.pid;
+      opened.push(neonTarget);
+      await benchApp(neonTarget);
+      await neonTarget.database.close();
+    }
+
+    if (selected('pglite')) {
+      log('pglite');
+      const pgliteTarget = await openTarget('PGlite (in memory)', { DATABASE_URL: 'pglite://memory' });
+      opened.push(pgliteTarget);
+      const [version] = await queryRows<{ v: string }>(pgliteTarget.database.db, sql`select version() as v`);
+      pgliteVersion = /PostgreSQL ([\d.]+)/.exec(version?.v ?? '')?.[1] ?? '?';
+      await benchApp(pgliteTarget);
+      await pgliteTarget.database.close();
+    }
+
+    if (selected('nodb')) {
+      log('no database');
+      await benchNoDb();
+    }
+  } finally {
+    for (const target of opened) await target.database.close();
+    await bridge.close();
+    await dropServerDatabases();
+  }
+
+  const generated = [
+    await machine(pgVersion, pgSettings, pgliteVersion),
+    '',
+    table(),
+    '',
+    'Statements per turn (counted at the driver, one turn each, new conversation then the same one):',
+    '',
+    statementTable(),
+    '',
+    'Throughput against the ceilings (JSON answers):',
+    '',
+    ratios(),
+  ].join('\n');
+  process.stdout.write(`${generated}\n`);
+  if (!ONLY) await writeBenchmarksMd(generated);
+  log(
+    `done in ${((performance.now() - started) / 1000).toFixed(0)} s${ONLY ? '' : '; results in BENCHMARKS.md'}`,
+  );
+}
+
+process.once('SIGINT', () => {
+  log('interrupted: dropping the bench databases');
+  dropServerDatabases().finally(() => process.exit(130));
+});
+
+await main();
+// Everything is closed; if a handle still holds the loop, say so instead of hanging silently.
+setTimeout(() => {
+  log('warning: something still keeps the process alive');
+  process.exit(0);
+}, 5000).unref();

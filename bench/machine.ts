@@ -1,0 +1,149 @@
+// Where the machine's CPU went during a measured window (Linux /proc): this Node process, the
+// Postgres processes working for the benchmark (backends of its own databases, and the shared
+// background processes: checkpointer, WAL writer...), the WebSocket bridge process, and everything
+// else ("other": other programs, other databases' backends, kernel work no process is charged for). On a shared 2-core machine the "other"
+// share says whether a row was disturbed. Without /proc every figure is NaN.
+import { readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+type Snapshot = { at: number; busyMs: number; node: number; postgresMs: number; bridgeMs: number };
+
+export type CpuSplit = {
+  /** Milliseconds of CPU over the window. */
+  nodeMs: number;
+  postgresMs: number;
+  bridgeMs: number;
+  otherMs: number;
+  /** Share of all cores busy with other work, 0-100. */
+  otherPercent: number;
+  /** Share of all cores busy, 0-100. */
+  busyPercent: number;
+};
+
+function machineBusyMs(): number {
+  try {
+    const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    const idle = (fields[3] ?? 0) + (fields[4] ?? 0); // idle + iowait
+    const total = fields.slice(0, 8).reduce((a, b) => a + b, 0); // without guest (already in user)
+    return (total - idle) * TICK_MS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** utime + stime of one process, from /proc/<pid>/stat; the name is field 2 in parentheses. */
+function processCpu(pid: string): { name: string; ms: number } | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const close = text.lastIndexOf(')');
+    const name = text.slice(text.indexOf('(') + 1, close);
+    const rest = text.slice(close + 2).split(' ');
+    // rest[0] is field 3 (state); utime and stime are fields 14 and 15.
+    return { name, ms: (Number(rest[11]) + Number(rest[12])) * TICK_MS };
+  } catch {
+    return undefined;
+  }
+}
+
+// A client backend's title names its database and client: "postgres: 15/main: user db 127.0.0.1(5432) idle".
+const CLIENT_BACKEND = /\d+\.\d+\.\d+\.\d+\(\d+\)|\[local\]|::1\(\d+\)/;
+
+/** Postgres CPU for the benchmark: backends whose title contains `databaseTag`, and every background process. */
+function postgresMs(databaseTag: string): number {
+  let sum = 0;
+  try {
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      const cpu = processCpu(pid);
+      if (cpu?.name !== 'postgres') continue;
+      let title = '';
+      try {
+        title = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      } catch {
+        continue;
+      }
+      if (title.includes(databaseTag) || !CLIENT_BACKEND.test(title)) sum += cpu.ms;
+    }
+  } catch {
+    return Number.NaN;
+  }
+  return sum;
+}
+
+/** `databaseTag`: a string in the names of the benchmark's databases (and of no other). */
+export function createCpuMonitor(databaseTag: string, bridgePid?: () => number | undefined) {
+  let first: Snapshot | undefined;
+  let last: CpuSplit | undefined;
+  const snapshot = (): Snapshot => {
+    const usage = process.cpuUsage();
+    const pid = bridgePid?.();
+    return {
+      at: performance.now(),
+      busyMs: machineBusyMs(),
+      node: (usage.user + usage.system) / 1000,
+      postgresMs: postgresMs(databaseTag),
+      bridgeMs: pid ? (processCpu(String(pid))?.ms ?? 0) : 0,
+    };
+  };
+  return {
+    open() {
+      first = snapshot();
+    },
+    close() {
+      if (!first) return;
+      const now = snapshot();
+      const nodeMs = now.node - first.node;
+      const pgMs = now.postgresMs - first.postgresMs;
+      const bridgeMs = now.bridgeMs - first.bridgeMs;
+      const busyMs = now.busyMs - first.busyMs;
+      // A backend that exits inside the window takes its CPU with it: never below zero.
+      const otherMs = Math.max(0, busyMs - nodeMs - pgMs - bridgeMs);
+      const capacity = (now.at - first.at) * os.availableParallelism();
+      last = {
+        nodeMs,
+        postgresMs: Math.max(0, pgMs),
+        bridgeMs,
+        otherMs,
+        otherPercent: (100 * otherMs) / capacity,
+        busyPercent: (100 * busyMs) / capacity,
+      };
+    },
+    result(): CpuSplit | undefined {
+      return last;
+    },
+  };
+}
+
+/** Busy share of all cores over `ms`. */
+export async function busyPercent(ms = 1000): Promise<number> {
+  const before = machineBusyMs();
+  const at = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return (100 * (machineBusyMs() - before)) / ((performance.now() - at) * os.availableParallelism());
+}
+
+/** Waits (up to `maxMs`) until the machine is mostly idle, so a row does not start in someone else's burst. */
+export async function waitForQuiet(
+  log: (message: string) => void,
+  maxMs = 10_000,
+  threshold = 25,
+): Promise<number> {
+  const deadline = performance.now() + maxMs;
+  let busy = await busyPercent();
+  let told = false;
+  while (busy > threshold && performance.now() < deadline) {
+    if (!told)
+      log(
+        `  machine busy (${busy.toFixed(0)}% of all cores) with other work; waiting up to ${maxMs / 1000} s`,
+      );
+    told = true;
+    busy = await busyPercent();
+  }
+  return busy;
+}
