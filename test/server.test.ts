@@ -114,6 +114,36 @@ describe('GET /health', () => {
   });
 });
 
+describe('database outage', () => {
+  it('answers chat and task routes with 503 db_unavailable and Retry-After, then fails fast', async () => {
+    const config = testConfig({ DATABASE_URL: CLOSED, DB_CONNECT_TIMEOUT_MS: '500' });
+    const database = await createDatabase(config.db, { resilience: { baseDelayMs: 1, maxDelayMs: 2 } });
+    try {
+      const app = createApp({ config, database });
+      const headers = { 'content-type': 'application/json', 'x-user-id': 'alice' };
+      for (let i = 0; i < 5; i++) {
+        const res = await app.request('/chat', {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ message: 'hi' }),
+        });
+        expect(res.status).toBe(503);
+        expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+        const text = await res.text();
+        expect(JSON.parse(text).error.code).toBe('db_unavailable');
+        expect(text).not.toContain('hunter2secret');
+      }
+      // The breaker is open now: no connection is tried, and Retry-After is the time until the
+      // breaker's next trial (5 s) rather than the 1 s of a single failed attempt.
+      const tasks = await app.request('/tasks', { headers });
+      expect(tasks.status).toBe(503);
+      expect(tasks.headers.get('retry-after')).toBe('5');
+    } finally {
+      await database.close();
+    }
+  });
+});
+
 describe('errors', () => {
   it('unknown routes answer 404 in the contract shape, other requests need a user', async () => {
     const config = testConfig();
