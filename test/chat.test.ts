@@ -215,6 +215,24 @@ describe.each(testDrivers)('POST /chat on %s', (driver) => {
     expect((await first).status).toBe(200);
   });
 
+  it('runs a first send that races a copy of itself once: one conversation, one model run', async () => {
+    const user = 'double-click';
+    h.fake.setScript(async (req) => {
+      await sleep(200);
+      return req.messages.at(-1)?.role === 'tool'
+        ? { text: 'Added.' }
+        : { toolCalls: [{ name: 'add_task', args: { title: 'only once' } }] };
+    });
+    const before = h.fake.requests.length;
+    const body = { message: 'add only once', messageId: 'first-send' };
+    const [a, b] = await Promise.all([h.chat(user, body), h.chat(user, body)]);
+    expect([a.status, b.status].sort()).toEqual([200, 409]);
+    expect(h.fake.requests.length - before).toBe(2); // one turn: the tool step and the answer
+    expect((await h.tasks(user)).map((t) => t.title)).toEqual(['only once']);
+    const list = await (await h.get(user, '/conversations')).json();
+    expect(list.conversations).toHaveLength(1);
+  });
+
   it('takes turns sent back to back, each seeing the previous reply', async () => {
     const user = 'rapid-user';
     let conversationId: string | undefined;

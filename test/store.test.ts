@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConversationStore } from '../src/chat/store.ts';
+import { conversationIdFor, createConversationStore } from '../src/chat/store.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 
 const onServer = process.env.TEST_DATABASE_URL ? describe : describe.skip;
@@ -57,6 +57,49 @@ onServer('BEGIN TURN racing the previous END TURN', () => {
         [2, 'assistant'],
         [3, 'user'],
       ]);
+    } finally {
+      await other.end();
+    }
+  });
+
+  it('answers busy, storing nothing, when a copy of a first send races it', async () => {
+    const store = createConversationStore(t.database);
+    const user = 'double';
+    const messageId = 'first-send';
+    const conversationId = conversationIdFor(user, messageId);
+    // The first copy's BEGIN TURN, by hand and not yet committed.
+    const other = new pg.Client({ connectionString: t.env.DATABASE_URL });
+    await other.connect();
+    try {
+      await other.query('begin');
+      await other.query(
+        `insert into conversations (id, user_id, title, last_seq, lease_turn_id, lease_expires_at)
+         values ($1, $2, 'x', 1, gen_random_uuid(), now() + interval '1 minute')`,
+        [conversationId, user],
+      );
+      await other.query(
+        `insert into turns (id, user_id, message_id, conversation_id)
+         select lease_turn_id, $2, $3, id from conversations where id = $1`,
+        [conversationId, user, messageId],
+      );
+      const second = store.beginTurn({
+        userId: user,
+        conversationId: undefined,
+        messageId,
+        message: { role: 'user', content: 'hello' },
+        title: 'hello',
+        historyMessages: 40,
+        leaseMs: 60_000,
+        rateLimit: 0,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200)); // it waits on the first copy's rows
+      await other.query('commit');
+      expect(await second).toEqual({ outcome: 'busy' });
+      const { rows } = await other.query(
+        'select (select count(*)::int from conversations where user_id = $1) as conversations, (select count(*)::int from messages where conversation_id = $2) as messages',
+        [user, conversationId],
+      );
+      expect(rows[0]).toEqual({ conversations: 1, messages: 0 });
     } finally {
       await other.end();
     }

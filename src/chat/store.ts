@@ -8,7 +8,7 @@
  * releases the lease. Both are data-modifying CTEs: the builder cannot say them, so the SQL is
  * here, whole, in two well-named functions.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { ModelMessage } from 'ai';
 import { sql } from 'drizzle-orm';
 import { type Database, queryRows } from '../db/client.ts';
@@ -31,7 +31,7 @@ export type BeginTurnInput = {
 
 export type BeginTurnResult =
   | { outcome: 'not_found' }
-  | { outcome: 'busy'; conversationId: string }
+  | { outcome: 'busy' }
   | { outcome: 'rate_limited'; retryAfterSeconds: number }
   | { outcome: 'replay'; conversationId: string; answer: unknown }
   | {
@@ -72,7 +72,7 @@ type BeginRow = {
 export function createConversationStore(database: Database) {
   async function beginTurn(input: BeginTurnInput): Promise<BeginTurnResult> {
     const newTurnId = randomUUID();
-    const newConversationId = randomUUID();
+    const newConversationId = conversationIdFor(input.userId, input.messageId);
     const [row] = await database.run((db) =>
       queryRows<BeginRow>(db, beginTurnStatement(input, newTurnId, newConversationId)),
     );
@@ -81,7 +81,7 @@ export function createConversationStore(database: Database) {
       case 'not_found':
         return { outcome: 'not_found' };
       case 'busy':
-        return { outcome: 'busy', conversationId: row.conversation_id as string };
+        return { outcome: 'busy' };
       case 'rate_limited':
         return {
           outcome: 'rate_limited',
@@ -132,6 +132,18 @@ export function createConversationStore(database: Database) {
 }
 
 export type ConversationStore = ReturnType<typeof createConversationStore>;
+
+/**
+ * The id of the conversation a first send creates, derived from who sent it and its messageId:
+ * two copies of one first send (a client retrying while the first is still in flight) then
+ * collide on the primary key instead of starting two conversations and running the model twice.
+ */
+export function conversationIdFor(userId: string, messageId: string): string {
+  const hex = createHash('sha256').update(`${userId}\u0000${messageId}`).digest('hex');
+  // Laid out as an RFC 9562 version 8 (custom) UUID.
+  const variant = ((Number.parseInt(hex[16] ?? '0', 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
 
 function beginTurnStatement(input: BeginTurnInput, newTurnId: string, newConversationId: string) {
   const { userId, messageId, historyMessages, leaseMs, rateLimit } = input;
@@ -193,6 +205,9 @@ function beginTurnStatement(input: BeginTurnInput, newTurnId: string, newConvers
       select ${newConversationId}::uuid, ${userId}, ${input.title}, 1, ${newTurnId}::uuid,
              now() + ${leaseMs}::int * interval '1 millisecond'
       from admitted d where d.outcome = 'go' and d.ok and d.target_id is null
+      -- The same first send racing itself: the loser waits for the winner's commit, inserts
+      -- nothing, and is answered busy, with no second user message or turn.
+      on conflict (id) do nothing
       returning id, last_seq, lease_turn_id
     ),
     target as (select * from claimed union all select * from created),
