@@ -2,6 +2,7 @@ import { readUIMessageStream, type UIMessage } from 'ai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ChatHarness, startChatApp, TODAY } from './support/chat-app.ts';
 import { testDrivers } from './support/db.ts';
+import { heldScript } from './support/fake-openai.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -204,14 +205,13 @@ describe.each(testDrivers)('POST /chat on %s', (driver) => {
 
   it('answers a repeated messageId with 409 while the first send is still running', async () => {
     const user = 'dup-running';
-    h.fake.setScript(async () => {
-      await sleep(300);
-      return { text: 'slow' };
-    });
+    const held = heldScript({ text: 'slow' });
+    h.fake.setScript(held.script);
     const first = h.chat(user, { message: 'hello', messageId: 'm-running' });
-    await sleep(100);
+    await held.called;
     const repeat = await h.chat(user, { message: 'hello', messageId: 'm-running' });
     expect(repeat.status).toBe(409);
+    held.release();
     expect((await first).status).toBe(200);
   });
 

@@ -5,9 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ChatHarness, startChatApp } from './support/chat-app.ts';
 import { testDrivers } from './support/db.ts';
-import type { FakeToolCall } from './support/fake-openai.ts';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { type FakeToolCall, heldScript } from './support/fake-openai.ts';
 
 const ALICE = 'alice';
 const BOB = 'bob';
@@ -143,16 +141,14 @@ describe.each(testDrivers)('isolation between two users on %s', (driver) => {
   });
 
   it('answers bob’s conversation 404 (not 409) to alice while bob’s turn is running there', async () => {
-    h.fake.setScript(async () => {
-      await sleep(400);
-      return { text: 'BOB-PRIVATE slow reply' };
-    });
+    const held = heldScript({ text: 'BOB-PRIVATE slow reply' });
+    h.fake.setScript(held.script);
     const running = h.chat(BOB, {
       message: 'BOB-PRIVATE slow',
       conversationId: bobConversation,
       messageId: 'bob-running',
     });
-    await sleep(150);
+    await held.called;
     const foreign = await snapshot(await h.chat(ALICE, { message: 'hi', conversationId: bobConversation }));
     const absent = await snapshot(
       await h.chat(ALICE, { message: 'hi', conversationId: crypto.randomUUID() }),
@@ -163,6 +159,7 @@ describe.each(testDrivers)('isolation between two users on %s', (driver) => {
     h.fake.setScript(() => ({ text: 'alice fresh reply' }));
     const mine = await h.say(ALICE, 'hello', { messageId: 'bob-running' });
     expect(mine.reply).toBe('alice fresh reply');
+    held.release();
     expect((await running).status).toBe(200);
   });
 

@@ -9,8 +9,7 @@ import { createApp } from '../src/http/app.ts';
 import { createLogger } from '../src/log.ts';
 import { type ChatHarness, startChatApp, TODAY } from './support/chat-app.ts';
 import { testConfig, testDrivers } from './support/db.ts';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { heldScript } from './support/fake-openai.ts';
 
 /** The error body of `res`, checking that it carries the response's request id. */
 async function errorOf(res: Response) {
@@ -218,15 +217,14 @@ describe('limits and hardening on pglite', () => {
 
     // 409: a second turn in a conversation whose turn is still running.
     const started = await h.say('rid-user', 'start');
-    h.fake.setScript(async () => {
-      await sleep(300);
-      return { text: 'slow' };
-    });
+    const held = heldScript({ text: 'slow' });
+    h.fake.setScript(held.script);
     const running = h.chat('rid-user', { message: 'one', conversationId: started.conversationId });
-    await sleep(100);
+    await held.called;
     const busy = await h.chat('rid-user', { message: 'two', conversationId: started.conversationId });
     expect(busy.status).toBe(409);
     expect((await errorOf(busy)).code).toBe('conversation_busy');
+    held.release();
     expect((await running).status).toBe(200);
 
     // A well-formed client id is kept; a malformed one is replaced by a fresh one.

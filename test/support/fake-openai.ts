@@ -250,3 +250,27 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('error', reject);
   });
 }
+
+/**
+ * A script that holds every model call until `release()`, so a test can act while a turn is
+ * certainly running (its BEGIN TURN done, the model called) without guessing with sleeps.
+ */
+export function heldScript(reply: FakeReply): { script: FakeScript; called: Promise<void>; release(): void } {
+  let release!: () => void;
+  let called!: () => void;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const firstCall = new Promise<void>((resolve) => {
+    called = resolve;
+  });
+  return {
+    script: async () => {
+      called();
+      await released;
+      return reply;
+    },
+    called: firstCall,
+    release,
+  };
+}
