@@ -139,6 +139,8 @@ export function chatRoutes(deps: ChatDeps): Hono<AppEnv> {
         const parts = run.result.toUIMessageStream({
           sendFinish: false,
           messageMetadata: ({ part }) => (part.type === 'start' ? metadata : undefined),
+          // Tool errors stay tool parts with the text the model saw; only stream errors come here.
+          redactToolErrors: false,
           onError: (error) => {
             errorSent = true;
             return toApiError(error).message;
