@@ -4,6 +4,7 @@
  * through the direct (unpooled) URL when one is set: Neon's pooler is not made for DDL.
  */
 import { fileURLToPath } from 'node:url';
+import { sql } from 'drizzle-orm';
 import { migrate as migrateNeonHttp } from 'drizzle-orm/neon-http/migrator';
 import { migrate as migrateNeon } from 'drizzle-orm/neon-serverless/migrator';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
@@ -22,21 +23,31 @@ const MIGRATORS: Record<Config['db']['driver'], AnyMigrate> = {
   'neon-http': migrateNeonHttp as AnyMigrate,
 };
 
+// Any fixed number: instances of taskchat starting together queue on it, so one migrates and the
+// others find nothing left to do.
+const MIGRATION_LOCK = 7_262_024;
+
 /**
- * Brings the schema up to date. With PGlite (one process owns the files) it migrates through
- * the app's own handle; otherwise through a short-lived connection to the unpooled URL.
+ * Brings the schema up to date. With PGlite (one process owns the files) it migrates through the
+ * app's own handle. Otherwise through one short-lived connection to the unpooled URL, holding a
+ * session advisory lock, because drizzle's migrator is not safe to run twice at once (several
+ * instances of a deploy starting together). Neon's HTTP driver has no session to hold a lock on.
  */
 export async function migrateDatabase(settings: Config['db'], database?: Database): Promise<void> {
   const migrate = MIGRATORS[settings.driver];
   const config = { migrationsFolder: MIGRATIONS_FOLDER };
-  if (database && (settings.driver === 'pglite' || settings.migrationUrl === settings.url)) {
+  if (database && settings.driver === 'pglite') {
     await database.run((db) => migrate(db as never, config));
     return;
   }
   const handle = await openHandle({ ...settings, poolMax: 1 }, settings.migrationUrl);
+  const locking = settings.driver !== 'neon-http';
   try {
+    if (locking) await handle.db.execute(sql`select pg_advisory_lock(${MIGRATION_LOCK})`);
     await migrate(handle.db as never, config);
   } finally {
+    // Closing the session releases the lock too; unlocking first keeps waiters from waiting on close.
+    if (locking) await handle.db.execute(sql`select pg_advisory_unlock(${MIGRATION_LOCK})`).catch(() => {});
     await handle.close();
   }
 }
