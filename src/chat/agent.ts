@@ -120,6 +120,11 @@ function prepare(input: TurnInput) {
     stopWhen: isStepCount(input.settings.maxSteps),
     abortSignal: controller.signal,
     maxRetries: input.settings.maxRetries,
+    // History comes from Postgres, never from OpenAI: with the Responses API the provider would
+    // otherwise default to store: true and send earlier assistant messages and reasoning as
+    // `item_reference`s to items kept at OpenAI. With store: false it sends them in full, and
+    // for reasoning models asks for `reasoning.encrypted_content` so reasoning can be sent back.
+    providerOptions: input.settings.api === 'responses' ? { openai: { store: false } } : undefined,
   };
   const failure = (error: unknown): Error => {
     if (dbDown) return dbDown;

@@ -141,6 +141,9 @@ export function chatRoutes(deps: ChatDeps): Hono<AppEnv> {
           messageMetadata: ({ part }) => (part.type === 'start' ? metadata : undefined),
           // Tool errors stay tool parts with the text the model saw; only stream errors come here.
           redactToolErrors: false,
+          // Reasoning is stored (it must go back to the model) but is not the client's business;
+          // with the Responses API it is mostly encrypted content.
+          sendReasoning: false,
           onError: (error) => {
             errorSent = true;
             return toApiError(error).message;

@@ -1,6 +1,8 @@
-// A scripted OpenAI-compatible Chat Completions server for tests. It speaks the real wire
-// format (JSON and SSE) so that tests exercise the actual @ai-sdk/openai provider, HTTP
+// A scripted OpenAI-compatible server for tests, speaking Chat Completions
+// (POST /v1/chat/completions) and the Responses API (POST /v1/responses) in their real wire
+// formats (JSON and SSE), so that tests exercise the actual @ai-sdk/openai provider, HTTP
 // handling, retries and timeouts end to end, instead of a mock model that skips all of that.
+// Both routes share one queue and script.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
@@ -9,13 +11,24 @@ import type { AddressInfo } from 'node:net';
 export type FakeToolCall = { name: string; args: Record<string, unknown> };
 
 export type FakeReply =
-  | { text?: string; toolCalls?: FakeToolCall[] } // one assistant step
+  // One assistant step. `reasoning` is used by the Responses route only (a reasoning item with
+  // this summary text before the message; Chat Completions ignores it).
+  | { text?: string; toolCalls?: FakeToolCall[]; reasoning?: string }
   | { status: number; body?: unknown } // HTTP error answer (e.g. 500, 429)
   | { hang: true }; // never answers (until the server closes)
 
 export type FakeRequest = {
+  /** Which route was called: Chat Completions or the Responses API. */
+  api: 'chat' | 'responses';
   body: any;
+  /**
+   * Chat Completions: `body.messages`. Responses: `body.input` read as chat messages (message
+   * items by role with their text, `function_call` items as an assistant `tool_calls` message,
+   * `function_call_output` as a `tool` message, `item_reference`s resolved to the items this
+   * server stored, reasoning items as `{ role: 'reasoning', ... }`). The raw items stay in `body`.
+   */
   messages: any[];
+  /** The raw `body.tools` (Responses tools are flat: `{ type: 'function', name, ... }`). */
   tools: any[];
   stream: boolean;
   headers: Record<string, string | string[] | undefined>;
@@ -56,6 +69,10 @@ export async function startFakeOpenAI(script: FakeScript = defaultScript): Promi
   // Counters live per server so ids are unique within a test and stable across runs.
   let completionSeq = 0;
   let callSeq = 0;
+  let itemSeq = 0;
+  // Responses output items kept as OpenAI keeps them (unless the request said store: false),
+  // by id, so `item_reference`s resolve like they do there and unknown ids fail like there.
+  const storedItems = new Map<string, any>();
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
@@ -67,7 +84,8 @@ export async function startFakeOpenAI(script: FakeScript = defaultScript): Promi
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '').split('?')[0];
-    if (req.method !== 'POST' || path !== '/v1/chat/completions') {
+    const api = path === '/v1/chat/completions' ? 'chat' : path === '/v1/responses' ? 'responses' : undefined;
+    if (req.method !== 'POST' || !api) {
       sendError(res, 404, `fake-openai: no route ${req.method} ${req.url}`);
       return;
     }
@@ -78,9 +96,31 @@ export async function startFakeOpenAI(script: FakeScript = defaultScript): Promi
       sendError(res, 400, 'fake-openai: body is not JSON');
       return;
     }
+    let messages: any[];
+    if (api === 'chat') messages = Array.isArray(body?.messages) ? body.messages : [];
+    else {
+      const input = Array.isArray(body?.input) ? body.input : [];
+      const missing = input.find(
+        (item: any) => item?.type === 'item_reference' && !storedItems.has(String(item.id)),
+      );
+      if (missing) {
+        // What OpenAI answers for a reference to an item it does not hold.
+        sendJson(res, 404, {
+          error: {
+            message: `Item with id '${missing.id}' not found. Items are not persisted when \`store\` is set to false.`,
+            type: 'invalid_request_error',
+            param: 'input',
+            code: null,
+          },
+        });
+        return;
+      }
+      messages = responsesInputMessages(input, storedItems);
+    }
     const fakeReq: FakeRequest = {
+      api,
       body,
-      messages: Array.isArray(body?.messages) ? body.messages : [],
+      messages,
       tools: Array.isArray(body?.tools) ? body.tools : [],
       stream: body?.stream === true,
       headers: { ...req.headers },
@@ -107,6 +147,20 @@ export async function startFakeOpenAI(script: FakeScript = defaultScript): Promi
       })),
       usage: fakeUsage(fakeReq.messages, reply),
     };
+    if (api === 'responses') {
+      const include: unknown[] = Array.isArray(body?.include) ? body.include : [];
+      const response = responseJson(step, {
+        id: `resp_fake_${completionSeq}`,
+        nextItemId: (prefix) => `${prefix}_fake_${++itemSeq}`,
+        reasoning: reply.reasoning,
+        encryptedReasoning: include.includes('reasoning.encrypted_content'),
+        store: body?.store !== false,
+      });
+      if (response.store) for (const item of response.output) storedItems.set(item.id, item);
+      if (fakeReq.stream) sendResponseStream(res, response);
+      else sendJson(res, 200, response);
+      return;
+    }
     if (fakeReq.stream) sendStream(res, step, body?.stream_options?.include_usage === true);
     else sendJson(res, 200, completionJson(step));
   }
@@ -213,6 +267,182 @@ function sendStream(res: ServerResponse, step: Step, includeUsage: boolean): voi
   delta({}, finishReason(step));
   if (includeUsage) chunk([], { usage: step.usage });
   res.end('data: [DONE]\n\n');
+}
+
+// ---- Responses API ----------------------------------------------------------------------
+
+/** Reads Responses `input` items as Chat Completions style messages (see FakeRequest.messages). */
+function responsesInputMessages(input: any[], stored: Map<string, any>): any[] {
+  const out: any[] = [];
+  const resolved = input.map((item) =>
+    item?.type === 'item_reference' ? { ...stored.get(String(item.id)), referenced: true } : item,
+  );
+  for (const item of resolved) {
+    const type = item?.type ?? (item?.role ? 'message' : undefined);
+    if (type === 'message') {
+      out.push({ role: item.role, content: responsesContentText(item.content) });
+    } else if (type === 'function_call') {
+      const call = {
+        id: item.call_id,
+        type: 'function',
+        function: { name: item.name, arguments: item.arguments },
+      };
+      const last = out.at(-1);
+      // Calls of one step follow each other; like Chat Completions, they share one message.
+      if (last?.role === 'assistant' && Array.isArray(last.tool_calls)) last.tool_calls.push(call);
+      else out.push({ role: 'assistant', content: null, tool_calls: [call] });
+    } else if (type === 'function_call_output') {
+      out.push({
+        role: 'tool',
+        tool_call_id: item.call_id,
+        content: typeof item.output === 'string' ? item.output : JSON.stringify(item.output),
+      });
+    } else if (type === 'reasoning') {
+      out.push({
+        role: 'reasoning',
+        id: item.id,
+        summary: item.summary,
+        encrypted_content: item.encrypted_content,
+      });
+    } else {
+      out.push({ role: 'unknown', item });
+    }
+  }
+  return out;
+}
+
+// Message content is a string or typed parts (input_text, output_text, ...).
+function responsesContentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content.map((part) => (typeof part?.text === 'string' ? part.text : '')).join('');
+}
+
+type ResponseOptions = {
+  id: string;
+  nextItemId: (prefix: string) => string;
+  reasoning: string | undefined;
+  encryptedReasoning: boolean;
+  store: boolean;
+};
+
+type ResponseBody = ReturnType<typeof responseJson>;
+
+// The shape of a completed Responses API response: output items in order (reasoning, message,
+// function calls), usage in Responses naming.
+function responseJson(step: Step, options: ResponseOptions) {
+  const output: any[] = [];
+  if (options.reasoning !== undefined) {
+    const id = options.nextItemId('rs');
+    output.push({
+      type: 'reasoning',
+      id,
+      summary: options.reasoning ? [{ type: 'summary_text', text: options.reasoning }] : [],
+      ...(options.encryptedReasoning ? { encrypted_content: `enc:${id}` } : {}),
+    });
+  }
+  if (step.text !== undefined) {
+    output.push({
+      type: 'message',
+      id: options.nextItemId('msg'),
+      status: 'completed',
+      role: 'assistant',
+      content: [{ type: 'output_text', text: step.text, annotations: [], logprobs: [] }],
+    });
+  }
+  for (const call of step.toolCalls) {
+    output.push({
+      type: 'function_call',
+      id: options.nextItemId('fc'),
+      call_id: call.id,
+      name: call.name,
+      arguments: call.arguments,
+      status: 'completed',
+    });
+  }
+  return {
+    id: options.id,
+    object: 'response',
+    created_at: step.created,
+    status: 'completed',
+    error: null,
+    incomplete_details: null,
+    model: step.model,
+    output,
+    store: options.store,
+    usage: {
+      input_tokens: step.usage.prompt_tokens,
+      input_tokens_details: { cached_tokens: 0 },
+      output_tokens: step.usage.completion_tokens,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: step.usage.total_tokens,
+    },
+  };
+}
+
+// Mirrors OpenAI's event sequence: created, in_progress, per output item an added event, its
+// deltas and done events, then completed with the whole response and usage. No [DONE].
+function sendResponseStream(res: ServerResponse, response: ResponseBody): void {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+  });
+  let sequence = 0;
+  const event = (type: string, fields: Record<string, unknown>) => {
+    res.write(
+      `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence++, ...fields })}\n\n`,
+    );
+  };
+  const pending = { ...response, status: 'in_progress', output: [], usage: null };
+  event('response.created', { response: pending });
+  event('response.in_progress', { response: pending });
+  response.output.forEach((item, output_index) => {
+    if (item.type === 'reasoning') {
+      event('response.output_item.added', {
+        output_index,
+        item: { ...item, summary: [] },
+      });
+      item.summary.forEach((part: { text: string }, summary_index: number) => {
+        const ids = { item_id: item.id, output_index, summary_index };
+        event('response.reasoning_summary_part.added', { ...ids, part: { type: 'summary_text', text: '' } });
+        for (const delta of splitText(part.text))
+          event('response.reasoning_summary_text.delta', { ...ids, delta });
+        event('response.reasoning_summary_text.done', { ...ids, text: part.text });
+        event('response.reasoning_summary_part.done', { ...ids, part });
+      });
+    } else if (item.type === 'message') {
+      const text: string = item.content[0].text;
+      const ids = { item_id: item.id, output_index, content_index: 0 };
+      event('response.output_item.added', {
+        output_index,
+        item: { ...item, status: 'in_progress', content: [] },
+      });
+      event('response.content_part.added', {
+        ...ids,
+        part: { type: 'output_text', text: '', annotations: [], logprobs: [] },
+      });
+      for (const delta of splitText(text))
+        event('response.output_text.delta', { ...ids, delta, logprobs: [] });
+      event('response.output_text.done', { ...ids, text, logprobs: [] });
+      event('response.content_part.done', { ...ids, part: item.content[0] });
+    } else if (item.type === 'function_call') {
+      const ids = { item_id: item.id, output_index };
+      event('response.output_item.added', {
+        output_index,
+        item: { ...item, arguments: '', status: 'in_progress' },
+      });
+      // Two pieces, so consumers that assemble arguments from deltas are actually tested.
+      const half = Math.ceil(item.arguments.length / 2);
+      for (const delta of [item.arguments.slice(0, half), item.arguments.slice(half)]) {
+        if (delta) event('response.function_call_arguments.delta', { ...ids, delta });
+      }
+      event('response.function_call_arguments.done', { ...ids, arguments: item.arguments });
+    }
+    event('response.output_item.done', { output_index, item });
+  });
+  event('response.completed', { response });
+  res.end();
 }
 
 function splitText(text: string): string[] {
