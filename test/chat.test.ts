@@ -337,6 +337,24 @@ describe.each(testDrivers)('POST /chat on %s', (driver) => {
     expect(next.reply).toBe('OK.');
   });
 
+  it('replays a repeated messageId as a stream with the same text and tool parts', async () => {
+    const user = 'stream-replay';
+    h.fake.reply({ toolCalls: [{ name: 'add_task', args: { title: 'replayed' } }] }, { text: 'Added it.' });
+    const body = { message: 'add replayed', messageId: 'stream-replay-1' };
+    const first = await h.say(user, body.message, { messageId: body.messageId });
+    const before = h.fake.requests.length;
+    const res = await h.chat(user, body, { accept: 'text/event-stream' });
+    expect(res.headers.get('x-conversation-id')).toBe(first.conversationId);
+    let last: UIMessage | undefined;
+    for await (const message of readUIMessageStream({ stream: uiChunks(res) })) last = message;
+    expect(h.fake.requests.length).toBe(before);
+    expect(last?.metadata).toEqual({ conversationId: first.conversationId, messageId: 'stream-replay-1' });
+    expect(last?.parts.filter((p) => p.type === 'text').map((p: any) => p.text)).toEqual(['Added it.']);
+    const toolPart = last?.parts.find((p) => p.type === 'tool-add_task') as any;
+    expect(toolPart).toMatchObject({ state: 'output-available', input: { title: 'replayed' } });
+    expect(toolPart.output).toEqual(first.toolCalls[0]?.result);
+  });
+
   it('stores a streamed turn even when the client disconnects', async () => {
     const user = 'gone-user';
     h.fake.setScript(async (req) => {

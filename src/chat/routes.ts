@@ -206,12 +206,20 @@ function refuseUnlessStarted(begun: BeginTurnResult) {
   }
 }
 
-/** A stored answer as a UI message stream, for a repeated messageId with `Accept: text/event-stream`. */
+/**
+ * A stored answer as a UI message stream (its tool calls with their results, then the reply), for a
+ * repeated messageId with `Accept: text/event-stream`.
+ */
 function replayStream(answer: ChatAnswer): Response {
   const metadata = { conversationId: answer.conversationId, messageId: answer.messageId };
   const stream = createUIMessageStream({
     execute: ({ writer }) => {
       writer.write({ type: 'start', messageMetadata: metadata });
+      answer.toolCalls.forEach((call, i) => {
+        const toolCallId = `replay-${i}`;
+        writer.write({ type: 'tool-input-available', toolCallId, toolName: call.name, input: call.args });
+        writer.write({ type: 'tool-output-available', toolCallId, output: call.result });
+      });
       writer.write({ type: 'text-start', id: 'replay' });
       writer.write({ type: 'text-delta', id: 'replay', delta: answer.reply });
       writer.write({ type: 'text-end', id: 'replay' });
