@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ChatHarness, startChatApp, TODAY } from './support/chat-app.ts';
 import { testDrivers } from './support/db.ts';
 import { heldScript } from './support/fake-openai.ts';
+import { uiChunks } from './support/ui-stream.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -407,21 +408,3 @@ describe.each(testDrivers)('POST /chat on %s', (driver) => {
     expect(resultIds.sort()).toEqual(callIds.sort());
   });
 });
-
-function uiChunks(res: Response) {
-  const lines = res.body?.pipeThrough(new TextDecoderStream()) as ReadableStream<string>;
-  let buffer = '';
-  return lines.pipeThrough(
-    new TransformStream<string, any>({
-      transform(chunk, controller) {
-        buffer += chunk;
-        const events = buffer.split('\n\n');
-        buffer = events.pop() ?? '';
-        for (const event of events) {
-          const data = event.replace(/^data: /, '').trim();
-          if (data && data !== '[DONE]') controller.enqueue(JSON.parse(data));
-        }
-      },
-    }),
-  );
-}

@@ -45,7 +45,7 @@ describe('state lives in Postgres only', () => {
       const durable = await durableDatabase(driver);
       try {
         const config = testConfig({ ...durable.env, ...modelEnv() });
-        const first = await startChatApp(driver, { db: await openDb(config), fake });
+        const first = await startChatApp(driver, { db: await openDb(driver, config), fake });
         fake.reply(
           { toolCalls: [{ name: 'add_task', args: { title: 'survive restart' } }] },
           { text: 'Added.' },
@@ -54,7 +54,7 @@ describe('state lives in Postgres only', () => {
         await first.close();
         await first.db.database.close();
 
-        const second = await startChatApp(driver, { db: await openDb(config), fake });
+        const second = await startChatApp(driver, { db: await openDb(driver, config), fake });
         const seen = fake.requests.length;
         fake.reply({ text: 'Still here.' });
         await second.say('restart-user', 'are you still there?', { conversationId: answer.conversationId });
@@ -70,10 +70,10 @@ describe('state lives in Postgres only', () => {
   );
 
   /** A fresh handle on the durable database, as a restarted process would open it. */
-  async function openDb(config: ReturnType<typeof testConfig>) {
+  async function openDb(driver: TestDriver, config: ReturnType<typeof testConfig>) {
     const database = await createDatabase(config.db);
     await migrateDatabase(config.db, database);
-    return { driver: 'pg' as TestDriver, env: {}, config, database, drop: () => database.close() };
+    return { driver, env: {}, config, database, drop: () => database.close() };
   }
 
   it('graceful shutdown lets an in-flight turn and a disconnected stream finish and be stored', async () => {

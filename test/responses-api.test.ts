@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ChatHarness, startChatApp } from './support/chat-app.ts';
 import { testDrivers } from './support/db.ts';
 import { defaultScript, type FakeRequest, lastUserText } from './support/fake-openai.ts';
+import { uiChunks } from './support/ui-stream.ts';
 
 const inputOf = (req: FakeRequest | undefined): any[] => req?.body.input ?? [];
 const typesOf = (input: any[]) => input.map((item) => item.type ?? `message:${item.role}`);
@@ -208,21 +209,3 @@ describe.each(testDrivers)('Responses API with a reasoning model on %s', (driver
     });
   }
 });
-
-function uiChunks(res: Response) {
-  const lines = res.body?.pipeThrough(new TextDecoderStream()) as ReadableStream<string>;
-  let buffer = '';
-  return lines.pipeThrough(
-    new TransformStream<string, any>({
-      transform(chunk, controller) {
-        buffer += chunk;
-        const events = buffer.split('\n\n');
-        buffer = events.pop() ?? '';
-        for (const event of events) {
-          const data = event.replace(/^data: /, '').trim();
-          if (data && data !== '[DONE]') controller.enqueue(JSON.parse(data));
-        }
-      },
-    }),
-  );
-}

@@ -125,5 +125,3 @@ function describeError(error: unknown): {
   }
   return { code: 'internal_error', message: 'Internal server error', headers: {} };
 }
-
-export { Inflight };

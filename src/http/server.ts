@@ -9,7 +9,8 @@ import { type Config, redactConfig } from '../config.ts';
 import { createDatabase, type Database } from '../db/client.ts';
 import { migrateDatabase } from '../db/migrate.ts';
 import { createLogger, type Logger } from '../log.ts';
-import { createApp, Inflight } from './app.ts';
+import { createApp } from './app.ts';
+import { Inflight } from './inflight.ts';
 
 export type RunningServer = {
   url: string;
