@@ -19,14 +19,14 @@ import { serve } from '@hono/node-server';
 import type { LanguageModel } from 'ai';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
+import { type AppDeps, createApp } from '../src/app.ts';
 import { type Config, loadConfig } from '../src/config.ts';
 import { createDatabase, type Database, queryRows } from '../src/db/client.ts';
 import { migrateDatabase } from '../src/db/migrate.ts';
-import { createApp } from '../src/http/app.ts';
 import { Inflight } from '../src/http/inflight.ts';
 import { type LoadResult, runLoad, type Turn } from './load.ts';
 import { type CpuSplit, createCpuMonitor, waitForQuiet } from './machine.ts';
-import { createFakeDatabase, createSdkOnlyClient, steadyStateHistory } from './no-db.ts';
+import { createFakeStores, createSdkOnlyClient, noDatabase, steadyStateHistory } from './no-db.ts';
 import { createZeroModel } from './zero-model.ts';
 
 const ADMIN_URL =
@@ -193,6 +193,8 @@ type Target = {
   database: Database;
   config: Config;
   statements: () => number;
+  /** In-memory stores replacing the database's (the no-database ceiling). */
+  stores?: Pick<AppDeps, 'tasks' | 'turns'>;
   /** The bridge process whose CPU the rows report. */
   bridgePid?: number;
 };
@@ -205,6 +207,7 @@ function appFor(target: Target) {
     model: model as LanguageModel,
     inflight,
     today: () => TODAY,
+    ...target.stores,
   });
   return { app, inflight };
 }
@@ -335,8 +338,9 @@ async function benchNoDb(): Promise<void> {
   const history = await steadyStateHistory(model as LanguageModel, config);
   let statements = 0;
   const target: Target = {
-    name: 'no DB: app, fake driver',
-    database: createFakeDatabase(history, () => statements++),
+    name: 'no DB: app, fake stores',
+    database: noDatabase,
+    stores: createFakeStores(history, () => statements++),
     config,
     statements: () => statements,
   };

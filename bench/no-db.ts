@@ -5,21 +5,19 @@
 //    the real tool definitions (`createTaskTools`) over a repository whose methods return a canned
 //    task, and the conversation's history window kept in memory. No HTTP/Hono layer, no BEGIN/END
 //    TURN, no SQL.
-// 2. `createFakeDatabase`: the whole app (Hono, auth, body validation, store and repository code,
-//    Drizzle building the SQL, JSON answer) over a `Database` whose Drizzle instance talks to a fake
-//    `pg` client that answers each statement at once with a canned row. It measures everything
-//    the app does except the Postgres client's network work and Postgres itself.
+// 2. `createFakeStores`: the whole app (Hono, auth, body validation, the turn's lifecycle, the
+//    tools, JSON answer) built by `createApp` with in-memory fakes of its stores (the turn store
+//    and the task repository) that answer at once. It measures everything the app does except
+//    building the SQL, the Postgres client and Postgres itself.
 import { randomUUID } from 'node:crypto';
 import type { LanguageModel, ModelMessage } from 'ai';
-import { getTableColumns } from 'drizzle-orm';
-import { drizzle } from 'drizzle-orm/node-postgres';
 import { generateTurn } from '../src/chat/agent.ts';
-import { type StoredMessage, windowFromUserMessage } from '../src/chat/store.ts';
+import { type StoredMessage, windowFromUserMessage } from '../src/chat/history.ts';
+import type { TurnStore } from '../src/chat/turn-store.ts';
 import type { Config } from '../src/config.ts';
 import type { Database, Db } from '../src/db/client.ts';
-import { Resilience } from '../src/db/resilience.ts';
-import * as schema from '../src/db/schema.ts';
-import type { Task, TaskRepository } from '../src/tasks/repository.ts';
+import type { TaskRepository } from '../src/tasks/repository.ts';
+import type { Task } from '../src/tasks/task.ts';
 import { createTaskTools } from '../src/tasks/tools.ts';
 
 const TODAY = '2026-11-23';
@@ -87,71 +85,52 @@ export async function steadyStateHistory(model: LanguageModel, config: Config): 
   return windowFromUserMessage(client.stored().slice(-(config.chat.historyMessages - 1)));
 }
 
-type FakeResult = { rows: unknown[]; rowCount: number; command: string; fields: [] };
-
 /**
- * A `Database` with a real Drizzle instance over a fake `pg` client. BEGIN TURN answers "go" with
- * `history` (parsed from JSON text per call, as the driver would), END TURN answers ok, and the
- * task INSERT ... RETURNING answers a row; any other statement is an error.
+ * `createApp`'s stores, faked in memory: BEGIN TURN starts every turn with the same steady-state
+ * `history`, END TURN succeeds, and the tools use `cannedRepository`. `onStatement` is called where
+ * the real stores would send a statement, so the bench still counts statements per turn.
  */
-export function createFakeDatabase(history: StoredMessage[], onStatement?: (sql: string) => void): Database {
-  const historyJson = JSON.stringify(history);
+export function createFakeStores(history: StoredMessage[], onStatement: () => void) {
   const lastSeq = (history.at(-1)?.seq ?? 0) + 1;
   const conversationId = randomUUID();
-  const taskColumns = Object.values(getTableColumns(schema.tasks)).map((column) => column.name);
-  let nextId = 0;
-  const answer = (rows: unknown[]): FakeResult => ({
-    rows,
-    rowCount: rows.length,
-    command: 'SELECT',
-    fields: [],
-  });
-
-  const client = {
-    async query(config: string | { text: string }, params: unknown[] = []): Promise<FakeResult> {
-      const text = typeof config === 'string' ? config : config.text;
-      onStatement?.(text);
-      if (text.includes('prior as (')) {
-        return answer([
-          {
-            outcome: 'go',
-            conversation_id: conversationId,
-            turn_id: randomUUID(),
-            last_seq: lastSeq,
-            rerun: false,
-            answer: null,
-            retry_after_ms: null,
-            history: JSON.parse(historyJson),
-          },
-        ]);
-      }
-      if (text.includes('released as (')) return answer([{ ok: true }]);
-      if (text.startsWith('insert into "tasks"')) {
-        const now = new Date().toISOString().replace('T', ' ').replace('Z', '+00');
-        const values: Record<string, unknown> = {
-          id: ++nextId,
-          user_id: params[0],
-          title: 'bench task',
-          description: null,
-          completed: false,
-          priority: 'medium',
-          due_date: null,
-          created_at: now,
-          updated_at: now,
-        };
-        return answer([taskColumns.map((name) => values[name] ?? null)]);
-      }
-      throw new Error(`fake driver: unexpected statement ${text.slice(0, 60)}`);
-    },
+  const counted =
+    <Args extends unknown[], R>(f: (...args: Args) => Promise<R>) =>
+    (...args: Args) => {
+      onStatement();
+      return f(...args);
+    };
+  const turns: TurnStore = {
+    beginTurn: counted(async (input) => ({
+      outcome: 'started',
+      conversationId,
+      turnId: randomUUID(),
+      lastSeq,
+      rerun: false,
+      // A copy per turn, as rows parsed from the driver would be.
+      history: [...structuredClone(history), { seq: lastSeq, role: 'user', content: input.message }],
+    })),
+    endTurn: counted(async () => true),
   };
-  const db = drizzle({ client: client as never, schema }) as unknown as Db;
-  const resilience = new Resilience();
-  return {
-    db,
-    driver: 'pg',
-    run: (operation, options) => resilience.run(() => operation(db), options),
-    ping: async () => true,
-    poolStats: () => undefined,
-    close: async () => {},
+  const tasks: TaskRepository = {
+    add: counted(cannedRepository.add),
+    list: counted(cannedRepository.list),
+    setCompleted: counted(cannedRepository.setCompleted),
+    update: counted(cannedRepository.update),
+    remove: counted(cannedRepository.remove),
   };
+  return { turns, tasks };
 }
+
+/** Stands in for the database where the fake stores replace every use of it. */
+export const noDatabase: Database = {
+  get db(): Db {
+    throw new Error('the no-database bench touched the database');
+  },
+  driver: 'pg',
+  run: async () => {
+    throw new Error('the no-database bench touched the database');
+  },
+  ping: async () => true,
+  poolStats: () => undefined,
+  close: async () => {},
+};

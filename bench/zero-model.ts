@@ -7,7 +7,7 @@
 //
 // So a turn of "add ..." is BEGIN TURN + 1 tool statement + END TURN: 3 statements.
 import type { LanguageModelV4, LanguageModelV4CallOptions } from '@ai-sdk/provider';
-import { createStepModel, type ModelStep } from '../src/chat/step-model.ts';
+import { createStepModel, type ModelStep } from '../src/model/step-model.ts';
 
 let nextCall = 0;
 

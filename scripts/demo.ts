@@ -4,7 +4,7 @@
  * set, the real one. Prints the transcript and the resulting task list.
  */
 import { loadConfig } from '../src/config.ts';
-import { startServer } from '../src/http/server.ts';
+import { startServer } from '../src/server.ts';
 
 const env = {
   DATABASE_URL: 'pglite://memory',

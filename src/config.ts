@@ -1,6 +1,6 @@
 /**
  * @module config
- * The environment of CONTRACT.md, parsed once into a typed, frozen object. Nothing else in the
+ * The environment (README "Configuration", .env.example), parsed once into a typed, frozen object. Nothing else in the
  * program reads `process.env`: every module receives the piece of `Config` it needs, so tests
  * build any configuration they like without touching the process.
  *

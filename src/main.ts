@@ -1,7 +1,7 @@
 /** `npm start`: read the environment, serve until SIGTERM/SIGINT, drain, exit 0. */
 import { type Config, ConfigError, loadConfig } from './config.ts';
-import { startServer } from './http/server.ts';
 import { createLogger, errorFields, safeMessage } from './log.ts';
+import { startServer } from './server.ts';
 
 let config: Config;
 try {

@@ -2,10 +2,10 @@ import { createHmac, webcrypto } from 'node:crypto';
 import { Hono } from 'hono';
 import { sign } from 'hono/jwt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createApp } from '../src/app.ts';
+import { createVerifier } from '../src/auth/jwt.ts';
+import { authenticate } from '../src/auth/middleware.ts';
 import type { Database } from '../src/db/client.ts';
-import { createApp } from '../src/http/app.ts';
-import { authenticate } from '../src/http/auth.ts';
-import { createVerifier } from '../src/http/jwt.ts';
 import { createTestDb, type TestDb, testConfig } from './support/db.ts';
 import { type JwksServer, startJwksServer } from './support/jwks-server.ts';
 

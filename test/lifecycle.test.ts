@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '../src/db/client.ts';
 import { migrateDatabase } from '../src/db/migrate.ts';
-import { startServer } from '../src/http/server.ts';
+import { startServer } from '../src/server.ts';
 import { createTaskRepository } from '../src/tasks/repository.ts';
 import { startChatApp } from './support/chat-app.ts';
 import { createServerDatabase, type TestDriver, testConfig, testDrivers } from './support/db.ts';

@@ -4,8 +4,8 @@
 // logs free of secrets, and dev-mode user id validation.
 import { sign } from 'hono/jwt';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createApp } from '../src/app.ts';
 import { createDatabase, type Database } from '../src/db/client.ts';
-import { createApp } from '../src/http/app.ts';
 import { createLogger } from '../src/log.ts';
 import { type ChatHarness, startChatApp, TODAY } from './support/chat-app.ts';
 import { testConfig, testDrivers } from './support/db.ts';

@@ -18,11 +18,12 @@ import {
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { type CallToolResult, ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../src/app.ts';
 import { createDatabase } from '../src/db/client.ts';
 import { DbUnavailableError } from '../src/db/resilience.ts';
-import { createApp } from '../src/http/app.ts';
 import { createMcpServer } from '../src/mcp/server.ts';
-import { createTaskRepository, type Task, type TaskRepository } from '../src/tasks/repository.ts';
+import { createTaskRepository, type TaskRepository } from '../src/tasks/repository.ts';
+import type { Task } from '../src/tasks/task.ts';
 import { type TaskToolName, taskToolJsonSchema, taskToolNames, taskTools } from '../src/tasks/tools.ts';
 import { createServerDatabase, createTestDb, type TestDb, testConfig, testDrivers } from './support/db.ts';
 

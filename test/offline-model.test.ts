@@ -4,7 +4,7 @@ import type { LanguageModelV4StreamPart } from '@ai-sdk/provider';
 import { generateText, isStepCount, streamText, type ToolSet, tool } from 'ai';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createOfflineModel, parseCommand } from '../src/chat/offline-model.ts';
+import { createOfflineModel, parseCommand } from '../src/model/offline.ts';
 
 describe('parseCommand', () => {
   const cases: Array<[string, string, Record<string, unknown>]> = [

@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { createApp } from '../src/app.ts';
 import { createDatabase } from '../src/db/client.ts';
-import { createApp } from '../src/http/app.ts';
 import { createServerDatabase, testConfig } from './support/db.ts';
 import { startMain } from './support/process.ts';
 

@@ -7,8 +7,9 @@ import { asSchema, generateText, stepCountIs, type ToolSet } from 'ai';
 import { MockLanguageModelV4 } from 'ai/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DbUnavailableError } from '../src/db/resilience.ts';
-import { createTaskRepository, type Task, type TaskRepository } from '../src/tasks/repository.ts';
-import { createTaskTools, isCalendarDate, runTaskTool, taskToolNames } from '../src/tasks/tools.ts';
+import { createTaskRepository, type TaskRepository } from '../src/tasks/repository.ts';
+import { isCalendarDate, type Task } from '../src/tasks/task.ts';
+import { createTaskTools, runTaskTool, taskToolNames } from '../src/tasks/tools.ts';
 import { createTestDb, type TestDb, testDrivers } from './support/db.ts';
 
 const newUser = () => `user-${randomUUID()}`;

@@ -1,12 +1,11 @@
 /**
  * @module chat/agent
- * The model side of a turn: which model (chosen by config, never by code), the system prompt,
- * and one run of the AI SDK tool loop over the user-bound task tools, as JSON or as a stream.
- * Failures come out as two kinds the HTTP layer maps to the contract: the provider answered with
- * errors (502 model_error) or gave nothing in time (504 model_timeout). A database outage inside
- * a tool stops the turn and surfaces as itself (503), never as a tool error the model explains.
+ * The model side of a turn: the system prompt and one run of the AI SDK tool loop over the
+ * user-bound task tools, as JSON or as a stream. The SDK does the loop, the step limit
+ * (`stopWhen`) and the time limit (`timeout.totalMs`). Failures come out as the contract's errors:
+ * the provider answered with errors (502 model_error) or gave nothing in time (504 model_timeout);
+ * a database outage inside a tool surfaces as itself (503), never as a tool error the model explains.
  */
-import { createOpenAI } from '@ai-sdk/openai';
 import {
   APICallError,
   generateText,
@@ -19,19 +18,9 @@ import {
 } from 'ai';
 import type { Config } from '../config.ts';
 import { DbUnavailableError } from '../db/resilience.ts';
-import { createOfflineModel } from './offline-model.ts';
+import { ApiError } from '../http/errors.ts';
 
-export function createChatModel(settings: Config['model']): LanguageModel {
-  if (settings.id === 'offline') return createOfflineModel();
-  const provider = createOpenAI({
-    // Local OpenAI-compatible servers usually take any key; OpenAI itself needs the real one.
-    apiKey: settings.apiKey ?? 'not-needed',
-    baseURL: settings.baseURL,
-  });
-  return settings.api === 'chat' ? provider.chat(settings.id) : provider.responses(settings.id);
-}
-
-export function systemPrompt(today: string): string {
+function systemPrompt(today: string): string {
   return [
     `You are taskchat, a helpful assistant that manages the user's personal task list with tools. Today is ${today}.`,
     'Rules:',
@@ -45,6 +34,7 @@ export function systemPrompt(today: string): string {
   ].join('\n');
 }
 
+/** One tool call of a turn as clients see it: the contract's `{name, args, result}`. */
 export type ToolCallRecord = { name: string; args: unknown; result: unknown };
 
 export type TurnOutcome = {
@@ -53,19 +43,6 @@ export type TurnOutcome = {
   /** The assistant and tool messages to store, in order. */
   messages: ModelMessage[];
 };
-
-/** The model failed the turn; `kind` picks 502 or 504. */
-export class ModelFailure extends Error {
-  override name = 'ModelFailure';
-  readonly kind: 'timeout' | 'provider';
-  constructor(kind: 'timeout' | 'provider', options?: { cause?: unknown }) {
-    super(
-      kind === 'timeout' ? 'The model gave no answer in time' : 'The model provider answered with an error',
-      options,
-    );
-    this.kind = kind;
-  }
-}
 
 export type TurnInput = {
   model: LanguageModel;
@@ -76,18 +53,16 @@ export type TurnInput = {
 };
 
 /**
- * Shared set-up of one run: the time limit, the tool-call cap, and the watch for a database
- * outage inside a tool (the SDK turns a throwing tool into a tool error and carries on; a turn
- * whose tools cannot reach the database must stop instead).
+ * What the SDK cannot do for us, around one run:
+ * - Stop the whole loop on a database outage inside a tool. The SDK turns a throwing tool into a
+ *   tool-error step and lets the model carry on; a turn whose tools cannot reach the database
+ *   must stop and answer 503 instead, hence our own abort controller.
+ * - Cap tool calls per turn. `stopWhen` is checked between steps, but one step may hold many
+ *   calls; the cap must refuse the call itself, with a result the model can read.
  */
 function prepare(input: TurnInput) {
-  const controller = new AbortController();
-  let timedOut = false;
+  const outage = new AbortController();
   let dbDown: DbUnavailableError | undefined;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, input.settings.timeoutMs);
   let calls = 0;
   const tools: ToolSet = {};
   for (const [name, t] of Object.entries(input.tools)) {
@@ -104,7 +79,7 @@ function prepare(input: TurnInput) {
             } catch (error) {
               if (error instanceof DbUnavailableError) {
                 dbDown = error;
-                controller.abort();
+                outage.abort();
               }
               throw error;
             }
@@ -114,11 +89,12 @@ function prepare(input: TurnInput) {
   }
   const options = {
     model: input.model,
-    system: systemPrompt(input.today),
+    instructions: systemPrompt(input.today),
     messages: input.history,
     tools,
     stopWhen: isStepCount(input.settings.maxSteps),
-    abortSignal: controller.signal,
+    abortSignal: outage.signal,
+    timeout: { totalMs: input.settings.timeoutMs },
     maxRetries: input.settings.maxRetries,
     // History comes from Postgres, never from OpenAI: with the Responses API the provider would
     // otherwise default to store: true and send earlier assistant messages and reasoning as
@@ -126,19 +102,47 @@ function prepare(input: TurnInput) {
     // for reasoning models asks for `reasoning.encrypted_content` so reasoning can be sent back.
     providerOptions: input.settings.api === 'responses' ? { openai: { store: false } } : undefined,
   };
-  const failure = (error: unknown): Error => {
+  /** Any failure of the run as what the turn answers: 503, 504 or 502. */
+  const failure = (error: unknown, timedOut = isTimeout(error)): Error => {
     if (dbDown) return dbDown;
     if (error instanceof DbUnavailableError) return error;
-    if (timedOut && !sawProviderError(error)) return new ModelFailure('timeout', { cause: error });
-    return new ModelFailure('provider', { cause: error });
+    if (timedOut && !sawProviderError(error)) {
+      return new ApiError(
+        'model_timeout',
+        'The model gave no answer in time; your message was kept',
+        {},
+        {
+          cause: error,
+        },
+      );
+    }
+    return new ApiError(
+      'model_error',
+      'The model provider failed; your message was kept, send it again to retry',
+      {},
+      { cause: error },
+    );
   };
-  return { options, failure, done: () => clearTimeout(timer), dbDown: () => dbDown };
+  return { options, failure, dbDown: () => dbDown };
+}
+
+/** The SDK's time limit aborts with a `TimeoutError` DOMException, somewhere in the cause chain. */
+function isTimeout(error: unknown): boolean {
+  return someCause(error, (e) => (e as { name?: unknown }).name === 'TimeoutError');
 }
 
 function sawProviderError(error: unknown): boolean {
+  return someCause(
+    error,
+    (e) =>
+      APICallError.isInstance(e) ||
+      (RetryError.isInstance(e) && e.errors.some((inner) => APICallError.isInstance(inner))),
+  );
+}
+
+function someCause(error: unknown, test: (e: unknown) => boolean): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
-    if (APICallError.isInstance(e)) return true;
-    if (RetryError.isInstance(e) && e.errors.some((inner) => APICallError.isInstance(inner))) return true;
+    if (test(e)) return true;
   }
   return false;
 }
@@ -153,8 +157,6 @@ export async function generateTurn(input: TurnInput): Promise<TurnOutcome> {
     return outcomeOf(result);
   } catch (error) {
     throw run.failure(error);
-  } finally {
-    run.done();
   }
 }
 
@@ -166,10 +168,15 @@ export async function generateTurn(input: TurnInput): Promise<TurnOutcome> {
 export function streamTurn(input: TurnInput): { result: StreamRun; outcome: Promise<TurnOutcome> } {
   const run = prepare(input);
   let streamError: unknown;
+  let aborted = false;
   const result = streamText({
     ...run.options,
     onError: ({ error }) => {
       streamError ??= error;
+    },
+    // A timeout (or our outage abort) ends a stream without an error: note it here.
+    onAbort: () => {
+      aborted = true;
     },
   });
   const outcome = (async () => {
@@ -178,12 +185,12 @@ export function streamTurn(input: TurnInput): { result: StreamRun; outcome: Prom
       const dbDown = run.dbDown();
       if (dbDown) throw dbDown;
       if (streamError) throw streamError;
+      if (aborted) throw run.failure(undefined, true);
       const [steps, responseMessages] = await Promise.all([result.steps, result.responseMessages]);
       return outcomeOf({ steps, responseMessages });
     } catch (error) {
+      if (error instanceof ApiError) throw error;
       throw run.failure(streamError ?? error);
-    } finally {
-      run.done();
     }
   })();
   outcome.catch(() => {});

@@ -118,7 +118,3 @@ export const rateLimits = pgTable('rate_limits', {
   userId: text('user_id').primaryKey(),
   recent: timestamp('recent', { withTimezone: true }).array().notNull(),
 });
-
-export type TaskRow = typeof tasks.$inferSelect;
-export type ConversationRow = typeof conversations.$inferSelect;
-export type MessageRow = typeof messages.$inferSelect;

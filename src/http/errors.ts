@@ -1,8 +1,13 @@
 /**
  * @module http/errors
- * The contract's error codes, raised anywhere as one typed exception and turned into
- * `{"error": {"code", "message"}}` in exactly one place (the app's error handler).
+ * The contract's error codes: raised anywhere as one typed exception (`ApiError`), and turned into
+ * the contract's code, message and headers by ONE function (`describeError`), which the HTTP error
+ * handler, the UI stream's error part and the MCP server all use. Anything it does not recognise is
+ * `internal_error` with a fixed sentence: no driver, SQL or SDK text ever leaves through it.
  */
+import { HTTPException } from 'hono/http-exception';
+import { DbUnavailableError } from '../db/resilience.ts';
+
 export const ERROR_STATUS = {
   invalid_request: 400,
   unauthorized: 401,
@@ -22,8 +27,13 @@ export class ApiError extends Error {
   override name = 'ApiError';
   readonly code: ErrorCode;
   readonly headers: Record<string, string>;
-  constructor(code: ErrorCode, message: string, headers: Record<string, string> = {}) {
-    super(message);
+  constructor(
+    code: ErrorCode,
+    message: string,
+    headers: Record<string, string> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
     this.code = code;
     this.headers = headers;
   }
@@ -32,6 +42,32 @@ export class ApiError extends Error {
   }
 }
 
+export type DescribedError = { code: ErrorCode; message: string; headers: Record<string, string> };
+
+/** Any failure as the contract's code, a sentence for the user, and the headers that go with it. */
+export function describeError(error: unknown): DescribedError {
+  if (error instanceof ApiError) return { code: error.code, message: error.message, headers: error.headers };
+  if (error instanceof DbUnavailableError) {
+    return {
+      code: 'db_unavailable',
+      message: 'The database is unavailable; try again shortly',
+      headers: { 'Retry-After': String(error.retryAfterSeconds) },
+    };
+  }
+  if (error instanceof HTTPException && error.status === 400) {
+    return {
+      code: 'invalid_request',
+      message: 'Malformed request: the body must be valid JSON',
+      headers: {},
+    };
+  }
+  return { code: 'internal_error', message: 'Internal server error', headers: {} };
+}
+
 export function errorBody(code: ErrorCode, message: string, requestId?: string) {
   return { error: { code, message, ...(requestId ? { requestId } : {}) } };
+}
+
+export function notFound(what: 'Conversation' | 'Task'): ApiError {
+  return new ApiError('not_found', `${what} not found`);
 }

@@ -11,24 +11,17 @@
  *
  * @example
  * app.use(authenticate(config.auth));
- * app.route('/mcp', mcpRoute({ database }));
+ * app.route('/mcp', mcpRoute(tasks));
  */
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { Hono } from 'hono';
-import type { Database } from '../db/client.ts';
+import type { AppEnv } from '../http/env.ts';
 import { ApiError } from '../http/errors.ts';
-import type { Logger } from '../log.ts';
-import { createTaskRepository } from '../tasks/repository.ts';
+import type { TaskRepository } from '../tasks/repository.ts';
 import { createMcpServer } from './server.ts';
 
-/** What the app's middleware provides: the authenticated user, and a request-scoped logger. */
-type McpEnv = { Variables: { userId: string; log: Logger } };
-
-export type McpRouteDeps = { database: Database };
-
-export function mcpRoute(deps: McpRouteDeps): Hono<McpEnv> {
-  const repo = createTaskRepository(deps.database);
-  const route = new Hono<McpEnv>();
+export function mcpRoute(repo: TaskRepository): Hono<AppEnv> {
+  const route = new Hono<AppEnv>();
 
   route.post('/', async (c) => {
     const userId = c.get('userId');

@@ -30,7 +30,7 @@ import {
   type ToolAnnotations,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { DbUnavailableError } from '../db/resilience.ts';
+import { describeError } from '../http/errors.ts';
 import { errorFields, type Logger } from '../log.ts';
 import type { TaskRepository } from '../tasks/repository.ts';
 import {
@@ -43,9 +43,9 @@ import {
   taskTools,
 } from '../tasks/tools.ts';
 
-export const MCP_SERVER_NAME = 'taskchat';
+const MCP_SERVER_NAME = 'taskchat';
 
-export const MCP_SERVER_VERSION: string = JSON.parse(
+const MCP_SERVER_VERSION: string = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
 ).version;
 
@@ -72,7 +72,7 @@ const ANNOTATIONS: Record<TaskToolName, ToolAnnotations> = {
 let toolList: Tool[] | undefined;
 
 /** The tool descriptors `tools/list` answers: built once, the same for every user. */
-export function mcpToolList(): Tool[] {
+function mcpToolList(): Tool[] {
   toolList ??= taskToolNames.map((name) => ({
     name,
     description: taskTools[name].description,
@@ -130,18 +130,19 @@ export function createMcpServer(
 }
 
 /** The contract's tool result as MCP content: JSON text plus the same value as structured content. */
-export function toCallToolResult(result: TaskToolResult): CallToolResult {
+function toCallToolResult(result: TaskToolResult): CallToolResult {
   if ('error' in result) return { content: [{ type: 'text', text: result.error }], isError: true };
   return { content: [{ type: 'text', text: JSON.stringify(result) }], structuredContent: result };
 }
 
 function protocolError(error: unknown, tool: string, logger: Logger | undefined): McpError {
-  if (error instanceof DbUnavailableError) {
-    logger?.warn('mcp tool call failed: database unavailable', { tool });
-    return new McpError(ErrorCode.InternalError, 'The database is unavailable; try again shortly', {
-      retryAfterSeconds: error.retryAfterSeconds,
-    });
-  }
-  logger?.error('mcp tool call failed', { tool, ...errorFields(error) });
-  return new McpError(ErrorCode.InternalError, 'Internal error');
+  const { code, message, headers } = describeError(error);
+  if (code === 'internal_error') logger?.error('mcp tool call failed', { tool, ...errorFields(error) });
+  else logger?.warn(`mcp tool call failed: ${code}`, { tool });
+  const retryAfter = headers['Retry-After'];
+  return new McpError(
+    ErrorCode.InternalError,
+    message,
+    retryAfter ? { retryAfterSeconds: Number(retryAfter) } : undefined,
+  );
 }

@@ -10,6 +10,7 @@
  * Closing stdin (the host quitting), SIGTERM or SIGINT close the database and exit 0.
  */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { USER_ID_PATTERN, USER_ID_RULE } from '../auth/user-id.ts';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { createDatabase, type Database } from '../db/client.ts';
 import { migrateDatabase } from '../db/migrate.ts';
@@ -20,9 +21,6 @@ import { createMcpServer } from './server.ts';
 console.log = console.error;
 console.info = console.error;
 console.debug = console.error;
-
-/** Same rule as dev-mode user ids over HTTP: the id ends up in logs and SQL parameters. */
-const USER_ID_PATTERN = /^[A-Za-z0-9._:@|-]{1,128}$/;
 
 /** Start-up refused: one line on stderr, exit 1. */
 function refuse(message: string): never {
@@ -40,7 +38,7 @@ try {
 
 const userId = config.mcpUser;
 if (!userId) refuse('TASKCHAT_USER is required: the user id whose tasks this MCP server manages');
-if (!USER_ID_PATTERN.test(userId)) refuse('TASKCHAT_USER must be 1-128 letters, digits or ._:@|-');
+if (!USER_ID_PATTERN.test(userId)) refuse(`TASKCHAT_USER must be ${USER_ID_RULE}`);
 
 const logger = createLogger(config.logLevel, (line) => process.stderr.write(line));
 

@@ -12,25 +12,7 @@
 import { and, desc, eq, getTableColumns, ilike, or, type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { tasks } from '../db/schema.ts';
-
-export type Priority = 'low' | 'medium' | 'high';
-export type TaskStatus = 'all' | 'pending' | 'completed';
-
-/** A task as the contract shows it over HTTP, MCP and to the model. */
-export type Task = {
-  id: number;
-  title: string;
-  description: string | null;
-  completed: boolean;
-  priority: Priority;
-  /** YYYY-MM-DD */
-  dueDate: string | null;
-  /** ISO 8601 */
-  createdAt: string;
-  updatedAt: string;
-};
-
-export type TaskRow = typeof tasks.$inferSelect;
+import { MAX_LIST_LIMIT, type Priority, type Task, type TaskPage, type TaskStatus } from './task.ts';
 
 export type NewTask = {
   title: string;
@@ -48,10 +30,6 @@ export type TaskPatch = {
 };
 
 export type ListOptions = { status: TaskStatus; search?: string; limit: number };
-export type TaskPage = { tasks: Task[]; total: number };
-
-/** Longest page one list may return, whatever the caller asks. */
-export const MAX_LIST_LIMIT = 100;
 
 export type TaskRepository = {
   add(userId: string, task: NewTask): Promise<Task>;
@@ -61,7 +39,7 @@ export type TaskRepository = {
   remove(userId: string, taskId: number): Promise<Task | undefined>;
 };
 
-export function toTask(row: TaskRow): Task {
+function toTask(row: typeof tasks.$inferSelect): Task {
   return {
     id: row.id,
     title: row.title,
@@ -157,7 +135,7 @@ export function createTaskRepository(database: Database): TaskRepository {
 }
 
 /** `%`, `_` and the escape character itself match literally (backslash is ILIKE's default escape). */
-export function escapeLike(text: string): string {
+function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, '\\$&');
 }
 

@@ -1,26 +1,28 @@
-/** GET /tasks: the authenticated user's tasks, newest first, straight from the repository. */
+/**
+ * @module tasks/routes
+ * The task routes of the HTTP API, over the same repository and the same argument rules as the
+ * tools (tasks/task.ts), scoped to the authenticated user.
+ */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { Database } from '../db/client.ts';
-import type { AppEnv } from '../http/app.ts';
-import { ApiError } from '../http/errors.ts';
-import { createTaskRepository, MAX_LIST_LIMIT } from './repository.ts';
+import type { AppEnv } from '../http/env.ts';
+import { validate } from '../http/validation.ts';
+import type { TaskRepository } from './repository.ts';
+import { limitArg, MAX_LIST_LIMIT, searchArg, statusArg } from './task.ts';
 
-const Query = z.object({
-  status: z.enum(['all', 'pending', 'completed']).default('all'),
-  limit: z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).default(MAX_LIST_LIMIT),
-  search: z.string().max(200).optional(),
+const ListQuery = z.object({
+  status: statusArg.default('all'),
+  // Query strings are text: the number is read from it, then held to the tools' rule.
+  limit: z
+    .preprocess((value) => (value === undefined ? value : Number(value)), limitArg)
+    .default(MAX_LIST_LIMIT),
+  search: searchArg.optional(),
 });
 
-export function taskRoutes(database: Database): Hono<AppEnv> {
-  const repo = createTaskRepository(database);
+export function taskRoutes(repo: TaskRepository): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.get('/tasks', async (c) => {
-    const query = Query.safeParse(c.req.query());
-    if (!query.success) {
-      throw new ApiError('invalid_request', 'status must be all, pending or completed; limit 1-100');
-    }
-    const { tasks, total } = await repo.list(c.get('userId'), query.data);
+  app.get('/tasks', validate('query', ListQuery), async (c) => {
+    const { tasks, total } = await repo.list(c.get('userId'), c.req.valid('query'));
     return c.json({ tasks, total });
   });
   return app;

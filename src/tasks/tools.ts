@@ -16,10 +16,26 @@
  */
 import { type JSONSchema7, jsonSchema, type ToolSet, tool } from 'ai';
 import { z } from 'zod';
-import type { Task, TaskPage, TaskRepository } from './repository.ts';
+import type { TaskRepository } from './repository.ts';
+import {
+  DEFAULT_LIST_LIMIT,
+  type DeletedTask,
+  deletedTaskSchema,
+  descriptionArg,
+  dueDateArg,
+  limitArg,
+  priorityArg,
+  searchArg,
+  statusArg,
+  type Task,
+  type TaskPage,
+  taskIdArg,
+  taskPageSchema,
+  taskSchema,
+  titleArg,
+} from './task.ts';
 
 export type ToolError = { error: string };
-export type DeletedTask = { task_id: number; deleted: true; title: string };
 export type TaskToolResult = Task | TaskPage | DeletedTask | ToolError;
 
 export type TaskToolDefinition<Input extends z.ZodType = z.ZodType> = {
@@ -31,71 +47,12 @@ export type TaskToolDefinition<Input extends z.ZodType = z.ZodType> = {
   run(repo: TaskRepository, userId: string, args: z.output<Input>): Promise<TaskToolResult>;
 };
 
-// ---------------------------------------------------------------------------------------------
-// Argument schemas. Every message names its argument, so the model can correct the one it got
-// wrong. Optional arguments accept null as "not given": many models send null for unset fields.
-
-const MAX_TASK_ID = 2_147_483_647; // the column is a Postgres integer
-
-const noNul = (s: string) => !s.includes('\u0000');
-
-const titleArg = (message: string) =>
-  z
-    .string({ error: message })
-    .trim()
-    .min(1, { error: message })
-    .max(200, { error: message })
-    .refine(noNul, { error: message });
-
-const descriptionArg = z
-  .string({ error: 'description must be text of at most 2000 characters' })
-  .trim()
-  .max(2000, { error: 'description must be text of at most 2000 characters' })
-  .refine(noNul, { error: 'description must not contain NUL characters' });
-
-const DUE_DATE_MESSAGE = 'due_date must be a real calendar date written YYYY-MM-DD';
-const dueDateArg = z
-  .string({ error: DUE_DATE_MESSAGE })
-  .regex(/^\d{4}-\d{2}-\d{2}$/, { error: DUE_DATE_MESSAGE })
-  .refine(isCalendarDate, { error: DUE_DATE_MESSAGE });
-
-const priorityArg = z.enum(['low', 'medium', 'high'], { error: 'priority must be low, medium or high' });
-
-const TASK_ID_MESSAGE = 'task_id must be a positive whole number (the id list_tasks shows)';
-const taskIdArg = z
-  .number({ error: TASK_ID_MESSAGE })
-  .int({ error: TASK_ID_MESSAGE })
-  .min(1, { error: TASK_ID_MESSAGE })
-  .max(MAX_TASK_ID, { error: TASK_ID_MESSAGE })
-  .describe('The numeric id of the task, as shown by list_tasks or returned by add_task.');
+const taskId = taskIdArg.describe(
+  'The numeric id of the task, as shown by list_tasks or returned by add_task.',
+);
 
 const argsObject = <Shape extends z.ZodRawShape>(shape: Shape) =>
   z.object(shape, { error: 'the arguments must be a JSON object' });
-
-/** Real calendar dates only: 2026-02-30 and 2026-13-01 are refused. */
-export function isCalendarDate(value: string): boolean {
-  const [year, month, day] = value.split('-').map(Number);
-  if (!year || !month || !day || month > 12) return false;
-  const daysInMonth = new Date(Date.UTC(2000, month, 0)).getUTCDate(); // 2000: Feb has 29
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  return day <= (month === 2 && !leap ? 28 : daysInMonth);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Result schemas (what MCP can announce as outputSchema; the model reads descriptions instead).
-
-export const taskSchema = z.object({
-  id: z.number().int(),
-  title: z.string(),
-  description: z.string().nullable(),
-  completed: z.boolean(),
-  priority: z.enum(['low', 'medium', 'high']),
-  dueDate: z.string().nullable(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-});
-const taskPageSchema = z.object({ tasks: z.array(taskSchema), total: z.number().int() });
-const deletedSchema = z.object({ task_id: z.number().int(), deleted: z.literal(true), title: z.string() });
 
 const notFound = (taskId: number): ToolError => ({ error: `Task #${taskId} not found.` });
 
@@ -119,9 +76,7 @@ export const taskTools = {
       'Returns the created task, including its id.',
     ].join(' '),
     input: argsObject({
-      title: titleArg('title must be text of 1 to 200 characters').describe(
-        'What needs doing, 1 to 200 characters.',
-      ),
+      title: titleArg.describe('What needs doing, 1 to 200 characters.'),
       description: descriptionArg.nullish().describe('Optional details, up to 2000 characters.'),
       due_date: dueDateArg.nullish().describe('Optional due date, YYYY-MM-DD.'),
       priority: priorityArg.nullish().describe('low, medium or high; medium when not given.'),
@@ -145,29 +100,18 @@ export const taskTools = {
       'by its title rather than its id, to find the id; if several tasks match, ask which one.',
     ].join(' '),
     input: argsObject({
-      status: z
-        .enum(['all', 'pending', 'completed'], { error: 'status must be all, pending or completed' })
-        .nullish()
-        .describe('pending = not done yet, completed = done, all (default) = both.'),
-      search: z
-        .string({ error: 'search must be text' })
-        .max(2000, { error: 'search must be at most 2000 characters' })
+      status: statusArg.nullish().describe('pending = not done yet, completed = done, all (default) = both.'),
+      search: searchArg
         .nullish()
         .describe('Optional text; only tasks whose title or description contains it (any case).'),
-      limit: z
-        .number({ error: 'limit must be a whole number from 1 to 100' })
-        .int({ error: 'limit must be a whole number from 1 to 100' })
-        .min(1, { error: 'limit must be a whole number from 1 to 100' })
-        .max(100, { error: 'limit must be a whole number from 1 to 100' })
-        .nullish()
-        .describe('Most tasks to return, 1 to 100; 50 when not given.'),
+      limit: limitArg.nullish().describe('Most tasks to return, 1 to 100; 50 when not given.'),
     }),
     output: taskPageSchema,
     async run(repo, userId, args) {
       return repo.list(userId, {
         status: args.status ?? 'all',
         search: args.search ?? undefined,
-        limit: args.limit ?? 50,
+        limit: args.limit ?? DEFAULT_LIST_LIMIT,
       });
     },
   }),
@@ -179,7 +123,7 @@ export const taskTools = {
       'Completing a task that is already done is harmless. Returns the updated task.',
     ].join(' '),
     input: argsObject({
-      task_id: taskIdArg,
+      task_id: taskId,
       completed: z
         .boolean({ error: 'completed must be true or false' })
         .nullish()
@@ -200,8 +144,8 @@ export const taskTools = {
       'to find its id. Returns the updated task.',
     ].join(' '),
     input: argsObject({
-      task_id: taskIdArg,
-      title: titleArg('title must be text of 1 to 200 characters').nullish().describe('New title.'),
+      task_id: taskId,
+      title: titleArg.nullish().describe('New title.'),
       description: descriptionArg.nullish().describe('New details; null removes them.'),
       due_date: dueDateArg.nullish().describe('New due date YYYY-MM-DD; null removes it.'),
       priority: priorityArg.nullish().describe('New priority: low, medium or high.'),
@@ -231,8 +175,8 @@ export const taskTools = {
       'that task; ask for confirmation before deleting several tasks or when unsure which one is',
       'meant. Needs the numeric `task_id` (call list_tasks first when the user gives a title).',
     ].join(' '),
-    input: argsObject({ task_id: taskIdArg }),
-    output: deletedSchema,
+    input: argsObject({ task_id: taskId }),
+    output: deletedTaskSchema,
     async run(repo, userId, args) {
       const task = await repo.remove(userId, args.task_id);
       return task ? { task_id: task.id, deleted: true, title: task.title } : notFound(args.task_id);

@@ -1,7 +1,7 @@
 // The whole service in-process for chat tests: a real database (see db.ts), the real
 // @ai-sdk/openai provider pointed at the fake OpenAI-compatible server, and the Hono app called
 // through `app.request` exactly as HTTP clients call it.
-import { createApp } from '../../src/http/app.ts';
+import { createApp } from '../../src/app.ts';
 import { Inflight } from '../../src/http/inflight.ts';
 import { createTestDb, type TestDb, type TestDriver } from './db.ts';
 import { type FakeOpenAI, startFakeOpenAI } from './fake-openai.ts';

@@ -22,7 +22,7 @@
 // before it. When a turn's steps run out the fake answers as by default ("Done." after a tool
 // result, else "OK.").
 import { expect } from 'vitest';
-import type { Task } from '../../src/tasks/repository.ts';
+import type { Task } from '../../src/tasks/task.ts';
 import type { ChatHarness } from './chat-app.ts';
 import { defaultScript, type FakeReply, type FakeRequest } from './fake-openai.ts';
 

@@ -1,5 +1,5 @@
 /**
- * @module chat/step-model
+ * @module model/step-model
  * A LanguageModelV4 built from one function that decides the next step (text, or tool calls)
  * from the call options. The offline command model and the benchmark's zero-latency model are
  * both this, so the V4 plumbing (content, stream parts, finish reason, usage) is written once.

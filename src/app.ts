@@ -1,31 +1,32 @@
 /**
- * @module http/app
- * Builds the Hono app from its dependencies, so tests build it in-process (PGlite, a fake model)
- * and call `app.request(...)`, and the Node entry point is a few lines around it. Every error
- * leaves through `onError` in the contract's `{"error": {"code", "message"}}` shape; no stack
- * trace or driver message ever reaches a client.
+ * @module app
+ * Builds the whole HTTP app from its dependencies: the task repository, the turn store, the
+ * conversation read model and the model are made once here and handed to the feature routes, so
+ * tests build the app in-process (PGlite, a fake model) and the benchmark can hand it fakes of the
+ * stores. Every error leaves through `onError` in the contract's `{"error": {"code", "message"}}`
+ * shape; no stack trace or driver message ever reaches a client.
  */
-
 import type { LanguageModel } from 'ai';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
-import { HTTPException } from 'hono/http-exception';
-import { type RequestIdVariables, requestId } from 'hono/request-id';
+import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
-import { createChatModel } from '../chat/agent.ts';
-import { chatRoutes } from '../chat/routes.ts';
-import type { Config } from '../config.ts';
-import type { Database } from '../db/client.ts';
-import { DbUnavailableError } from '../db/resilience.ts';
-import { createLogger, errorFields, type Logger } from '../log.ts';
-import { mcpRoute } from '../mcp/http.ts';
-import { taskRoutes } from '../tasks/routes.ts';
-import { type AuthVariables, authenticate } from './auth.ts';
-import { ApiError, ERROR_STATUS, type ErrorCode, errorBody } from './errors.ts';
-import { Inflight } from './inflight.ts';
-
-export type AppEnv = { Variables: AuthVariables & RequestIdVariables & { log: Logger } };
+import { authenticate } from './auth/middleware.ts';
+import { type Conversations, createConversations } from './chat/conversations.ts';
+import { chatRoutes } from './chat/routes.ts';
+import { createChatTurns } from './chat/turn.ts';
+import { createTurnStore, type TurnStore } from './chat/turn-store.ts';
+import type { Config } from './config.ts';
+import type { Database } from './db/client.ts';
+import type { AppEnv } from './http/env.ts';
+import { ApiError, describeError, ERROR_STATUS, errorBody } from './http/errors.ts';
+import { Inflight } from './http/inflight.ts';
+import { createLogger, errorFields, type Logger } from './log.ts';
+import { mcpRoute } from './mcp/http.ts';
+import { createChatModel } from './model/provider.ts';
+import { createTaskRepository, type TaskRepository } from './tasks/repository.ts';
+import { taskRoutes } from './tasks/routes.ts';
 
 export type AppDeps = {
   config: Config;
@@ -37,6 +38,10 @@ export type AppDeps = {
   inflight?: Inflight;
   /** Today's date (YYYY-MM-DD) for the model; tests pin it. */
   today?: () => string;
+  /** The stores default to the ones over `database`; the benchmark's no-database run replaces them. */
+  tasks?: TaskRepository;
+  turns?: TurnStore;
+  conversations?: Conversations;
 };
 
 const HEALTH_TIMEOUT_MS = 1500;
@@ -44,8 +49,16 @@ const HEALTH_TIMEOUT_MS = 1500;
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const { config, database } = deps;
   const logger = deps.logger ?? createLogger(config.logLevel);
-  const model = deps.model ?? createChatModel(config.model);
-  const inflight = deps.inflight ?? new Inflight();
+  const tasks = deps.tasks ?? createTaskRepository(database);
+  const turns = createChatTurns({
+    config,
+    turns: deps.turns ?? createTurnStore(database),
+    tasks,
+    model: deps.model ?? createChatModel(config.model),
+    inflight: deps.inflight ?? new Inflight(),
+    today: deps.today ?? (() => new Date().toISOString().slice(0, 10)),
+  });
+  const conversations = deps.conversations ?? createConversations(database);
   const app = new Hono<AppEnv>();
 
   app.use(requestId());
@@ -90,9 +103,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.use(authenticate(config.auth));
-  app.route('/mcp', mcpRoute({ database }));
-  app.route('/', chatRoutes({ config, database, model, inflight, today: deps.today }));
-  app.route('/', taskRoutes(database));
+  app.route('/mcp', mcpRoute(tasks));
+  app.route('/', chatRoutes({ config, turns, conversations }));
+  app.route('/', taskRoutes(tasks));
 
   app.notFound((c) => c.json(errorBody('not_found', 'No such route', c.get('requestId')), 404));
 
@@ -105,23 +118,4 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   return app;
-}
-
-function describeError(error: unknown): {
-  code: ErrorCode;
-  message: string;
-  headers: Record<string, string>;
-} {
-  if (error instanceof ApiError) return { code: error.code, message: error.message, headers: error.headers };
-  if (error instanceof DbUnavailableError) {
-    return {
-      code: 'db_unavailable',
-      message: 'The database is unavailable; try again shortly',
-      headers: { 'Retry-After': String(error.retryAfterSeconds) },
-    };
-  }
-  if (error instanceof HTTPException && error.status === 400) {
-    return { code: 'invalid_request', message: 'Malformed request', headers: {} };
-  }
-  return { code: 'internal_error', message: 'Internal server error', headers: {} };
 }

@@ -1,16 +1,16 @@
 /**
- * @module http/server
+ * @module server
  * Runs the app on Node: migrate, listen, and on shutdown stop accepting, let in-flight requests
  * and turns finish, then close the database, so a deploy or Ctrl-C loses nothing.
  */
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { type Config, redactConfig } from '../config.ts';
-import { createDatabase, type Database } from '../db/client.ts';
-import { migrateDatabase } from '../db/migrate.ts';
-import { createLogger, type Logger } from '../log.ts';
 import { createApp } from './app.ts';
-import { Inflight } from './inflight.ts';
+import { type Config, redactConfig } from './config.ts';
+import { createDatabase, type Database } from './db/client.ts';
+import { migrateDatabase } from './db/migrate.ts';
+import { Inflight } from './http/inflight.ts';
+import { createLogger, type Logger } from './log.ts';
 
 export type RunningServer = {
   url: string;

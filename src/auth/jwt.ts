@@ -1,5 +1,5 @@
 /**
- * @module http/jwt
+ * @module auth/jwt
  * Bearer token verification for `AUTH_MODE=jwt`, on Hono's own JWT utilities: `verify` for HS256
  * tokens signed with `AUTH_JWT_SECRET`, `verifyWithJwks` for asymmetric tokens whose keys come from
  * `AUTH_JWKS_URL` (cached by ./jwks.ts). What this module adds around them:

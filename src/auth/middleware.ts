@@ -1,6 +1,6 @@
 /**
- * @module http/auth
- * Who is calling. Every route but /health runs behind this middleware and reads the user id
+ * @module auth/middleware
+ * Who is calling. Every route but the open ones (health, the page) runs behind this middleware and reads the user id
  * from `c.get('userId')`; nothing downstream takes a user id from the request body or the model.
  *
  * `jwt` mode: `Authorization: Bearer <token>`, exactly that scheme and one space, verified by
@@ -10,24 +10,14 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import type { Config } from '../config.ts';
-import { errorFields, type Logger } from '../log.ts';
-import { ApiError } from './errors.ts';
-import { createVerifier, InvalidToken, type Verifier } from './jwt.ts';
-
-export type AuthVariables = { userId: string };
-
-/** Dev-mode user ids: short, printable, no spaces (they end up in logs and SQL parameters). */
-export const USER_ID_PATTERN = /^[A-Za-z0-9._:@|-]{1,128}$/;
+import type { AppEnv } from '../http/env.ts';
+import { ApiError } from '../http/errors.ts';
+import { errorFields } from '../log.ts';
+import { createVerifier, InvalidToken } from './jwt.ts';
+import { USER_ID_PATTERN, USER_ID_RULE } from './user-id.ts';
 
 /** RFC 6750 `b64token`; the scheme is matched case-sensitively on purpose (one spelling, one space). */
 const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
-
-export type AuthOptions = {
-  /** Replaces the verifier built from `auth` (tests, or a verifier shared between apps). */
-  verifier?: Verifier;
-};
-
-type AuthEnv = { Variables: AuthVariables & { log?: Logger } };
 
 /**
  * @example
@@ -36,19 +26,19 @@ type AuthEnv = { Variables: AuthVariables & { log?: Logger } };
  * app.get('/tasks', (c) => listTasks(c.get('userId')));
  * ```
  */
-export function authenticate(auth: Config['auth'], options: AuthOptions = {}): MiddlewareHandler<AuthEnv> {
+export function authenticate(auth: Config['auth']): MiddlewareHandler<AppEnv> {
   if (auth.mode === 'dev') {
     return async (c, next) => {
       const userId = c.req.header('x-user-id');
       if (!userId || !USER_ID_PATTERN.test(userId)) {
-        throw unauthorized('Send X-User-Id (dev mode): 1-128 letters, digits or ._:@|-', false);
+        throw unauthorized(`Send X-User-Id (dev mode): ${USER_ID_RULE}`, false);
       }
       c.set('userId', userId);
       await next();
     };
   }
 
-  const verify = options.verifier ?? createVerifier(auth);
+  const verify = createVerifier(auth);
   return async (c, next) => {
     const header = c.req.header('authorization');
     if (header === undefined) throw unauthorized('Send Authorization: Bearer <token>', false);
@@ -60,7 +50,7 @@ export function authenticate(auth: Config['auth'], options: AuthOptions = {}): M
     } catch (error) {
       const problem = error instanceof InvalidToken ? error.problem : 'invalid';
       if (problem === 'jwks_unavailable') {
-        c.var.log?.warn('JWKS fetch failed; token rejected', errorFields((error as Error).cause));
+        c.var.log.warn('JWKS fetch failed; token rejected', errorFields((error as Error).cause));
       }
       throw unauthorized(problem === 'expired' ? 'Bearer token expired' : 'Invalid bearer token');
     }

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { conversationIdFor, createConversationStore } from '../src/chat/store.ts';
+import { conversationIdFor, createTurnStore } from '../src/chat/turn-store.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 
 const onServer = process.env.TEST_DATABASE_URL ? describe : describe.skip;
@@ -17,7 +17,7 @@ onServer('BEGIN TURN racing the previous END TURN', () => {
   afterAll(() => t?.drop());
 
   it('still sees the reply that END TURN committed while BEGIN TURN waited', async () => {
-    const store = createConversationStore(t.database);
+    const store = createTurnStore(t.database);
     const base = { userId: 'racer', historyMessages: 40, leaseMs: 60_000, rateLimit: 0, title: 'race' };
     const first = await store.beginTurn({
       ...base,
@@ -63,7 +63,7 @@ onServer('BEGIN TURN racing the previous END TURN', () => {
   });
 
   it('answers busy, storing nothing, when a copy of a first send races it', async () => {
-    const store = createConversationStore(t.database);
+    const store = createTurnStore(t.database);
     const user = 'double';
     const messageId = 'first-send';
     const conversationId = conversationIdFor(user, messageId);

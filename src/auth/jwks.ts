@@ -1,5 +1,5 @@
 /**
- * @module http/jwks
+ * @module auth/jwks
  * The identity provider's public keys (`AUTH_JWKS_URL`, e.g. Better Auth's `/api/auth/jwks`), held
  * in memory. Hono's `verifyWithJwks` fetches its `jwks_uri` on every call; this module fetches once
  * and fetches again only when the keys are old or a token names a key id we have not seen (the

@@ -1,6 +1,6 @@
 /**
- * @module chat/store
- * The conversation store: a chat turn is exactly two statements, whatever the conversation's
+ * @module chat/turn-store
+ * The turn store: a chat turn is exactly two statements, whatever the conversation's
  * length. BEGIN TURN (one statement) creates the conversation or checks it is the user's, honours
  * an earlier send of the same `messageId` (replay, busy, or re-run after a failure), applies the
  * per-user rate limit, claims the turn lease, stores the user message and returns the history
@@ -12,8 +12,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { ModelMessage } from 'ai';
 import { sql } from 'drizzle-orm';
 import { type Database, queryRows } from '../db/client.ts';
-
-export type StoredMessage = { seq: number; role: 'user' | 'assistant' | 'tool'; content: ModelMessage };
+import { type StoredMessage, windowFromUserMessage } from './history.ts';
 
 export type BeginTurnInput = {
   userId: string;
@@ -69,7 +68,7 @@ type BeginRow = {
   history: StoredMessage[];
 };
 
-export function createConversationStore(database: Database) {
+export function createTurnStore(database: Database) {
   async function beginTurn(input: BeginTurnInput): Promise<BeginTurnResult> {
     const newTurnId = randomUUID();
     const newConversationId = conversationIdFor(input.userId, input.messageId);
@@ -107,7 +106,12 @@ export function createConversationStore(database: Database) {
       );
       history.reverse();
     }
-    if (!row.rerun) history = [...history, { seq: lastSeq, role: 'user', content: input.message }];
+    // This turn's user message ends the window: stored just now, or for a re-run stored by the
+    // first attempt. A re-run whose message is no longer the newest (later turns came after it)
+    // gets it repeated at the end, so the model answers the message being re-run.
+    if (!row.rerun || history.at(-1)?.role !== 'user') {
+      history = [...history, { seq: lastSeq, role: 'user', content: input.message }];
+    }
     return {
       outcome: 'started',
       conversationId,
@@ -131,7 +135,7 @@ export function createConversationStore(database: Database) {
   return { beginTurn, endTurn };
 }
 
-export type ConversationStore = ReturnType<typeof createConversationStore>;
+export type TurnStore = ReturnType<typeof createTurnStore>;
 
 /**
  * The id of the conversation a first send creates, derived from who sent it and its messageId:
@@ -289,112 +293,4 @@ function endTurnStatement(input: EndTurnInput) {
       returning 1
     )
     select exists (select 1 from released) as ok`;
-}
-
-/** Cuts the window so that it starts at a user message: never a tool result without its call. */
-export function windowFromUserMessage(history: StoredMessage[]): StoredMessage[] {
-  const start = history.findIndex((m) => m.role === 'user');
-  return start === -1 ? [] : history.slice(start);
-}
-
-type Part = { type?: string; toolCallId?: string };
-
-/**
- * Drops tool calls that have no result and results that have no call. END TURN stores a turn's
- * messages all at once, so this only matters for data written some other way, but one such
- * exchange would otherwise make the provider refuse every later turn of the conversation.
- */
-export function pairToolExchanges(messages: ModelMessage[]): ModelMessage[] {
-  const parts = (m: ModelMessage): Part[] => (Array.isArray(m.content) ? (m.content as Part[]) : []);
-  const calls = new Set<string>();
-  const results = new Set<string>();
-  for (const m of messages) {
-    for (const p of parts(m)) {
-      if (p.type === 'tool-call' && p.toolCallId) calls.add(p.toolCallId);
-      if (p.type === 'tool-result' && p.toolCallId) results.add(p.toolCallId);
-    }
-  }
-  const keep = (p: Part) =>
-    p.type === 'tool-call'
-      ? results.has(p.toolCallId ?? '')
-      : p.type === 'tool-result'
-        ? calls.has(p.toolCallId ?? '')
-        : true;
-  const out: ModelMessage[] = [];
-  for (const m of messages) {
-    if (!Array.isArray(m.content)) {
-      out.push(m);
-      continue;
-    }
-    const content = (m.content as Part[]).filter(keep);
-    if (content.length > 0) out.push({ ...m, content } as ModelMessage);
-  }
-  return out;
-}
-
-export type ConversationSummary = { id: string; title: string; createdAt: string; updatedAt: string };
-export type ConversationDetail = {
-  id: string;
-  title: string;
-  messages: (StoredMessage & { id: string; createdAt: string })[];
-};
-
-const iso = (value: unknown) => new Date(value as string).toISOString();
-
-/** Reads for the conversation routes; each one statement, each scoped by user. */
-export function createConversationReader(database: Database) {
-  return {
-    async list(userId: string, limit = 100): Promise<ConversationSummary[]> {
-      const rows = await database.run(
-        (db) =>
-          queryRows<{ id: string; title: string; created_at: string; updated_at: string }>(
-            db,
-            sql`select id, title, created_at, updated_at from conversations
-                where user_id = ${userId} order by updated_at desc limit ${limit}::int`,
-          ),
-        { idempotent: true },
-      );
-      return rows.map((r) => ({
-        id: r.id,
-        title: r.title,
-        createdAt: iso(r.created_at),
-        updatedAt: iso(r.updated_at),
-      }));
-    },
-
-    /** The conversation with its newest `limit` messages, oldest first; undefined if not this user's. */
-    async get(userId: string, conversationId: string, limit = 1000): Promise<ConversationDetail | undefined> {
-      const rows = await database.run(
-        (db) =>
-          queryRows<{ id: string; title: string; messages: ConversationDetail['messages'] }>(
-            db,
-            sql`select c.id, c.title,
-                  coalesce((select jsonb_agg(jsonb_build_object('id', m.id, 'seq', m.seq, 'role', m.role,
-                              'content', m.content, 'createdAt', m.created_at) order by m.seq)
-                            from (select * from messages where conversation_id = c.id
-                                  order by seq desc limit ${limit}::int) m), '[]'::jsonb) as messages
-                from conversations c where c.id = ${conversationId}::uuid and c.user_id = ${userId}`,
-          ),
-        { idempotent: true },
-      );
-      const row = rows[0];
-      return (
-        row && {
-          id: row.id,
-          title: row.title,
-          messages: row.messages.map((m) => ({ ...m, createdAt: iso(m.createdAt) })),
-        }
-      );
-    },
-
-    async remove(userId: string, conversationId: string): Promise<boolean> {
-      const rows = await database.run((db) =>
-        queryRows(
-          db,
-          sql`delete from conversations where id = ${conversationId}::uuid and user_id = ${userId} returning id`,
-        ),
-      );
-      return rows.length > 0;
-    },
-  };
 }

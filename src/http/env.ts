@@ -1,0 +1,15 @@
+/**
+ * @module http/env
+ * What the app's middleware puts on every request, declared once: the authenticated user (set by
+ * auth, read by every feature route), the request id, and the request-scoped logger that carries it.
+ */
+import type { RequestIdVariables } from 'hono/request-id';
+import type { Logger } from '../log.ts';
+
+export type AppEnv = {
+  Variables: RequestIdVariables & {
+    /** Set by the auth middleware; every feature route runs behind it. */
+    userId: string;
+    log: Logger;
+  };
+};

@@ -1,0 +1,111 @@
+/**
+ * @module tasks/task
+ * The task, written once. The zod schemas here are the single source from which the TypeScript
+ * types, the tools' argument schemas (and so the JSON schemas the model and MCP hosts see), MCP's
+ * outputSchema and the REST routes' validation all derive; the value lists and limits are defined
+ * here and nowhere else (the priority values come from the table itself, `db/schema.ts`).
+ *
+ * Every argument message names its argument, so a model (or a person) can correct the one it got
+ * wrong. Optional arguments accept null as "not given": many models send null for unset fields.
+ */
+import { z } from 'zod';
+import { tasks } from '../db/schema.ts';
+
+export const PRIORITIES = tasks.priority.enumValues;
+export const TASK_STATUSES = ['all', 'pending', 'completed'] as const;
+
+export const TITLE_MAX_CHARS = 200;
+export const DESCRIPTION_MAX_CHARS = 2000;
+export const SEARCH_MAX_CHARS = 2000;
+/** Longest page one list may return, whatever the caller asks. */
+export const MAX_LIST_LIMIT = 100;
+export const DEFAULT_LIST_LIMIT = 50;
+/** Task ids are Postgres integers. */
+export const MAX_TASK_ID = 2_147_483_647;
+
+export type Priority = (typeof PRIORITIES)[number];
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+// ---------------------------------------------------------------------------------------------
+// What a task looks like over HTTP, MCP and to the model.
+
+export const taskSchema = z.object({
+  id: z.number().int(),
+  title: z.string(),
+  description: z.string().nullable(),
+  completed: z.boolean(),
+  priority: z.enum(PRIORITIES),
+  /** YYYY-MM-DD */
+  dueDate: z.string().nullable(),
+  /** ISO 8601 */
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Task = z.infer<typeof taskSchema>;
+
+export const taskPageSchema = z.object({ tasks: z.array(taskSchema), total: z.number().int() });
+export type TaskPage = z.infer<typeof taskPageSchema>;
+
+export const deletedTaskSchema = z.object({
+  task_id: z.number().int(),
+  deleted: z.literal(true),
+  title: z.string(),
+});
+export type DeletedTask = z.infer<typeof deletedTaskSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Arguments (the tools' snake_case names; the REST routes reuse the same rules).
+
+const noNul = (s: string) => !s.includes('\u0000');
+
+const TITLE_MESSAGE = `title must be text of 1 to ${TITLE_MAX_CHARS} characters`;
+export const titleArg = z
+  .string({ error: TITLE_MESSAGE })
+  .trim()
+  .min(1, { error: TITLE_MESSAGE })
+  .max(TITLE_MAX_CHARS, { error: TITLE_MESSAGE })
+  .refine(noNul, { error: TITLE_MESSAGE });
+
+const DESCRIPTION_MESSAGE = `description must be text of at most ${DESCRIPTION_MAX_CHARS} characters`;
+export const descriptionArg = z
+  .string({ error: DESCRIPTION_MESSAGE })
+  .trim()
+  .max(DESCRIPTION_MAX_CHARS, { error: DESCRIPTION_MESSAGE })
+  .refine(noNul, { error: 'description must not contain NUL characters' });
+
+const DUE_DATE_MESSAGE = 'due_date must be a real calendar date written YYYY-MM-DD';
+export const dueDateArg = z
+  .string({ error: DUE_DATE_MESSAGE })
+  .regex(/^\d{4}-\d{2}-\d{2}$/, { error: DUE_DATE_MESSAGE })
+  .refine(isCalendarDate, { error: DUE_DATE_MESSAGE });
+
+export const priorityArg = z.enum(PRIORITIES, { error: `priority must be ${PRIORITIES.join(', ')}` });
+
+export const statusArg = z.enum(TASK_STATUSES, { error: `status must be ${TASK_STATUSES.join(', ')}` });
+
+export const searchArg = z
+  .string({ error: 'search must be text' })
+  .max(SEARCH_MAX_CHARS, { error: `search must be at most ${SEARCH_MAX_CHARS} characters` });
+
+const LIMIT_MESSAGE = `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`;
+export const limitArg = z
+  .number({ error: LIMIT_MESSAGE })
+  .int({ error: LIMIT_MESSAGE })
+  .min(1, { error: LIMIT_MESSAGE })
+  .max(MAX_LIST_LIMIT, { error: LIMIT_MESSAGE });
+
+const TASK_ID_MESSAGE = 'task_id must be a positive whole number (the id list_tasks shows)';
+export const taskIdArg = z
+  .number({ error: TASK_ID_MESSAGE })
+  .int({ error: TASK_ID_MESSAGE })
+  .min(1, { error: TASK_ID_MESSAGE })
+  .max(MAX_TASK_ID, { error: TASK_ID_MESSAGE });
+
+/** Real calendar dates only: 2026-02-30 and 2026-13-01 are refused. */
+export function isCalendarDate(value: string): boolean {
+  const [year, month, day] = value.split('-').map(Number);
+  if (!year || !month || !day || month > 12) return false;
+  const daysInMonth = new Date(Date.UTC(2000, month, 0)).getUTCDate(); // 2000: Feb has 29
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= (month === 2 && !leap ? 28 : daysInMonth);
+}
