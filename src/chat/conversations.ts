@@ -28,8 +28,10 @@ export function createConversations(database: Database) {
         (db) =>
           queryRows<{ id: string; title: string; created_at: string; updated_at: string }>(
             db,
+            // NULLS LAST as in conversations_user_recent_idx, so the index gives the order and
+            // the read stops at `limit`; plain DESC sorted all the user's conversations.
             sql`select id, title, created_at, updated_at from conversations
-                where user_id = ${userId} order by updated_at desc limit ${limit}::int`,
+                where user_id = ${userId} order by updated_at desc nulls last limit ${limit}::int`,
           ),
         { idempotent: true },
       );

@@ -235,9 +235,20 @@ function beginTurnStatement(input: BeginTurnInput, newTurnId: string, newConvers
       returning seq
     ),
     history as (
-      select m.seq, m.role, m.content from messages m, target t
-      where m.conversation_id = t.id and m.seq <= t.last_seq
-      order by m.seq desc limit ${historyMessages - 1}::int
+      -- The window touches only its own rows, however long the conversation. Seqs are gapless
+      -- per conversation (every writer takes the next ones from last_seq), so the window is the
+      -- seq range (last_seq - n, last_seq]; LATERAL makes it an index range scan on
+      -- messages_conversation_seq_key for the one target row. As a plain join the planner
+      -- read every message of the conversation (bitmap scan, then a top-N sort), or, with
+      -- statistics, the whole table (test/plans.test.ts). The range holds this turn's user
+      -- message, stored by this very statement and so not visible to it; a re-run's, stored
+      -- earlier, is: LIMIT keeps n - 1.
+      select m.seq, m.role, m.content
+      from target t, lateral (
+        select seq, role, content from messages
+        where conversation_id = t.id and seq > t.last_seq - ${historyMessages}::int and seq <= t.last_seq
+        order by seq desc limit ${historyMessages - 1}::int
+      ) m
     )
     select
       case
@@ -263,10 +274,12 @@ function beginTurnStatement(input: BeginTurnInput, newTurnId: string, newConvers
     left join prior p on true`;
 }
 
+// The same bounded range as BEGIN TURN's window (seqs are gapless): at most `limit` rows read.
 function historyStatement(conversationId: string, newestSeq: number, limit: number) {
   return sql`
     select seq, role, content from messages
-    where conversation_id = ${conversationId}::uuid and seq <= ${newestSeq}::int
+    where conversation_id = ${conversationId}::uuid
+      and seq > ${newestSeq}::int - ${limit}::int and seq <= ${newestSeq}::int
     order by seq desc limit ${limit}::int`;
 }
 
