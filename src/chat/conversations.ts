@@ -49,11 +49,14 @@ export function createConversations(database: Database) {
         (db) =>
           queryRows<{ id: string; title: string; messages: ConversationDetail['messages'] }>(
             db,
+            // At most `limit` messages, read backwards on (conversation_id, seq) whatever the
+            // conversation's length; json_agg of the rows appends text where a jsonb object per
+            // message copied every content again.
             sql`select c.id, c.title,
-                  coalesce((select jsonb_agg(jsonb_build_object('id', m.id, 'seq', m.seq, 'role', m.role,
-                              'content', m.content, 'createdAt', m.created_at) order by m.seq)
-                            from (select * from messages where conversation_id = c.id
-                                  order by seq desc limit ${limit}::int) m), '[]'::jsonb) as messages
+                  coalesce((select json_agg(m order by m.seq)
+                            from (select id, seq, role, content, created_at as "createdAt" from messages
+                                  where conversation_id = c.id order by seq desc limit ${limit}::int) m),
+                           '[]'::json) as messages
                 from conversations c where c.id = ${conversationId}::uuid and c.user_id = ${userId}`,
           ),
         { idempotent: true },

@@ -267,8 +267,9 @@ function beginTurnStatement(input: BeginTurnInput, newTurnId: string, newConvers
                 from rate_limits r, unnest(r.recent) x
                 where r.user_id = ${userId} and x > now() - interval '1 minute'), 60000)::float8
         as retry_after_ms,
-      coalesce((select jsonb_agg(jsonb_build_object('seq', h.seq, 'role', h.role, 'content', h.content)
-                order by h.seq) from history h), '[]'::jsonb) as history
+      -- json_agg of the rows themselves (keys seq, role, content) only appends text; building a
+      -- jsonb object per message copied every content into a new jsonb tree: 4 times the CPU.
+      coalesce((select json_agg(h order by h.seq) from history h), '[]'::json) as history
     from admitted d
     left join target t on true
     left join prior p on true`;
