@@ -22,6 +22,7 @@ import { createTaskTools } from '../tasks/tools.ts';
 import { generateTurn, streamTurn, type ToolCallRecord, type TurnInput, type TurnOutcome } from './agent.ts';
 import { pairToolExchanges } from './history.ts';
 import type { BeginTurnResult, TurnStore } from './turn-store.ts';
+import { uiMessageStreamResponse } from './ui-stream.ts';
 
 export type ChatTurnDeps = {
   config: Config;
@@ -127,7 +128,8 @@ export function createChatTurns(deps: ChatTurnDeps) {
     stored.catch(() => {});
     const metadata = { conversationId, messageId: req.messageId };
     let errorSent = false;
-    const stream = createUIMessageStream({
+    return uiMessageStreamResponse({
+      headers: { 'X-Conversation-Id': conversationId, 'X-Message-Id': req.messageId },
       execute: async ({ writer }) => {
         const parts = run.result.toUIMessageStream({
           sendFinish: false,
@@ -152,10 +154,6 @@ export function createChatTurns(deps: ChatTurnDeps) {
           if (!errorSent) writer.write({ type: 'error', errorText: describeError(error).message });
         }
       },
-    });
-    return createUIMessageStreamResponse({
-      stream,
-      headers: { 'X-Conversation-Id': conversationId, 'X-Message-Id': req.messageId },
     });
   }
 
