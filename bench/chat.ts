@@ -48,6 +48,7 @@ const ADMIN_URL =
   'postgres://postgres@127.0.0.1:5432/postgres';
 const MEASURE_MS = Math.round(Number(process.env.BENCH_SECONDS ?? '5') * 1000);
 const WARMUP_MS = 1500;
+const NETWORK_TURNS = 30;
 const WARMUP_TURNS = 12; // 4 messages a turn: fills the 40-message history window
 const CONCURRENCY = [1, 16, 64];
 /** A row during which other programs used more than this share of all cores is measured again. */
@@ -598,12 +599,12 @@ async function main(): Promise<void> {
 
     if (selected('network')) {
       log('network (pg through the delay proxy)');
-      network = await networkRows(rowsContext(), { latencies: [0, 5, 20], turns: 20, warmup: 3 });
+      network = await networkRows(rowsContext(), { latencies: [0, 5, 20], turns: NETWORK_TURNS, warmup: 3 });
     }
 
     if (selected('size')) {
       log('size (100,000 tasks and messages beside 60)');
-      sizes = await sizeRows(rowsContext(), { blocks: 10, perBlock: 15, warmup: 5 });
+      sizes = await sizeRows(rowsContext(), { blocks: 16, perBlock: 20, warmup: 5 });
     }
 
     if (selected('usual')) {
@@ -659,7 +660,7 @@ async function main(): Promise<void> {
     ...(network.length > 0
       ? [
           '',
-          'Network rows (pg through the delay proxy, 1 client, medians of 20 turns, all rows interleaved turn by turn; the floor is the round trips one after another: 2 + tool calls for ours, where the calls of one step run at once, and 5 + tool calls for the usual design):',
+          `Network rows (pg through the delay proxy, 1 client, medians of ${NETWORK_TURNS} turns, all rows interleaved turn by turn; the floor is the round trips one after another: 2 + tool calls for ours, where the calls of one step run at once, and 5 + tool calls for the usual design):`,
           '',
           networkTable(network),
         ]

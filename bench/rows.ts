@@ -3,8 +3,9 @@
 // - Network rows: the app on Postgres through `test/support/fault-proxy.ts`, which adds R ms to
 //   every round trip (R/2 each way, TCP_NODELAY on both sockets), at R = 0, 5 and 20 ms. The turn
 //   time minus the time spent inside the model is set against the floor, (2 + tool calls) x R:
-//   BEGIN TURN, one statement per tool call, END TURN. The usual design's model
-//   (./usual-design.ts) runs the same turns through the same proxy.
+//   BEGIN TURN, one statement per tool call, END TURN (calls of one step run at once, so they
+//   count once). The usual design's model (./usual-design.ts) runs the same turns through the
+//   same proxy.
 // - Size rows: one user with 100,000 tasks and a 100,000-message conversation beside one with 60
 //   of each, their turns alternating in blocks so both see the same machine; the rows are ratios.
 //
@@ -13,6 +14,7 @@
 import type { LanguageModelV4 } from '@ai-sdk/provider';
 import type { LanguageModel } from 'ai';
 import type { Hono } from 'hono';
+import pg from 'pg';
 import { createApp } from '../src/app.ts';
 import type { Config } from '../src/config.ts';
 import { createDatabase } from '../src/db/client.ts';
@@ -108,6 +110,8 @@ export type NetworkRow = {
   /** Median over turns of (turn time - model time). */
   netMs: number;
   statements: number;
+  /** Median time of one bare statement (`select $1`) through the proxy at this R. */
+  roundTripMs: number;
 };
 
 type NetworkTurn = {
@@ -181,11 +185,23 @@ export async function networkRows(
         ),
       ]),
     );
+    // What one round trip really costs through the proxy: a bare statement on a connection of its
+    // own. The proxy delays with timers, which fire late by up to a millisecond each way: at
+    // R = 5 ms that is a fifth more per round trip, which no count of statements explains.
+    const probe = new pg.Client({ connectionString: proxy.urlFor(url) });
+    await probe.connect();
+    const roundTrips = new Map<number, number[]>();
     // Every turn kind at every R, interleaved turn by turn (R is set between turns, when no byte
     // is in flight), so t(R) and t(0) are measured under the same machine load.
     const samples = new Map<string, TurnSample[]>();
     const key = (planned: NetworkTurn, rMs: number) => `${planned.design}|${planned.turn}|${rMs}`;
     for (let i = -options.warmup; i < options.turns; i++) {
+      for (const rMs of options.latencies) {
+        proxy.latency(rMs);
+        const t0 = performance.now();
+        await probe.query('select $1::int as one', [1]);
+        if (i >= 0) roundTrips.set(rMs, [...(roundTrips.get(rMs) ?? []), performance.now() - t0]);
+      }
       for (const planned of NETWORK_TURNS) {
         const chat = chats.get(planned) as ReturnType<typeof sequentialChat>;
         const order = i % 2 === 0 ? options.latencies : [...options.latencies].reverse();
@@ -200,7 +216,9 @@ export async function networkRows(
       }
     }
     proxy.latency(0);
+    await probe.end();
     for (const rMs of options.latencies) {
+      const roundTripMs = median(roundTrips.get(rMs) ?? []);
       for (const planned of NETWORK_TURNS) {
         const { design, turn, toolCalls } = planned;
         const taken = samples.get(key(planned, rMs)) ?? [];
@@ -214,6 +232,7 @@ export async function networkRows(
           modelMs: median(taken.map((s) => s.modelMs)),
           netMs: median(taken.map((s) => s.ms - s.modelMs)),
           statements: taken.reduce((sum, s) => sum + s.statements, 0) / taken.length,
+          roundTripMs,
         };
         rows.push(row);
         context.log(
@@ -235,16 +254,17 @@ export function networkTable(rows: NetworkRow[]): string {
   const at = (row: NetworkRow, rMs: number) =>
     rows.find((r) => r.design === row.design && r.turn === row.turn && r.rMs === rMs);
   const lines = [
-    '| Design | Turn | Statements/turn | R ms | Turn ms | Model ms | Turn - model ms | Floor (round trips x R) ms | Round trips: (turn - model) / R | Added by the network: (t(R) - t(0)) / R |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| Design | Turn | Statements/turn | Floor (round trips) | R ms | Turn ms | Model ms | Turn - model ms | Floor x R ms | (turn - model) / R | One round trip, measured ms | Added by the network, in measured round trips |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of rows) {
     const base = at(r, 0);
-    const added = r.rMs > 0 && base ? (r.netMs - base.netMs) / r.rMs : Number.NaN;
+    const added =
+      r.rMs > 0 && base ? (r.netMs - base.netMs) / (r.roundTripMs - base.roundTripMs) : Number.NaN;
     lines.push(
-      `| ${r.design === 'ours' ? 'ours' : 'usual design (model)'} | ${r.turn} | ${r.statements.toFixed(2)} | ${r.rMs} | ` +
-        `${r.turnMs.toFixed(2)} | ${r.modelMs.toFixed(2)} | ${r.netMs.toFixed(2)} | ${r.floor} x ${r.rMs} = ${r.floor * r.rMs} | ` +
-        `${r.rMs > 0 ? (r.netMs / r.rMs).toFixed(2) : '-'} | ${Number.isNaN(added) ? '-' : added.toFixed(2)} |`,
+      `| ${r.design === 'ours' ? 'ours' : 'usual design (model)'} | ${r.turn} | ${r.statements.toFixed(2)} | ${r.floor} | ${r.rMs} | ` +
+        `${r.turnMs.toFixed(2)} | ${r.modelMs.toFixed(2)} | ${r.netMs.toFixed(2)} | ${r.floor * r.rMs} | ` +
+        `${r.rMs > 0 ? (r.netMs / r.rMs).toFixed(2) : '-'} | ${r.roundTripMs.toFixed(2)} | ${Number.isNaN(added) ? '-' : added.toFixed(2)} |`,
     );
   }
   return lines.join('\n');
