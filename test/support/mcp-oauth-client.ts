@@ -33,8 +33,14 @@ export class TestOAuthClientProvider implements OAuthClientProvider {
   readonly login: string;
   readonly grant: readonly string[] | undefined;
   readonly clientName: string;
-  /** The code of the last authorization, for `transport.finishAuth`. */
+  /** The code of the last authorization, for `transport.finishAuth(code)` (SDK 1.x). */
   authorizationCode: string | undefined;
+  /**
+   * The whole redirect of the last authorization (`code`, `state`, `iss`). SDK 2.x clients need
+   * it: `transport.finishAuth(provider.authorizationResponse.searchParams)` checks the RFC 9207
+   * `iss`, which this authorization server always sends.
+   */
+  authorizationResponse: URL | undefined;
   /** How often the SDK sent the user to the authorization server. */
   authorizations = 0;
   #clientInformation: OAuthClientInformationMixed | undefined;
@@ -88,13 +94,16 @@ export class TestOAuthClientProvider implements OAuthClientProvider {
     this.authorizations += 1;
     const back = await completeAuthorization(authorizationUrl, { login: this.login, grant: this.grant });
     const error = back.searchParams.get('error');
-    if (error)
-      throw new Error(`authorization refused: ${error}: ${back.searchParams.get('error_description')}`);
+    if (error) {
+      const description = back.searchParams.get('error_description');
+      throw new Error(`authorization refused: ${error}${description ? `: ${description}` : ''}`);
+    }
     if (back.searchParams.get('state') !== this.#state)
       throw new Error('authorization answered another state');
     const code = back.searchParams.get('code');
     if (!code) throw new Error(`no code in ${back.href}`);
     this.authorizationCode = code;
+    this.authorizationResponse = back;
   }
 
   saveCodeVerifier(codeVerifier: string): void {
