@@ -3,9 +3,11 @@
 // Monday 2026-11-23. Each phrasing runs in a fresh conversation of a fresh user; tasks it refers
 // to are seeded first through the same chat, and ids are read back from those answers (written
 // `{milk}` below), so the table holds whether ids are global or per user.
+import { readUIMessageStream, type UIMessage } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChatHarness, startChatApp, TODAY } from './support/chat-app.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
+import { uiChunks } from './support/ui-stream.ts';
 
 type Call = [name: string, args: Record<string, unknown>];
 type Case = {
@@ -121,6 +123,16 @@ const classes: Record<string, Case[]> = {
       calls: [['add_task', { title: 'buy milk', due_date: '2026-11-24' }]],
     },
     { say: 'put wrap presents on my list', calls: [['add_task', { title: 'wrap presents' }]] },
+    {
+      say: 'remind me tomorrow to call mom',
+      calls: [['add_task', { title: 'call mom', due_date: '2026-11-24' }]],
+    },
+    { say: 'add pay rent on the 1st', calls: [['add_task', { title: 'pay rent', due_date: '2026-12-01' }]] },
+    {
+      say: 'add clean the gutters this weekend',
+      calls: [['add_task', { title: 'clean the gutters', due_date: '2026-11-28' }]],
+    },
+    { say: 'add buy a 5th birthday card', calls: [['add_task', { title: 'buy a 5th birthday card' }]] },
   ],
 
   'list and questions': [
@@ -555,6 +567,11 @@ const classes: Record<string, Case[]> = {
       seed: 'home',
       calls: [['update_task', { task_id: '{rent}', priority: 'low' }]],
     },
+    {
+      say: 'this is urgent',
+      seed: 'home',
+      calls: [['update_task', { task_id: '{rent}', priority: 'high' }]],
+    },
   ],
 
   'references by position': [
@@ -805,6 +822,8 @@ const classes: Record<string, Case[]> = {
     { say: 'asdfgh', calls: [], reply: /try "add asdfgh", "find asdfgh" or "help"\.$/ },
     { say: 'tell me a joke', calls: [], reply: /try "add tell me a joke", "find joke" or "help"\.$/ },
     { say: 'milk', seed: 'home', calls: [], reply: /try "add milk", "find milk" or "help"\.$/ },
+    { say: 'mark as done', seed: 'home', calls: [], reply: /try "mark 1 done", "list" or "help"\.$/ },
+    { say: 'yes', seed: 'home', calls: [], reply: /try "add buy milk tomorrow", "list" or "help"\.$/ },
   ],
 };
 
@@ -932,13 +951,39 @@ describe('what the offline model says about itself', () => {
     expect(answer.reply).toContain('"mark the milk one done"');
   });
 
-  it('refuses changes to many tasks at once, changing nothing', async () => {
+  it.each(['delete all my tasks', 'clear completed', 'mark everything done', 'delete {one} and {two}'])(
+    'refuses changes to many tasks at once, changing nothing: %s',
+    async (message) => {
+      const user = `self-${++users}`;
+      const one = await h.say(user, 'add one');
+      const two = await h.say(user, 'add two', { conversationId: one.conversationId });
+      const ids = { one: one.toolCalls[0]?.result.id, two: two.toolCalls[0]?.result.id };
+      const answer = await h.say(user, fill(message, ids), { conversationId: one.conversationId });
+      expect(answer.toolCalls).toEqual([]);
+      expect(answer.reply).toMatch(/^I change one task at a time, so nothing was changed/);
+      expect(await h.tasks(user)).toHaveLength(2);
+    },
+  );
+
+  it('streams a lookup and the action it leads to as one UI message, like any model', async () => {
     const user = `self-${++users}`;
-    await h.say(user, 'add one');
-    const answer = await h.say(user, 'delete all my tasks');
-    expect(answer.toolCalls).toEqual([]);
-    expect(answer.reply).toMatch(/^I change one task at a time, so nothing was changed/);
-    expect(await h.tasks(user)).toHaveLength(1);
+    const added = await h.say(user, 'add buy milk');
+    const res = await h.chat(
+      user,
+      { message: 'I finished buying milk', conversationId: added.conversationId },
+      { accept: 'text/event-stream' },
+    );
+    expect(res.status).toBe(200);
+    let last: UIMessage | undefined;
+    for await (const message of readUIMessageStream({ stream: uiChunks(res) })) last = message;
+    const parts = (last?.parts ?? []).filter((p) => p.type !== 'step-start') as any[];
+    expect(parts.map((p) => [p.type, p.state, p.input])).toEqual([
+      ['tool-list_tasks', 'output-available', { status: 'pending', search: 'milk' }],
+      ['tool-complete_task', 'output-available', { task_id: added.toolCalls[0]?.result.id }],
+      ['text', 'done', undefined],
+    ]);
+    expect(parts[2].text).toBe(`Marked #${added.toolCalls[0]?.result.id} "buy milk" done.`);
+    expect(await h.tasks(user, 'completed')).toHaveLength(1);
   });
 
   it('says so when "the second one" has no list to point into', async () => {

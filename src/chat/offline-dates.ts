@@ -111,10 +111,12 @@ const PHRASE = [
   `(?:in|within) (?<inCount>${COUNT}) (?<inUnit>days?|weeks?|months?)`,
   `(?<fromCount>${COUNT}) (?<fromUnit>days?|weeks?|months?) from (?:now|today)`,
   `(?<nextWeek>next week)`,
+  `(?<weekend>(?:this |the |over the )?weekend)`,
   `(?<endOfMonth>(?:the )?end of (?:the |this )?month)`,
   `(?:(?<rel>next|this coming|this|coming) )?(?<weekday>${FULL_WEEKDAY}|${SHORT_WEEKDAY})`,
   String.raw`(?<month1>${MONTH})\.? (?<day1>\d{1,2})(?:st|nd|rd|th)?(?:,? (?<year1>\d{4}))?`,
   String.raw`(?:the )?(?<day2>\d{1,2})(?:st|nd|rd|th)? (?:of )?(?<month2>${MONTH})\.?(?:,? (?<year2>\d{4}))?`,
+  String.raw`(?:the )?(?<dayOfMonth>\d{1,2})(?:st|nd|rd|th)(?: of (?:the|this) month)?`,
 ].join('|');
 
 // A phrase starts at a word boundary and ends before a space or punctuation, but not before an
@@ -133,6 +135,8 @@ export function findDates(text: string, today: string): DateMatch[] {
     // "next" or a preposition.
     const abbreviated = groups.weekday !== undefined && !(groups.weekday.toLowerCase() in FULL_NAMES);
     if (abbreviated && !groups.rel && !groups.prep) continue;
+    // "the 5th" alone is too easily part of a title ("buy 5th birthday card"): only "on the 5th".
+    if (groups.dayOfMonth && !groups.prep) continue;
     const resolved = resolve(groups, today);
     if (!resolved) continue;
     const start = match.index;
@@ -166,6 +170,18 @@ function resolve(
     return { date, weak: false, words: `in ${n} ${u.replace(/s$/, '')}${n === 1 ? '' : 's'}` };
   }
   if (g.nextWeek) return { date: addDays(startOfWeek(today), 7), weak: false, words: 'next week' };
+  if (g.weekend) {
+    // The coming Saturday; on a Sunday, the weekend is today.
+    const w = weekday(today);
+    return { date: addDays(today, w === 0 ? 0 : 6 - w), weak: false, words: 'this weekend' };
+  }
+  if (g.dayOfMonth) {
+    const day = Number(g.dayOfMonth);
+    if (day < 1 || day > 31) return undefined;
+    const [y, m, d] = parts(today);
+    const date = day >= d ? isoDate(y, m, day) : m === 12 ? isoDate(y + 1, 1, day) : isoDate(y, m + 1, day);
+    return { date, weak: true, words: `on ${date}` };
+  }
   if (g.endOfMonth) return { date: endOfMonth(today), weak: false, words: 'at the end of the month' };
   if (g.weekday) {
     const name = lower(g.weekday);

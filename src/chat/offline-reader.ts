@@ -213,7 +213,8 @@ export function readNewTask(raw: string, today: string, preset?: Priority): Inte
       const taken = takeDate(title, today, 'title');
       if (taken) {
         args.due_date = taken.date;
-        title = taken.rest;
+        // "remind me tomorrow to call mom": the date came first, then the "to" of the action.
+        title = taken.atStart ? taken.rest.replace(/^to\s+/i, '') : taken.rest;
         changed = true;
       }
     }
@@ -425,6 +426,8 @@ const NOT_DONE_VERBS = new Set([
   'failed',
   'skipped',
   'cancelled',
+  'finished',
+  'completed',
   'canceled',
   'called off',
   'forgot',
@@ -514,6 +517,7 @@ function readBulk(text: string): Intent | undefined {
     new RegExp(String.raw`^${verbs}(?: out| off)? (?:all|everything|every|each|both|them all)\b`, 'i').test(
       text,
     ) ||
+    new RegExp(String.raw`^${verbs}(?: tasks?)? #?\d+(?:\s*(?:,|and|&|\+)\s*#?\d+)+`, 'i').test(text) ||
     /^(?:clear|empty|wipe|reset|purge)(?: out)?(?: (?:my|the|all))?(?: (?:completed|done|finished|old))?(?: (?:list|tasks|to-?dos|to-?do list|items))?$/i.test(
       text,
     );
@@ -610,6 +614,9 @@ function prioritise(raw: string | undefined, priority: Priority): Intent | undef
 /** "the dentist is due friday", "2 is urgent", "3 !high": statements about one task. */
 function readStatement(text: string, ctx: ReadContext): Intent | undefined {
   if (ctx.question) return undefined;
+  const pronoun = /^(?:this|that|it)(?: is|'s)(?: now)? (.+)$/i.exec(text);
+  const value = pronoun && readValue(pronoun[1] ?? '', ctx.today);
+  if (value) return { kind: 'update', ref: { kind: 'it' }, changes: value };
   const atEnd = takeValueAtEnd(text, ctx.today, false);
   if (!atEnd) return undefined;
   const left = atEnd.rest;
@@ -788,7 +795,7 @@ const FILLERS = new Set(
   (
     'a an the my our your his her their this that these those it its one ones task tasks item items todo todos ' +
     'to-do to-dos thing things entry line about regarding re to for of on in at with and or from is are was be ' +
-    'me i we you please just also list some any'
+    'me i we you please just also list some any as'
   ).split(' '),
 );
 
@@ -863,7 +870,7 @@ function takeDate(
   text: string,
   today: string,
   where: Where,
-): { date: string; rest: string; prep?: string } | undefined {
+): { date: string; rest: string; prep?: string; atStart: boolean } | undefined {
   for (const found of findDates(text, today)) {
     const before = text.slice(0, found.start).trim();
     const after = text.slice(found.end).replace(/^[\s,.;:!)]+/, '');
@@ -873,7 +880,8 @@ function takeDate(
     if (where === 'title' && found.weak && !found.introduced && !atEnd && !atStart) continue;
     const phrase = text.slice(found.start, found.end);
     const prep = /^(due(?: on| by| for)?|by|on|for|before|until|till|starting) /i.exec(phrase)?.[1];
-    return { date: found.date, rest: `${text.slice(0, found.start)} ${text.slice(found.end)}`.trim(), prep };
+    const rest = `${text.slice(0, found.start)} ${text.slice(found.end)}`.trim();
+    return { date: found.date, rest, prep, atStart };
   }
   return undefined;
 }
@@ -912,7 +920,7 @@ const EXPLICIT_PRIORITY = [
   `${B}(?:(?:with|at|as|and) )?(?:the )?(?:priority|prio)(?: is| of| to| =|:| as| at)? (?<c>high|low|medium|normal|urgent|top)${E}`,
 ];
 const SOFT_PRIORITY = `${B}(?:(?:it's|it is|this is|that's|very|super|really|quite|kinda) )*(?<d>urgent|urgently|important|asap|critical|not urgent|not important|no rush|whenever)${E}`;
-const BARE_LEVEL = `${B}(?:(?:to|as|at) )?(?<e>high|low|medium|normal|top)${E}`;
+const BARE_LEVEL = `${B}(?:(?:to|as|at) )?(?<e>high|low|medium|normal)${E}`;
 
 /**
  * Takes one priority phrase out of `text`. Explicit ones ("high priority", "!low") may stand
@@ -997,7 +1005,11 @@ const COMMAND_WORDS = [
   'priority',
   'remind',
   'help',
+  'mark',
 ];
+
+// Words of conversation rather than of a task: no point suggesting "add yes".
+const CHAT_WORDS = new Set('yes no yeah yep nope sure maybe ok okay why what how hmm huh'.split(' '));
 
 const EXAMPLES: Record<string, string> = {
   add: 'add buy milk tomorrow',
@@ -1014,6 +1026,7 @@ const EXAMPLES: Record<string, string> = {
   search: 'search milk',
   priority: 'priority 1 high',
   remind: 'remind me to call mom tomorrow',
+  mark: 'mark 1 done',
 };
 
 function missFor(text: string): Intent {
@@ -1036,7 +1049,7 @@ export function suggest(message: string): string[] {
   const number = /#?(\d{1,10})\b/.exec(text)?.[1];
   const ordinal = new RegExp(String.raw`\b(${ORDINAL})\b`, 'i').exec(text)?.[1]?.toLowerCase();
   const content = contentWords(text).filter(
-    (w) => !/^\d+$/.test(w) && !(w in ORDINALS) && !COMMAND_WORDS.includes(w),
+    (w) => !/^\d+$/.test(w) && !(w in ORDINALS) && !COMMAND_WORDS.includes(w) && !CHAT_WORDS.has(w),
   );
   const subject = short(all.join(' '));
   const example = EXAMPLES[first];
