@@ -41,7 +41,7 @@ async function openPage(): Promise<Page> {
 afterEach(async (context) => {
   if (context.task.result?.state === 'fail') {
     // What the person would have read: the page's own error messages say why a step stalled.
-    const alerts = await page.getByRole('alert').allTextContents();
+    const alerts = await page.getByRole('alert').allInnerTexts();
     const said = [...alerts.map((a) => `alert: ${a}`), ...errors];
     if (said.length > 0) console.error(`the page in "${context.task.name}":\n${said.join('\n')}`);
   }

@@ -13,6 +13,7 @@ import {
   type ConversationSummary,
   type Credentials,
   loadCredentials,
+  newId,
   onUnauthorized,
   saveCredentials,
 } from './api.ts';
@@ -87,7 +88,7 @@ export function App() {
   }, []);
 
   const newConversation = useCallback(() => {
-    const id = crypto.randomUUID();
+    const id = newId();
     setCurrent({ id, state: 'ready', messages: [] });
     history.replaceState(null, '', `#/c/${id}`);
     setDrawer('none');

@@ -7,7 +7,7 @@
 import { useChat } from '@ai-sdk/react';
 import { DefaultChatTransport, type UIMessage } from 'ai';
 import { type KeyboardEvent, useEffect, useMemo, useRef, useState } from 'react';
-import { authHeaders, reportUnauthorized } from './api.ts';
+import { authHeaders, newId, reportUnauthorized } from './api.ts';
 import { MessageView } from './message-view.tsx';
 import { type Problem, problemFromChatError } from './problems.ts';
 
@@ -45,7 +45,7 @@ export function ChatView({ id, initialMessages, offline, onTurnEnded, onOfflineD
     messages: initialMessages,
     transport,
     // The user message id is the server's idempotency key; a UUID makes collisions a non-question.
-    generateId: () => crypto.randomUUID(),
+    generateId: newId,
     onFinish: ({ message }) => onTurnEnded(message),
   });
   // A retry repeats what failed: a resend of the same user message (same id, so the server re-runs
