@@ -132,5 +132,6 @@ export const noDatabase: Database = {
   },
   ping: async () => true,
   poolStats: () => undefined,
+  breakerState: () => 'closed',
   close: async () => {},
 };

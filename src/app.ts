@@ -19,12 +19,23 @@ import { createChatTurns } from './chat/turn.ts';
 import { createTurnStore, type TurnStore } from './chat/turn-store.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
+import { healthRoutes } from './health/routes.ts';
 import type { AppEnv } from './http/env.ts';
 import { ApiError, describeError, ERROR_STATUS, errorBody } from './http/errors.ts';
 import { Inflight } from './http/inflight.ts';
 import { createLogger, errorFields, type Logger } from './log.ts';
 import { mcpRoute } from './mcp/http.ts';
 import { createChatModel } from './model/provider.ts';
+import { createObservability, type Observability } from './observability/index.ts';
+import {
+  aiMetrics,
+  instrumentDatabase,
+  instrumentTaskRepository,
+  instrumentTurnStore,
+  requestSpans,
+  turnMetrics,
+} from './observability/instrument.ts';
+import { metricsRoute } from './observability/metrics.ts';
 import { createTaskRepository, type TaskRepository } from './tasks/repository.ts';
 import { taskRoutes } from './tasks/routes.ts';
 
@@ -42,17 +53,27 @@ export type AppDeps = {
   tasks?: TaskRepository;
   turns?: TurnStore;
   conversations?: Conversations;
+  /** True once shutdown has begun: /readyz and /health then answer 503. */
+  isDraining?: () => boolean;
+  /** Metrics and traces; by default the app's own, from config (the server passes its own to flush them). */
+  observability?: Observability;
 };
 
-const HEALTH_TIMEOUT_MS = 1500;
+/** Probes and scrapes: not traced (they would drown the traces of real requests). */
+const UNTRACED = new Set(['/livez', '/readyz', '/health', '/metrics']);
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
-  const { config, database } = deps;
+  const { config } = deps;
   const logger = deps.logger ?? createLogger(config.logLevel);
-  const tasks = deps.tasks ?? createTaskRepository(database);
+  const { metrics, tracing } =
+    deps.observability ?? createObservability(config, { database: deps.database, logger });
+  const database = instrumentDatabase(deps.database, metrics);
+  const tasks = instrumentTaskRepository(deps.tasks ?? createTaskRepository(database), tracing.tracer);
+  // The agent hands `config.model.telemetry` to the AI SDK as it is: the integrations go in here.
+  const integrations = tracing.aiTelemetry ? [aiMetrics(metrics), tracing.aiTelemetry] : [aiMetrics(metrics)];
   const turns = createChatTurns({
-    config,
-    turns: deps.turns ?? createTurnStore(database),
+    config: { ...config, model: { ...config.model, telemetry: { ...config.model.telemetry, integrations } } },
+    turns: instrumentTurnStore(deps.turns ?? createTurnStore(database), tracing.tracer),
     tasks,
     model: deps.model ?? createChatModel(config.model),
     inflight: deps.inflight ?? new Inflight(),
@@ -62,6 +83,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.use(requestId());
+  app.use(requestSpans(tracing.tracer, UNTRACED));
   app.use(async (c, next) => {
     const log = logger.child({ requestId: c.get('requestId') });
     c.set('log', log);
@@ -94,15 +116,18 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }),
   );
 
-  app.get('/health', async (c) => {
-    const ok = await database.ping(HEALTH_TIMEOUT_MS);
-    const pool = database.poolStats();
-    if (ok) return c.json({ status: 'ok', db: 'ok', ...(pool ? { pool } : {}) });
-    c.header('Retry-After', '5');
-    return c.json({ status: 'unavailable', db: 'unavailable', ...(pool ? { pool } : {}) }, 503);
-  });
+  app.route(
+    '/',
+    healthRoutes({
+      database,
+      degradedMs: config.health.degradedMs,
+      isDraining: deps.isDraining ?? (() => false),
+    }),
+  );
+  app.route('/', metricsRoute(metrics, config.metricsToken));
 
   app.use(authenticate(config.auth));
+  app.use('/chat', turnMetrics(metrics));
   app.route('/mcp', mcpRoute(tasks));
   app.route('/', chatRoutes({ config, turns, conversations }));
   app.route('/', taskRoutes(tasks));

@@ -11,6 +11,7 @@ import { createDatabase, type Database } from './db/client.ts';
 import { migrateDatabase } from './db/migrate.ts';
 import { Inflight } from './http/inflight.ts';
 import { createLogger, type Logger } from './log.ts';
+import { createObservability } from './observability/index.ts';
 
 export type RunningServer = {
   url: string;
@@ -31,7 +32,8 @@ export async function startServer(
     throw error;
   }
   const inflight = new Inflight();
-  const app = createApp({ config, database, logger, inflight });
+  const observability = createObservability(config, { database, logger, processMetrics: true });
+  const app = createApp({ config, database, logger, inflight, observability });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
     s.once('error', reject);
@@ -53,6 +55,7 @@ export async function startServer(
       await Promise.race([Promise.all([closed, inflight.idle()]), deadline]);
       if ('closeAllConnections' in server) server.closeAllConnections();
       await database.close();
+      await observability.shutdown();
     })();
     return closing;
   };

@@ -96,6 +96,7 @@ function prepare(input: TurnInput) {
     abortSignal: outage.signal,
     timeout: { totalMs: input.settings.timeoutMs },
     maxRetries: input.settings.maxRetries,
+    telemetry: input.settings.telemetry,
     // History comes from Postgres, never from OpenAI: with the Responses API the provider would
     // otherwise default to store: true and send earlier assistant messages and reasoning as
     // `item_reference`s to items kept at OpenAI. With store: false it sends them in full, and

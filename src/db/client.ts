@@ -17,7 +17,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import { WebSocket } from 'ws';
 import { type Config, isLocalHost } from '../config.ts';
-import { Resilience, type ResilienceOptions } from './resilience.ts';
+import { type BreakerState, Resilience, type ResilienceOptions } from './resilience.ts';
 import * as schema from './schema.ts';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -39,6 +39,8 @@ export type Database = {
   ping(timeoutMs: number): Promise<boolean>;
   /** Pool figures where the driver has a pool. */
   poolStats(): PoolStats | undefined;
+  /** The circuit breaker of `run`: `open` while calls fail fast with 503. */
+  breakerState(): BreakerState;
   close(): Promise<void>;
 };
 
@@ -77,6 +79,7 @@ export async function createDatabase(
       }
     },
     poolStats: handle.poolStats,
+    breakerState: () => resilience.state,
     close: () => {
       closed ??= handle.close();
       return closed;
