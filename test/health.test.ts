@@ -1,0 +1,171 @@
+// The platform's probes through HTTP: /livez (the process serves; never the database), /readyz
+// (the database answers in time and the server is not draining) and /health (the same, with the
+// database's answer time, the breaker and the pool). The outage tests put our TCP fault proxy
+// between the app and the real Postgres and cut, stall or slow it while the app runs.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../src/app.ts';
+import type { Config } from '../src/config.ts';
+import { createDatabase, type Database } from '../src/db/client.ts';
+import { migrateDatabase } from '../src/db/migrate.ts';
+import { createServerDatabase, createTestDb, type TestDb, testConfig } from './support/db.ts';
+import { type FaultProxy, startFaultProxy } from './support/fault-proxy.ts';
+
+type App = ReturnType<typeof createApp>;
+
+async function probe(app: App, path: string) {
+  const res = await app.request(path);
+  return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as any };
+}
+
+/** Polls until `check` holds; fails with `what` after 15 s (a deadline for failing, not a speed assertion). */
+async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('probes on embedded Postgres', () => {
+  let db: TestDb;
+  let statements = 0;
+  let draining = false;
+  let app: App;
+  beforeAll(async () => {
+    db = await createTestDb('pglite', { onStatement: () => statements++ });
+    app = createApp({ config: db.config, database: db.database, isDraining: () => draining });
+  });
+  afterAll(() => db?.drop());
+
+  it('answers /livez without a statement, /readyz and /health with one', async () => {
+    const before = statements;
+    const live = await probe(app, '/livez');
+    expect(live).toMatchObject({ status: 200, body: { status: 'ok' } });
+    expect(statements).toBe(before);
+
+    expect(await probe(app, '/readyz')).toMatchObject({ status: 200, body: { status: 'ready' } });
+    expect(statements).toBe(before + 1);
+
+    const health = await probe(app, '/health');
+    expect(health.status).toBe(200);
+    expect(health.body).toMatchObject({
+      db: 'ok',
+      dbLatencyMs: expect.any(Number),
+      breaker: 'closed',
+      draining: false,
+    });
+    expect(['ok', 'degraded']).toContain(health.body.status);
+    expect(health.body).not.toHaveProperty('pool'); // PGlite has none
+    expect(statements).toBe(before + 2);
+  });
+
+  it('needs no credentials, whatever the auth mode', async () => {
+    const jwt = createApp({
+      config: testConfig({ AUTH_JWT_SECRET: 'a-secret-of-at-least-32-characters!!' }),
+      database: db.database,
+    });
+    for (const path of ['/livez', '/readyz', '/health']) expect((await jwt.request(path)).status).toBe(200);
+  });
+
+  it('while draining: /readyz and /health 503 with Retry-After, /livez still 200', async () => {
+    draining = true;
+    try {
+      const before = statements;
+      const ready = await probe(app, '/readyz');
+      expect(ready).toMatchObject({ status: 503, body: { status: 'not_ready', reason: 'draining' } });
+      expect(ready.retryAfter).toMatch(/^\d+$/);
+      const health = await probe(app, '/health');
+      expect(health).toMatchObject({
+        status: 503,
+        body: { status: 'unavailable', db: 'unavailable', draining: true },
+      });
+      expect(health.retryAfter).toMatch(/^\d+$/);
+      expect((await probe(app, '/livez')).status).toBe(200);
+      expect(statements).toBe(before); // a draining server asks the database nothing
+    } finally {
+      draining = false;
+    }
+    expect((await probe(app, '/readyz')).status).toBe(200);
+  });
+});
+
+const serverUrl = process.env.TEST_DATABASE_URL;
+
+describe.skipIf(!serverUrl)('probes through a Postgres outage (pg behind the fault proxy)', () => {
+  let proxy: FaultProxy;
+  let server: { url: string; drop(): Promise<void> };
+  let config: Config;
+  let database: Database;
+  let app: App;
+  beforeAll(async () => {
+    server = await createServerDatabase();
+    const target = new URL(serverUrl as string);
+    proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    config = testConfig({
+      DATABASE_URL: proxy.urlFor(server.url),
+      DB_DRIVER: 'pg',
+      DB_CONNECT_TIMEOUT_MS: '1000',
+      HEALTH_DEGRADED_MS: '100',
+    });
+    database = await createDatabase(config.db, { resilience: { baseDelayMs: 1, maxDelayMs: 2 } });
+    await migrateDatabase(config.db, database);
+    app = createApp({ config, database });
+  });
+  afterAll(async () => {
+    proxy?.heal();
+    await database?.close();
+    await proxy?.close();
+    await server?.drop();
+  });
+
+  it('is ready with pool figures while the database answers', async () => {
+    expect((await probe(app, '/readyz')).status).toBe(200);
+    const health = await probe(app, '/health');
+    expect(health.status).toBe(200);
+    expect(health.body).toMatchObject({
+      db: 'ok',
+      breaker: 'closed',
+      pool: { total: expect.any(Number), idle: expect.any(Number), waiting: 0 },
+    });
+  });
+
+  it('says degraded when the database answers slower than HEALTH_DEGRADED_MS', async () => {
+    proxy.latency(300); // every round trip now costs at least 300 ms, over the 100 ms set above
+    try {
+      const health = await probe(app, '/health');
+      expect(health).toMatchObject({ status: 200, body: { status: 'degraded', db: 'ok' } });
+      expect(health.body.dbLatencyMs).toBeGreaterThanOrEqual(300);
+      expect((await probe(app, '/readyz')).status).toBe(200); // slow is still ready
+    } finally {
+      proxy.latency(0);
+    }
+  });
+
+  it('turns /readyz and /health 503 when the database is cut off, keeps /livez 200, and recovers', async () => {
+    proxy.cut();
+    const ready = await probe(app, '/readyz');
+    expect(ready).toMatchObject({ status: 503, body: { status: 'not_ready', reason: 'db_unavailable' } });
+    expect(ready.retryAfter).toMatch(/^\d+$/);
+    expect(await probe(app, '/health')).toMatchObject({
+      status: 503,
+      body: { status: 'unavailable', db: 'unavailable', draining: false },
+    });
+    expect(await probe(app, '/livez')).toMatchObject({ status: 200, body: { status: 'ok' } });
+
+    proxy.heal();
+    await until('/readyz answers 200 again', async () => (await probe(app, '/readyz')).status === 200);
+    expect((await probe(app, '/health')).body.db).toBe('ok');
+  });
+
+  it('is not ready while the database does not answer in time (a stalled network), live all along', async () => {
+    proxy.stall();
+    try {
+      const [ready, live] = await Promise.all([probe(app, '/readyz'), probe(app, '/livez')]);
+      expect(ready).toMatchObject({ status: 503, body: { reason: 'db_unavailable' } });
+      expect(live.status).toBe(200);
+    } finally {
+      proxy.heal();
+    }
+    await until('/readyz answers 200 again', async () => (await probe(app, '/readyz')).status === 200);
+  });
+});
