@@ -20,6 +20,7 @@ import { createTurnStore, type TurnStore } from './chat/turn-store.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
 import { healthRoutes } from './health/routes.ts';
+import { Drain, refuseWhileDraining } from './http/drain.ts';
 import type { AppEnv } from './http/env.ts';
 import { ApiError, describeError, ERROR_STATUS, errorBody } from './http/errors.ts';
 import { Inflight } from './http/inflight.ts';
@@ -47,14 +48,14 @@ export type AppDeps = {
   model?: LanguageModel;
   /** Turns still running after their response ended; shutdown waits for them. */
   inflight?: Inflight;
+  /** The shutdown state (server.ts drives it): refuse new work, stop running turns. */
+  drain?: Drain;
   /** Today's date (YYYY-MM-DD) for the model; tests pin it. */
   today?: () => string;
   /** The stores default to the ones over `database`; the benchmark's no-database run replaces them. */
   tasks?: TaskRepository;
   turns?: TurnStore;
   conversations?: Conversations;
-  /** True once shutdown has begun: /readyz and /health then answer 503. */
-  isDraining?: () => boolean;
   /** Metrics and traces; by default the app's own, from config (the server passes its own to flush them). */
   observability?: Observability;
 };
@@ -69,15 +70,26 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     deps.observability ?? createObservability(config, { database: deps.database, logger });
   const database = instrumentDatabase(deps.database, metrics);
   const tasks = instrumentTaskRepository(deps.tasks ?? createTaskRepository(database), tracing.tracer);
+  const inflight = deps.inflight ?? new Inflight();
+  const drain = deps.drain ?? new Drain();
+  const turnStore =
+    deps.turns ??
+    createTurnStore(database, {
+      logger,
+      // Shutdown waits for the failure endings still being retried, as for running turns.
+      track: (work) => inflight.track(work),
+      abandonConfirmMs: config.db.statementTimeoutMs + 1000,
+    });
   // The agent hands `config.model.telemetry` to the AI SDK as it is: the integrations go in here.
   const integrations = tracing.aiTelemetry ? [aiMetrics(metrics), tracing.aiTelemetry] : [aiMetrics(metrics)];
   const turns = createChatTurns({
     config: { ...config, model: { ...config.model, telemetry: { ...config.model.telemetry, integrations } } },
-    turns: instrumentTurnStore(deps.turns ?? createTurnStore(database), tracing.tracer),
+    turns: instrumentTurnStore(turnStore, tracing.tracer),
     tasks,
     model: deps.model ?? createChatModel(config.model),
-    inflight: deps.inflight ?? new Inflight(),
+    inflight,
     today: deps.today ?? (() => new Date().toISOString().slice(0, 10)),
+    stop: drain.stopSignal,
   });
   const conversations = deps.conversations ?? createConversations(database);
   const app = new Hono<AppEnv>();
@@ -118,13 +130,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.route(
     '/',
-    healthRoutes({
-      database,
-      degradedMs: config.health.degradedMs,
-      isDraining: deps.isDraining ?? (() => false),
-    }),
+    healthRoutes({ database, degradedMs: config.health.degradedMs, isDraining: () => drain.draining }),
   );
   app.route('/', metricsRoute(metrics, config.metricsToken));
+
+  // Everything but the probes and /metrics: no new work once the server drains.
+  app.use(refuseWhileDraining(drain));
 
   app.use(authenticate(config.auth));
   app.use('/chat', turnMetrics(metrics));

@@ -314,12 +314,12 @@ function namesConfigReads(): Set<string> {
   return read;
 }
 
-/** How long the server drains at most: the default `graceMs` of its close(), in seconds. */
+/** How long the server drains at most: the default `graceMs` of its close() (or DEFAULT_GRACE_MS), in seconds. */
 function drainSeconds(): number {
   const found = sourceFiles(at('src'))
-    .map((file) => /graceMs\s*=\s*([\d_]+)/.exec(readFileSync(file, 'utf8'))?.[1])
+    .map((file) => /(?:graceMs|DEFAULT_GRACE_MS)\s*=\s*([\d_]+)/.exec(readFileSync(file, 'utf8'))?.[1])
     .filter((value) => value !== undefined);
-  expect(found, 'the server drain default (graceMs = ...) in src/').toHaveLength(1);
+  expect(found, 'the server drain default (graceMs = ... or DEFAULT_GRACE_MS = ...) in src/').toHaveLength(1);
   return Number(found[0]!.replaceAll('_', '')) / 1000;
 }
 

@@ -7,6 +7,7 @@ import { createApp } from '../src/app.ts';
 import type { Config } from '../src/config.ts';
 import { createDatabase, type Database } from '../src/db/client.ts';
 import { migrateDatabase } from '../src/db/migrate.ts';
+import { Drain } from '../src/http/drain.ts';
 import { createServerDatabase, createTestDb, type TestDb, testConfig } from './support/db.ts';
 import { type FaultProxy, startFaultProxy } from './support/fault-proxy.ts';
 
@@ -29,11 +30,10 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
 describe('probes on embedded Postgres', () => {
   let db: TestDb;
   let statements = 0;
-  let draining = false;
   let app: App;
   beforeAll(async () => {
     db = await createTestDb('pglite', { onStatement: () => statements++ });
-    app = createApp({ config: db.config, database: db.database, isDraining: () => draining });
+    app = createApp({ config: db.config, database: db.database });
   });
   afterAll(() => db?.drop());
 
@@ -67,25 +67,26 @@ describe('probes on embedded Postgres', () => {
     for (const path of ['/livez', '/readyz', '/health']) expect((await jwt.request(path)).status).toBe(200);
   });
 
-  it('while draining: /readyz and /health 503 with Retry-After, /livez still 200', async () => {
-    draining = true;
-    try {
-      const before = statements;
-      const ready = await probe(app, '/readyz');
-      expect(ready).toMatchObject({ status: 503, body: { status: 'not_ready', reason: 'draining' } });
-      expect(ready.retryAfter).toMatch(/^\d+$/);
-      const health = await probe(app, '/health');
-      expect(health).toMatchObject({
-        status: 503,
-        body: { status: 'unavailable', db: 'unavailable', draining: true },
-      });
-      expect(health.retryAfter).toMatch(/^\d+$/);
-      expect((await probe(app, '/livez')).status).toBe(200);
-      expect(statements).toBe(before); // a draining server asks the database nothing
-    } finally {
-      draining = false;
-    }
-    expect((await probe(app, '/readyz')).status).toBe(200);
+  it('while draining: /readyz and /health 503 with Retry-After, /livez still 200, the rest 503 draining', async () => {
+    const drain = new Drain();
+    const draining = createApp({ config: db.config, database: db.database, drain });
+    expect((await probe(draining, '/readyz')).status).toBe(200);
+    drain.begin();
+
+    const ready = await probe(draining, '/readyz');
+    expect(ready).toMatchObject({ status: 503, body: { status: 'not_ready', reason: 'draining' } });
+    expect(ready.retryAfter).toMatch(/^\d+$/);
+    const health = await probe(draining, '/health');
+    // The database itself is fine, and /health says so; the server is what is unavailable.
+    expect(health).toMatchObject({
+      status: 503,
+      body: { status: 'unavailable', db: 'ok', draining: true, breaker: 'closed' },
+    });
+    expect(health.retryAfter).toMatch(/^\d+$/);
+    expect(await probe(draining, '/livez')).toMatchObject({ status: 200, body: { status: 'ok' } });
+    const tasks = await draining.request('/tasks', { headers: { 'x-user-id': 'alice' } });
+    expect(tasks.status).toBe(503);
+    expect(((await tasks.json()) as any).error.code).toBe('draining');
   });
 });
 

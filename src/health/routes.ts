@@ -9,13 +9,14 @@
  *   (`degraded` above `HEALTH_DEGRADED_MS`, or while the circuit breaker is not closed), the
  *   breaker's state and the pool.
  */
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import type { Database } from '../db/client.ts';
+import { DRAINING_RETRY_AFTER_SECONDS } from '../http/drain.ts';
 import type { AppEnv } from '../http/env.ts';
 
 /** Past this the database counts as not answering (below Kubernetes' probe timeouts in deploy/). */
 export const PING_TIMEOUT_MS = 1500;
-const RETRY_AFTER_SECONDS = '5';
+const DB_RETRY_AFTER_SECONDS = '5';
 
 export type HealthDeps = {
   database: Pick<Database, 'ping' | 'poolStats' | 'breakerState'>;
@@ -35,28 +36,46 @@ export function healthRoutes({ database, degradedMs, isDraining }: HealthDeps): 
 
   app.get('/readyz', async (c) => {
     c.header('Cache-Control', 'no-store');
-    const reason = isDraining() ? 'draining' : (await ping(database)).ok ? undefined : 'db_unavailable';
-    if (reason === undefined) return c.json({ status: 'ready' });
-    c.header('Retry-After', RETRY_AFTER_SECONDS);
-    return c.json({ status: 'not_ready', reason }, 503);
+    if (isDraining()) {
+      drainingHeaders(c);
+      return c.json({ status: 'not_ready', reason: 'draining' }, 503);
+    }
+    if ((await ping(database)).ok) return c.json({ status: 'ready' });
+    c.header('Retry-After', DB_RETRY_AFTER_SECONDS);
+    return c.json({ status: 'not_ready', reason: 'db_unavailable' }, 503);
   });
 
   app.get('/health', async (c) => {
     c.header('Cache-Control', 'no-store');
-    const draining = isDraining();
-    // A draining server takes no new work, so it does not ask the database either.
-    const answer = draining ? undefined : await ping(database);
+    const answer = await ping(database);
     const pool = database.poolStats();
-    const figures = { draining, breaker: database.breakerState(), ...(pool ? { pool } : {}) };
-    if (!answer?.ok) {
-      c.header('Retry-After', RETRY_AFTER_SECONDS);
+    const draining = isDraining();
+    const figures = {
+      ...(answer.ok ? { dbLatencyMs: answer.ms } : {}),
+      breaker: database.breakerState(),
+      draining,
+      ...(pool ? { pool } : {}),
+    };
+    // Draining: unavailable for new work whatever the database says (and says it truthfully).
+    if (draining) {
+      drainingHeaders(c);
+      return c.json({ status: 'unavailable', db: answer.ok ? 'ok' : 'unavailable', ...figures }, 503);
+    }
+    if (!answer.ok) {
+      c.header('Retry-After', DB_RETRY_AFTER_SECONDS);
       return c.json({ status: 'unavailable', db: 'unavailable', ...figures }, 503);
     }
     const degraded = answer.ms > degradedMs || figures.breaker !== 'closed';
-    return c.json({ status: degraded ? 'degraded' : 'ok', db: 'ok', dbLatencyMs: answer.ms, ...figures });
+    return c.json({ status: degraded ? 'degraded' : 'ok', db: 'ok', ...figures });
   });
 
   return app;
+}
+
+/** As every answer while draining: come back elsewhere, and this connection closes. */
+function drainingHeaders(c: Context<AppEnv>): void {
+  c.header('Retry-After', String(DRAINING_RETRY_AFTER_SECONDS));
+  c.header('Connection', 'close');
 }
 
 async function ping(database: HealthDeps['database']): Promise<{ ok: boolean; ms: number }> {

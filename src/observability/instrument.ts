@@ -30,7 +30,7 @@ import type { Database } from '../db/client.ts';
 import { classifyDbError, DbUnavailableError } from '../db/resilience.ts';
 import type { AppEnv } from '../http/env.ts';
 import type { TaskRepository } from '../tasks/repository.ts';
-import type { Metrics, TurnAnswer, TurnOutcome } from './metrics.ts';
+import type { DbErrorKind, Metrics, TurnAnswer, TurnOutcome } from './metrics.ts';
 import { inSpan } from './tracing.ts';
 
 type TurnProbe = {
@@ -53,6 +53,9 @@ export function instrumentDatabase(database: Database, metrics: Metrics): Databa
     get db() {
       return database.db;
     },
+    get closed() {
+      return database.closed;
+    },
     driver: database.driver,
     run(operation, options) {
       let attempts = 0;
@@ -65,7 +68,7 @@ export function instrumentDatabase(database: Database, metrics: Metrics): Databa
           try {
             return await operation(db);
           } catch (error) {
-            metrics.dbError(classifyDbError(error));
+            metrics.dbError(errorKind(error));
             throw error;
           }
         }, options)
@@ -81,8 +84,22 @@ export function instrumentDatabase(database: Database, metrics: Metrics): Databa
   };
 }
 
-/** BEGIN TURN and END TURN as spans, and what they decided noted in the turn's probe. */
+function errorKind(error: unknown): DbErrorKind {
+  const kind = classifyDbError(error);
+  return kind === 'cancelled' || kind === 'read_timeout' ? 'timeout' : kind;
+}
+
+/**
+ * BEGIN TURN and the turn's ending (END TURN, or the failure ending) as spans, and what they
+ * decided noted in the turn's probe: a turn is over when one of its endings has been written.
+ */
 export function instrumentTurnStore(turns: TurnStore, tracer: Tracer | undefined): TurnStore {
+  const ended = (status: 'done' | 'failed') => {
+    const probe = turnScope.getStore();
+    if (!probe || probe.end) return;
+    probe.end = status;
+    probe.onEnd?.();
+  };
   return {
     beginTurn: (input) =>
       inSpan(
@@ -109,6 +126,7 @@ export function instrumentTurnStore(turns: TurnStore, tracer: Tracer | undefined
           return result;
         },
       ),
+    // A false answer or a failure is followed by the failure ending, which ends the turn then.
     endTurn: (input) =>
       inSpan(
         tracer,
@@ -117,24 +135,35 @@ export function instrumentTurnStore(turns: TurnStore, tracer: Tracer | undefined
           ...DB,
           'taskchat.conversation.id': input.conversationId,
           'taskchat.turn.id': input.turnId,
-          'taskchat.turn.status': input.status,
+          'taskchat.turn.status': 'done',
           'taskchat.turn.messages': input.messages.length,
         },
         async (span) => {
-          const probe = turnScope.getStore();
+          const stored = await turns.endTurn(input);
+          span?.setAttribute('taskchat.turn.stored', stored);
+          if (stored) ended('done');
+          return stored;
+        },
+      ),
+    failTurn: (attempt, waitMs) =>
+      inSpan(
+        tracer,
+        'END TURN',
+        {
+          ...DB,
+          'taskchat.conversation.id': attempt.conversationId,
+          'taskchat.turn.id': attempt.turnId,
+          'taskchat.turn.status': 'failed',
+        },
+        async () => {
           try {
-            const stored = await turns.endTurn(input);
-            span?.setAttribute('taskchat.turn.stored', stored);
-            if (probe) probe.end = input.status;
-            return stored;
-          } catch (error) {
-            if (probe) probe.end = 'failed';
-            throw error;
+            return await turns.failTurn(attempt, waitMs);
           } finally {
-            probe?.onEnd?.();
+            ended('failed');
           }
         },
       ),
+    pendingEndings: () => turns.pendingEndings(),
   };
 }
 
