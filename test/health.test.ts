@@ -2,6 +2,7 @@
 // (the database answers in time and the server is not draining) and /health (the same, with the
 // database's answer time, the breaker and the pool). The outage tests put our TCP fault proxy
 // between the app and the real Postgres and cut, stall or slow it while the app runs.
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.ts';
 import type { Config } from '../src/config.ts';
@@ -9,7 +10,9 @@ import { createDatabase, type Database } from '../src/db/client.ts';
 import { migrateDatabase } from '../src/db/migrate.ts';
 import { Drain } from '../src/http/drain.ts';
 import { createServerDatabase, createTestDb, type TestDb, testConfig } from './support/db.ts';
+import { heldScript, startFakeOpenAI } from './support/fake-openai.ts';
 import { type FaultProxy, startFaultProxy } from './support/fault-proxy.ts';
+import { startMain } from './support/process.ts';
 
 type App = ReturnType<typeof createApp>;
 
@@ -87,6 +90,68 @@ describe('probes on embedded Postgres', () => {
     const tasks = await draining.request('/tasks', { headers: { 'x-user-id': 'alice' } });
     expect(tasks.status).toBe(503);
     expect(((await tasks.json()) as any).error.code).toBe('draining');
+  });
+});
+
+/** GET on a connection of its own: a draining server closes kept-alive ones under a pooling client. */
+function getFresh(url: string): Promise<{ status: number; retryAfter: string | undefined; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          retryAfter: res.headers['retry-after'] as string | undefined,
+          body: JSON.parse(text),
+        }),
+      );
+    });
+    req.on('error', reject);
+  });
+}
+
+describe('probes of `npm start` after SIGTERM', () => {
+  it('turns /readyz and /health 503 while a turn finishes, keeps /livez 200, then exits 0', async () => {
+    const fake = await startFakeOpenAI();
+    const held = heldScript({ text: 'done' });
+    fake.setScript(held.script);
+    const child = startMain({
+      DATABASE_URL: 'pglite://memory',
+      OPENAI_BASE_URL: fake.baseURL,
+      OPENAI_API_KEY: 'test-key',
+      CHAT_MODEL: 'fake-model',
+    });
+    try {
+      const url = await child.listening;
+      expect((await getFresh(`${url}/readyz`)).status).toBe(200);
+      const turn = fetch(`${url}/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-user-id': 'alice' },
+        body: JSON.stringify({ message: 'hello' }),
+      });
+      await held.called;
+      child.proc.kill('SIGTERM');
+      // The drain has begun once the server refuses new work; the probes then say why.
+      await until('the server drains', async () => (await getFresh(`${url}/tasks`)).status === 503);
+      const ready = await getFresh(`${url}/readyz`);
+      expect(ready).toMatchObject({ status: 503, body: { status: 'not_ready', reason: 'draining' } });
+      expect(ready.retryAfter).toMatch(/^\d+$/);
+      expect(await getFresh(`${url}/health`)).toMatchObject({
+        status: 503,
+        body: { status: 'unavailable', draining: true },
+      });
+      expect(await getFresh(`${url}/livez`)).toMatchObject({ status: 200, body: { status: 'ok' } });
+      held.release();
+      expect((await turn).status).toBe(200);
+      expect(await child.exited).toBe(0);
+    } finally {
+      child.proc.kill('SIGKILL');
+      await fake.close();
+    }
   });
 });
 
