@@ -101,17 +101,17 @@ export function instrumentTurnStore(turns: TurnStore, tracer: Tracer | undefined
     probe.onEnd?.();
   };
   return {
-    beginTurn: (input) =>
+    beginTurn: (...args) =>
       inSpan(
         tracer,
         'BEGIN TURN',
         {
           ...DB,
-          'taskchat.message.id': input.messageId,
-          ...(input.conversationId ? { 'taskchat.conversation.id': input.conversationId } : {}),
+          'taskchat.message.id': args[0].messageId,
+          ...(args[0].conversationId ? { 'taskchat.conversation.id': args[0].conversationId } : {}),
         },
         async (span) => {
-          const result = await turns.beginTurn(input);
+          const result = await turns.beginTurn(...args);
           const probe = turnScope.getStore();
           if (probe) probe.begin = result.outcome;
           span?.setAttribute('taskchat.turn.begin', result.outcome);
@@ -127,43 +127,43 @@ export function instrumentTurnStore(turns: TurnStore, tracer: Tracer | undefined
         },
       ),
     // A false answer or a failure is followed by the failure ending, which ends the turn then.
-    endTurn: (input) =>
+    endTurn: (...args) =>
       inSpan(
         tracer,
         'END TURN',
         {
           ...DB,
-          'taskchat.conversation.id': input.conversationId,
-          'taskchat.turn.id': input.turnId,
+          'taskchat.conversation.id': args[0].conversationId,
+          'taskchat.turn.id': args[0].turnId,
           'taskchat.turn.status': 'done',
-          'taskchat.turn.messages': input.messages.length,
+          'taskchat.turn.messages': args[0].messages.length,
         },
         async (span) => {
-          const stored = await turns.endTurn(input);
+          const stored = await turns.endTurn(...args);
           span?.setAttribute('taskchat.turn.stored', stored);
           if (stored) ended('done');
           return stored;
         },
       ),
-    failTurn: (attempt, waitMs) =>
+    failTurn: (...args) =>
       inSpan(
         tracer,
         'END TURN',
         {
           ...DB,
-          'taskchat.conversation.id': attempt.conversationId,
-          'taskchat.turn.id': attempt.turnId,
+          'taskchat.conversation.id': args[0].conversationId,
+          'taskchat.turn.id': args[0].turnId,
           'taskchat.turn.status': 'failed',
         },
         async () => {
           try {
-            return await turns.failTurn(attempt, waitMs);
+            return await turns.failTurn(...args);
           } finally {
             ended('failed');
           }
         },
       ),
-    pendingEndings: () => turns.pendingEndings(),
+    pendingEndings: (...args) => turns.pendingEndings(...args),
   };
 }
 
@@ -194,47 +194,36 @@ export function instrumentTaskRepository(tasks: TaskRepository, tracer: Tracer |
   const found = (task: { id: number } | undefined): Attributes => ({
     'taskchat.task.found': task !== undefined,
   });
+  // Every argument is passed on as it came, whatever the methods take now or later.
   return {
-    add: (userId, task) =>
+    add: (...args) =>
       statement(
         'add',
         'INSERT',
         {},
-        () => tasks.add(userId, task),
+        () => tasks.add(...args),
         (t) => ({ 'taskchat.task.id': t.id }),
       ),
-    list: (userId, options) =>
+    list: (...args) =>
       statement(
         'list',
         'SELECT',
-        { 'taskchat.tasks.limit': options.limit },
-        () => tasks.list(userId, options),
+        { 'taskchat.tasks.limit': args[1].limit },
+        () => tasks.list(...args),
         (page) => ({ 'db.response.returned_rows': page.tasks.length, 'taskchat.tasks.total': page.total }),
       ),
-    setCompleted: (userId, taskId, completed) =>
+    setCompleted: (...args) =>
       statement(
         'setCompleted',
         'UPDATE',
-        { 'taskchat.task.id': taskId },
-        () => tasks.setCompleted(userId, taskId, completed),
+        { 'taskchat.task.id': args[1] },
+        () => tasks.setCompleted(...args),
         found,
       ),
-    update: (userId, taskId, patch) =>
-      statement(
-        'update',
-        'UPDATE',
-        { 'taskchat.task.id': taskId },
-        () => tasks.update(userId, taskId, patch),
-        found,
-      ),
-    remove: (userId, taskId) =>
-      statement(
-        'remove',
-        'DELETE',
-        { 'taskchat.task.id': taskId },
-        () => tasks.remove(userId, taskId),
-        found,
-      ),
+    update: (...args) =>
+      statement('update', 'UPDATE', { 'taskchat.task.id': args[1] }, () => tasks.update(...args), found),
+    remove: (...args) =>
+      statement('remove', 'DELETE', { 'taskchat.task.id': args[1] }, () => tasks.remove(...args), found),
   };
 }
 
