@@ -106,6 +106,7 @@ export function createFakeStores(history: StoredMessage[], onStatement: () => vo
       turnId: randomUUID(),
       lastSeq,
       rerun: false,
+      userSeq: lastSeq,
       // A copy per turn, as rows parsed from the driver would be.
       history: [...structuredClone(history), { seq: lastSeq, role: 'user', content: input.message }],
     })),

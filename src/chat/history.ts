@@ -6,12 +6,41 @@
  */
 import type { ModelMessage, ToolCallPart, ToolResultPart } from 'ai';
 
-export type StoredMessage = { seq: number; role: 'user' | 'assistant' | 'tool'; content: ModelMessage };
+export type StoredMessage = {
+  seq: number;
+  role: 'user' | 'assistant' | 'tool';
+  content: ModelMessage;
+  /** The turn that stored it; null for rows stored before messages recorded it. */
+  turnId?: string | null;
+  /** Part of an answer a regenerated one replaced. */
+  replaced?: boolean;
+};
 
 /** Cuts the window so that it starts at a user message: never a tool result without its call. */
 export function windowFromUserMessage(history: StoredMessage[]): StoredMessage[] {
   const start = history.findIndex((m) => m.role === 'user');
   return start === -1 ? [] : history.slice(start);
+}
+
+/**
+ * The window as the model sees it. An answer that a regenerated one replaced (or, while `turnId`
+ * regenerates, that turn's current answer, about to be replaced) keeps its tool calls and results,
+ * because those changes happened, but not its text: the new answer speaks instead.
+ */
+export function modelHistory(window: StoredMessage[], turnId?: string): ModelMessage[] {
+  const out: ModelMessage[] = [];
+  for (const m of window) {
+    const superseded =
+      m.replaced === true || (turnId !== undefined && m.turnId === turnId && m.role !== 'user');
+    if (!superseded || m.role !== 'assistant') {
+      out.push(m.content);
+      continue;
+    }
+    // Reasoning stays only with the calls it led to: OpenAI refuses a reasoning item that nothing follows.
+    const content = partsOf(m.content).filter((p) => p.type !== 'text');
+    if (content.some((p) => p.type === 'tool-call')) out.push({ ...m.content, content } as ModelMessage);
+  }
+  return out;
 }
 
 type ContentPart = { type: string } & Partial<Pick<ToolCallPart | ToolResultPart, 'toolCallId'>>;

@@ -6,7 +6,13 @@
  * UI message stream are two ways of answering the same lifecycle; the route only validates the
  * request and picks one. Nothing is kept in the process between requests; a streamed turn whose
  * client went away still runs to the end and is stored.
+ *
+ * The answer's assistant message id and time are chosen before the run, announced in the stream's
+ * start part and stored with the answer, so the stream, a replay and the conversation read back
+ * (./ui-messages.ts) name the message alike. A regenerate is a re-run of the same turn (the same
+ * turn id and idempotency record): its END TURN marks the earlier answer replaced.
  */
+import { randomUUID } from 'node:crypto';
 import {
   createUIMessageStream,
   createUIMessageStreamResponse,
@@ -20,8 +26,16 @@ import type { Logger } from '../log.ts';
 import type { TaskRepository } from '../tasks/repository.ts';
 import { createTaskTools } from '../tasks/tools.ts';
 import { generateTurn, streamTurn, type ToolCallRecord, type TurnInput, type TurnOutcome } from './agent.ts';
-import { pairToolExchanges } from './history.ts';
+import { modelHistory, pairToolExchanges } from './history.ts';
 import type { BeginTurnResult, TurnStore } from './turn-store.ts';
+import {
+  answerChunks,
+  answerParts,
+  type ChatMetadata,
+  canonicalChunks,
+  toolPart,
+  type UIAnswer,
+} from './ui-messages.ts';
 
 export type ChatTurnDeps = {
   config: Config;
@@ -36,8 +50,14 @@ export type ChatTurnDeps = {
 
 export type TurnRequest = {
   userId: string;
-  /** Undefined: start a new conversation. */
+  /** Undefined: start a new conversation (unless `chat` names one). */
   conversationId: string | undefined;
+  /**
+   * Set for the AI SDK UI body: its chat id resolved to conversations (see BeginTurnInput), and
+   * whether it asks for a new answer (`trigger: "regenerate-message"`). Its stream's metadata is
+   * `{conversationId, createdAt}` instead of the contract body's `{conversationId, messageId}`.
+   */
+  chat?: { given: string | null; named: string; regenerate: boolean };
   /** The client's idempotency key. */
   messageId: string;
   text: string;
@@ -52,9 +72,15 @@ export type ChatAnswer = {
   toolCalls: ToolCallRecord[];
 };
 
+/** What a finished turn stores for replays: the JSON answer, and the answer as the UI holds it. */
+type StoredAnswer = ChatAnswer & { ui?: UIAnswer };
+
 /** A turn that BEGIN TURN started: what the model needs, and the two ways it can end. */
 type StartedTurn = {
   conversationId: string;
+  /** The assistant message id and time the client is told before the run, and that are stored. */
+  answerId: string;
+  createdAt: string;
   input: TurnInput;
   finish(outcome: TurnOutcome): Promise<ChatAnswer>;
   fail(error: unknown): Promise<never>;
@@ -63,12 +89,14 @@ type StartedTurn = {
 export function createChatTurns(deps: ChatTurnDeps) {
   const { config, turns, tasks, model, inflight } = deps;
 
-  async function begin(req: TurnRequest): Promise<{ replay: ChatAnswer } | { started: StartedTurn }> {
+  async function begin(req: TurnRequest): Promise<{ replay: StoredAnswer } | { started: StartedTurn }> {
     const { userId, messageId, log } = req;
     const message: ModelMessage = { role: 'user', content: req.text };
     const begun = await turns.beginTurn({
       userId,
       conversationId: req.conversationId,
+      chat: req.chat && { given: req.chat.given, named: req.chat.named },
+      regenerate: req.chat?.regenerate,
       messageId,
       message,
       title: req.text.slice(0, 80),
@@ -77,24 +105,39 @@ export function createChatTurns(deps: ChatTurnDeps) {
       rateLimit: config.chat.rateLimitPerMinute,
     });
     const started = refuseUnlessStarted(begun);
-    if (started.outcome === 'replay') return { replay: started.answer as ChatAnswer };
+    if (started.outcome === 'replay') return { replay: started.answer as StoredAnswer };
 
-    const { conversationId, turnId, lastSeq } = started;
-    const end = (status: 'done' | 'failed', messages: ModelMessage[], answer: ChatAnswer | null) =>
-      turns.endTurn({ conversationId, turnId, lastSeq, status, messages, answer });
+    const { conversationId, turnId, lastSeq, userSeq } = started;
+    const answerId = randomUUID();
+    const createdAt = new Date().toISOString();
+    const end = (status: 'done' | 'failed', messages: ModelMessage[], answer: StoredAnswer | null) =>
+      turns.endTurn({
+        conversationId,
+        turnId,
+        lastSeq,
+        userSeq,
+        answerId,
+        createdAt,
+        status,
+        messages,
+        answer,
+      });
     return {
       started: {
         conversationId,
+        answerId,
+        createdAt,
         input: {
           model,
           tools: createTaskTools(tasks, userId),
-          history: pairToolExchanges(started.history.map((m) => m.content)),
+          history: pairToolExchanges(modelHistory(started.history, turnId)),
           settings: config.model,
           today: deps.today(),
         },
         async finish(outcome) {
           const answer = { conversationId, messageId, reply: outcome.reply, toolCalls: outcome.toolCalls };
-          const kept = await end('done', outcome.messages, answer);
+          const ui = { id: answerId, createdAt, parts: answerParts(outcome.messages) };
+          const kept = await end('done', outcome.messages, { ...answer, ui });
           if (!kept) log.warn('turn outlived its lease; its messages were not stored', { conversationId });
           return answer;
         },
@@ -111,7 +154,7 @@ export function createChatTurns(deps: ChatTurnDeps) {
   /** The turn answered as the contract's JSON. */
   async function answerJson(req: TurnRequest): Promise<ChatAnswer> {
     const begun = await begin(req);
-    if ('replay' in begun) return begun.replay;
+    if ('replay' in begun) return jsonAnswer(begun.replay);
     const turn = begun.started;
     return inflight.track(generateTurn(turn.input).then(turn.finish, turn.fail));
   }
@@ -119,19 +162,21 @@ export function createChatTurns(deps: ChatTurnDeps) {
   /** The turn answered as the AI SDK UI message stream, stored whether or not the client stays. */
   async function answerStream(req: TurnRequest): Promise<Response> {
     const begun = await begin(req);
-    if ('replay' in begun) return replayStream(begun.replay);
+    if ('replay' in begun) return replayStream(begun.replay, req);
     const turn = begun.started;
     const { conversationId } = turn;
     const run = streamTurn(turn.input);
     const stored = inflight.track(run.outcome.then(turn.finish, turn.fail));
     stored.catch(() => {});
-    const metadata = { conversationId, messageId: req.messageId };
+    const metadata = streamMetadata(req, conversationId, turn.createdAt);
     let errorSent = false;
     const stream = createUIMessageStream({
       execute: async ({ writer }) => {
+        writer.write({ type: 'start', messageId: turn.answerId, messageMetadata: metadata });
+        const canonical = canonicalChunks();
         const parts = run.result.toUIMessageStream({
+          sendStart: false,
           sendFinish: false,
-          messageMetadata: ({ part }) => (part.type === 'start' ? metadata : undefined),
           // Tool errors stay tool parts with the text the model saw; only stream errors come here.
           redactToolErrors: false,
           // Reasoning is stored (it must go back to the model) but is not the client's business;
@@ -142,7 +187,7 @@ export function createChatTurns(deps: ChatTurnDeps) {
             return describeError(error).message;
           },
         });
-        for await (const part of parts) writer.write(part);
+        for await (const part of parts) for (const chunk of canonical(part)) writer.write(chunk);
         // The finish part goes out only once the turn is stored: a client that sends its next
         // message on "finish" never finds the conversation still busy.
         try {
@@ -182,24 +227,33 @@ function refuseUnlessStarted(begun: BeginTurnResult) {
   }
 }
 
+/** The JSON answer of the contract, without what is stored beside it for UI replays. */
+function jsonAnswer({ conversationId, messageId, reply, toolCalls }: StoredAnswer): ChatAnswer {
+  return { conversationId, messageId, reply, toolCalls };
+}
+
+/** The message metadata of a streamed answer: per body, as the contract says. */
+function streamMetadata(req: TurnRequest, conversationId: string, createdAt: string): ChatMetadata {
+  return req.chat ? { conversationId, createdAt } : { conversationId, messageId: req.messageId };
+}
+
 /**
- * A stored answer as a UI message stream (its tool calls with their results, then the reply), for a
- * repeated messageId with `Accept: text/event-stream`.
+ * A stored answer as a UI message stream, for a repeated messageId: the same assistant message id
+ * and parts the first stream announced. An answer stored before turns kept their UI form replays
+ * its tool calls with their results, then the reply, under no message id.
  */
-function replayStream(answer: ChatAnswer): Response {
-  const metadata = { conversationId: answer.conversationId, messageId: answer.messageId };
+function replayStream(answer: StoredAnswer, req: TurnRequest): Response {
+  const ui = answer.ui ?? {
+    createdAt: '',
+    parts: [
+      ...answer.toolCalls.map((call, i) => toolPart(call.name, `replay-${i}`, call.args, call.result)),
+      ...(answer.reply ? [{ type: 'text', text: answer.reply, state: 'done' } as const] : []),
+    ],
+  };
+  const chunks = answerChunks(ui, streamMetadata(req, answer.conversationId, ui.createdAt));
   const stream = createUIMessageStream({
     execute: ({ writer }) => {
-      writer.write({ type: 'start', messageMetadata: metadata });
-      answer.toolCalls.forEach((call, i) => {
-        const toolCallId = `replay-${i}`;
-        writer.write({ type: 'tool-input-available', toolCallId, toolName: call.name, input: call.args });
-        writer.write({ type: 'tool-output-available', toolCallId, output: call.result });
-      });
-      writer.write({ type: 'text-start', id: 'replay' });
-      writer.write({ type: 'text-delta', id: 'replay', delta: answer.reply });
-      writer.write({ type: 'text-end', id: 'replay' });
-      writer.write({ type: 'finish', messageMetadata: metadata });
+      for (const chunk of chunks) writer.write(chunk);
     },
   });
   return createUIMessageStreamResponse({
