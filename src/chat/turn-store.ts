@@ -12,7 +12,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { ModelMessage } from 'ai';
 import { sql } from 'drizzle-orm';
 import { type Database, queryRows } from '../db/client.ts';
-import { type StoredMessage, windowFromUserMessage } from './history.ts';
+import { inTurnOrder, type StoredMessage, windowFromUserMessage, withTurnLast } from './history.ts';
 
 export type BeginTurnInput = {
   userId: string;
@@ -126,14 +126,20 @@ export function createTurnStore(database: Database) {
       );
       history.reverse();
     }
-    // This turn's user message is in the window: stored just now, or for a re-run stored by the
-    // first attempt, then followed only by that attempt's own answer if it had one (a regenerate).
-    // A re-run whose message is no longer the newest (later turns came after it) gets it repeated
-    // at the end, so the model answers the message being re-run.
+    // This turn's user message ends the window (stored just now, so the snapshot missed it), or
+    // for a re-run, stored by the first attempt, goes last with what that attempt stored.
     const turnId = row.turn_id as string;
-    if (!row.rerun || !endsWithOwnTurn(history, turnId)) {
-      history = [...history, { seq: lastSeq, role: 'user', content: input.message, turnId }];
-    }
+    const question: StoredMessage = {
+      seq: row.user_seq ?? lastSeq,
+      role: 'user',
+      content: input.message,
+      turnId,
+    };
+    history = inTurnOrder(history);
+    if (!row.rerun) history = [...history, question];
+    else if (row.user_seq !== null) history = withTurnLast(history, turnId, question);
+    // A turn begun before messages recorded their turn: its message is repeated unless it is the newest.
+    else if (history.at(-1)?.role !== 'user') history = [...history, question];
     return {
       outcome: 'started',
       conversationId,
@@ -159,17 +165,6 @@ export function createTurnStore(database: Database) {
 }
 
 export type TurnStore = ReturnType<typeof createTurnStore>;
-
-/**
- * Whether the newest user message of the window is this turn's: then the model continues from it
- * (and from what an earlier attempt's tools did). Rows stored before messages recorded their turn
- * fall back to "the window ends with a user message".
- */
-function endsWithOwnTurn(history: StoredMessage[], turnId: string): boolean {
-  const lastUser = history.findLast((m) => m.role === 'user');
-  if (lastUser?.turnId) return lastUser.turnId === turnId;
-  return history.at(-1)?.role === 'user';
-}
 
 /**
  * The id of the conversation a first send creates, derived from who sent it and its messageId:
