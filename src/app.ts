@@ -19,6 +19,7 @@ import { createChatTurns } from './chat/turn.ts';
 import { createTurnStore, type TurnStore } from './chat/turn-store.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
+import { DRAINING_RETRY_AFTER_SECONDS, Drain, refuseWhileDraining } from './http/drain.ts';
 import type { AppEnv } from './http/env.ts';
 import { ApiError, describeError, ERROR_STATUS, errorBody } from './http/errors.ts';
 import { Inflight } from './http/inflight.ts';
@@ -36,6 +37,8 @@ export type AppDeps = {
   model?: LanguageModel;
   /** Turns still running after their response ended; shutdown waits for them. */
   inflight?: Inflight;
+  /** The shutdown state (server.ts drives it): refuse new work, stop running turns. */
+  drain?: Drain;
   /** Today's date (YYYY-MM-DD) for the model; tests pin it. */
   today?: () => string;
   /** The stores default to the ones over `database`; the benchmark's no-database run replaces them. */
@@ -50,13 +53,24 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const { config, database } = deps;
   const logger = deps.logger ?? createLogger(config.logLevel);
   const tasks = deps.tasks ?? createTaskRepository(database);
+  const inflight = deps.inflight ?? new Inflight();
+  const drain = deps.drain ?? new Drain();
+  const turnStore =
+    deps.turns ??
+    createTurnStore(database, {
+      logger,
+      // Shutdown waits for the failure endings still being retried, as for running turns.
+      track: (work) => inflight.track(work),
+      abandonConfirmMs: config.db.statementTimeoutMs + 1000,
+    });
   const turns = createChatTurns({
     config,
-    turns: deps.turns ?? createTurnStore(database),
+    turns: turnStore,
     tasks,
     model: deps.model ?? createChatModel(config.model),
-    inflight: deps.inflight ?? new Inflight(),
+    inflight,
     today: deps.today ?? (() => new Date().toISOString().slice(0, 10)),
+    stop: drain.stopSignal,
   });
   const conversations = deps.conversations ?? createConversations(database);
   const app = new Hono<AppEnv>();
@@ -97,10 +111,19 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.get('/health', async (c) => {
     const ok = await database.ping(HEALTH_TIMEOUT_MS);
     const pool = database.poolStats();
-    if (ok) return c.json({ status: 'ok', db: 'ok', ...(pool ? { pool } : {}) });
+    const db = ok ? 'ok' : 'unavailable';
+    if (drain.draining) {
+      c.header('Retry-After', String(DRAINING_RETRY_AFTER_SECONDS));
+      c.header('Connection', 'close');
+      return c.json({ status: 'unavailable', db, draining: true, ...(pool ? { pool } : {}) }, 503);
+    }
+    if (ok) return c.json({ status: 'ok', db, ...(pool ? { pool } : {}) });
     c.header('Retry-After', '5');
-    return c.json({ status: 'unavailable', db: 'unavailable', ...(pool ? { pool } : {}) }, 503);
+    return c.json({ status: 'unavailable', db, ...(pool ? { pool } : {}) }, 503);
   });
+
+  // Everything but /health: no new work once the server drains.
+  app.use(refuseWhileDraining(drain));
 
   app.use(authenticate(config.auth));
   app.route('/mcp', mcpRoute(tasks));

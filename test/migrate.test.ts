@@ -25,7 +25,7 @@ onServer('migrations at start-up', () => {
       );
       await client.end();
       expect(applied.rows[0].n).toBe(journal.entries.length);
-      expect(tables.rows[0].n).toBe(5);
+      expect(tables.rows[0].n).toBe(6);
     } finally {
       await db.drop();
     }

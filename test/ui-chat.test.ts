@@ -305,9 +305,17 @@ describe.each(testDrivers)('the AI SDK chat client on %s', (driver) => {
     );
     await chat.regenerate();
     expect(chat.status).toBe('ready');
-    expect((await h.tasks(user)).map((t) => t.title)).toEqual(['book the dentist']);
-    const tool = chat.messages.at(-1)?.parts.find((p) => p.type === 'tool-add_task') as any;
-    expect(tool).toMatchObject({ state: 'output-available', output: { id: 1, title: 'book the dentist' } });
+    const tasks = await h.tasks(user);
+    expect(tasks.map((t) => t.title)).toEqual(['book the dentist']);
+    // The answer shows the change the turn made (recorded), and the repeat answered from that record.
+    const answer = chat.messages.at(-1) as Message;
+    const tools = answer.parts.filter((p) => p.type === 'tool-add_task') as any[];
+    expect(tools.map((p) => [p.state, p.output])).toEqual([
+      ['output-available', tasks[0]],
+      ['output-available', tasks[0]],
+    ]);
+    const conversationId = answer.metadata?.conversationId as string;
+    expect(shape((await stored(user, conversationId)).messages)).toEqual(shape(chat.messages));
   });
 
   it('shows a tool error as an output-error part while the model receives {"error": ...}', async () => {
@@ -409,7 +417,7 @@ describe.each(testDrivers)('the AI SDK chat client on %s', (driver) => {
     [
       'a NUL character',
       { id: 'c', messages: [{ id: 'm', role: 'user', parts: [{ type: 'text', text: 'a\u0000b' }] }] },
-      'messages.0.parts: the message must not contain NUL characters',
+      'messages.0.parts.0.text: text must not contain NUL characters',
     ],
   ])('refuses %s with 400 invalid_request naming the field', async (_name, body, message) => {
     const res = await h.chat('ui-bad', body);

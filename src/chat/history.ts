@@ -58,24 +58,15 @@ export function withTurnLast(
 }
 
 /**
- * The window as the model sees it. An answer that a regenerated one replaced (or, while `turnId`
- * regenerates, that turn's current answer, about to be replaced) keeps its tool calls and results,
- * because those changes happened, but not its text: the new answer speaks instead.
+ * The window as the model sees it, without answers a regenerated one replaced (or, while `turnId`
+ * regenerates, that turn's current answer, about to be replaced). What their tools changed is not
+ * lost: a re-run is shown its turn's recorded changes (./turn-effects.ts), and they begin its
+ * stored answer.
  */
 export function modelHistory(window: StoredMessage[], turnId?: string): ModelMessage[] {
-  const out: ModelMessage[] = [];
-  for (const m of window) {
-    const superseded =
-      m.replaced === true || (turnId !== undefined && m.turnId === turnId && m.role !== 'user');
-    if (!superseded || m.role !== 'assistant') {
-      out.push(m.content);
-      continue;
-    }
-    // Reasoning stays only with the calls it led to: OpenAI refuses a reasoning item that nothing follows.
-    const content = partsOf(m.content).filter((p) => p.type !== 'text');
-    if (content.some((p) => p.type === 'tool-call')) out.push({ ...m.content, content } as ModelMessage);
-  }
-  return out;
+  return window
+    .filter((m) => !m.replaced && !(turnId !== undefined && m.turnId === turnId && m.role !== 'user'))
+    .map((m) => m.content);
 }
 
 type ContentPart = { type: string } & Partial<Pick<ToolCallPart | ToolResultPart, 'toolCallId'>>;

@@ -4,15 +4,40 @@
  * length. BEGIN TURN (one statement) creates the conversation or checks it is the user's, honours
  * an earlier send of the same `messageId` (replay, busy, or re-run after a failure or for a
  * regenerate), applies the per-user rate limit, claims the turn lease, stores the user message and
- * returns the history window. END TURN (one statement) stores every new message (marking the answer
- * a re-run replaces), the answer for replays, and releases the lease. Both are data-modifying CTEs: the builder cannot say them, so the SQL is
- * here, whole, in two well-named functions.
+ * returns the history window, and for a re-run the task changes earlier attempts made
+ * (chat/turn-effects.ts). END TURN (one statement) stores every new message (marking the answer a
+ * re-run replaces), the answer for replays, and releases the lease. Both are data-modifying CTEs:
+ * the builder cannot say them, so the SQL is here, whole, in well-named functions.
+ *
+ * A turn always ends. The lease is only for a process that died; a living process releases what
+ * it holds, whatever failed after BEGIN TURN (the model, END TURN itself, the database going away
+ * for seconds or minutes):
+ * - Every BEGIN TURN is one attempt with its own id, written on the lease and on the turn. An
+ *   ending applies only while its own attempt holds the lease, so an ending retried late, or a
+ *   re-run of the same turn id, can never release or overwrite another attempt's.
+ * - The failure ending (mark the turn failed, release the lease, store nothing) is handed to
+ *   `endings`, which retries it with backoff for as long as the process lives, as a probe that the
+ *   open circuit breaker does not refuse: a few hundred milliseconds after the database answers
+ *   again, every lease this process held is free.
+ * - A BEGIN TURN whose answer was lost (the connection died, the driver stopped waiting) may have
+ *   committed after its client gave up: the attempt is "abandoned" the same way, found by its id.
+ *
+ * Why this can neither lose nor duplicate a message: the failure ending writes no message at all,
+ * and the done ending (END TURN) stores the turn's messages in the same statement that releases
+ * the lease, conditioned on this attempt still holding it. Whichever ending commits first takes
+ * the lease away from the other, so a turn's messages are stored once or not at all; and the user
+ * message, stored by BEGIN TURN, is never stored again (a re-run finds the turn row by its
+ * messageId and stores nothing new). Retrying END TURN after a lost connection is therefore safe,
+ * and it reports success when its earlier try had committed (the turn is done by this attempt).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { ModelMessage } from 'ai';
 import { sql } from 'drizzle-orm';
 import { type Database, queryRows } from '../db/client.ts';
+import { DbUnavailableError, mayHaveRun } from '../db/resilience.ts';
+import type { Logger } from '../log.ts';
 import { inTurnOrder, type StoredMessage, windowFromUserMessage, withTurnLast } from './history.ts';
+import type { RecordedEffect } from './turn-effects.ts';
 
 export type BeginTurnInput = {
   userId: string;
@@ -45,6 +70,8 @@ export type BeginTurnResult =
       outcome: 'started';
       conversationId: string;
       turnId: string;
+      /** This BEGIN TURN's own id: the ending must name it (see the module header). */
+      attemptId: string;
       /** seq of the last stored message; the turn's messages follow it. */
       lastSeq: number;
       /** True when this re-runs a failed or regenerated send: its user message was stored before. */
@@ -56,21 +83,26 @@ export type BeginTurnResult =
        * for a regenerate, with the answer being replaced).
        */
       history: StoredMessage[];
+      /** The task changes earlier attempts of this turn made (a re-run only), oldest first. */
+      effects: RecordedEffect[];
     };
+
+/** Which attempt of which turn an ending is for. */
+export type TurnAttempt = { conversationId: string; turnId: string; attemptId: string };
 
 export type EndTurnInput = {
   conversationId: string;
   turnId: string;
+  attemptId: string;
   /** `lastSeq` from BEGIN TURN: the new messages take the seqs after it. */
   lastSeq: number;
-  /** `userSeq` from BEGIN TURN: a done turn's earlier answer (seqs after it) is marked replaced. */
+  /** `userSeq` from BEGIN TURN: the turn's earlier answer (seqs after it) is marked replaced. */
   userSeq: number;
   /** Row id of the first new message: the assistant message id the client was told. */
   answerId: string;
   /** created_at of the new messages: the time the client was told. */
   createdAt: string;
-  status: 'done' | 'failed';
-  /** The assistant and tool messages of the turn; none for a failed turn. */
+  /** The assistant and tool messages of the turn. */
   messages: ModelMessage[];
   /** The JSON answer, replayed for a repeated messageId. */
   answer: unknown;
@@ -86,15 +118,42 @@ type BeginRow = {
   answer: unknown;
   retry_after_ms: number | null;
   history: StoredMessage[];
+  effects: RecordedEffect[];
 };
 
-export function createTurnStore(database: Database) {
+export type TurnStoreOptions = {
+  /** Where failed endings are logged (no message text). */
+  logger?: Logger;
+  /** Given the endings still being retried, so shutdown can wait for them. */
+  track?: (work: Promise<unknown>) => void;
+  /**
+   * How long after a first successful check an abandoned BEGIN TURN is looked for once more: a
+   * statement delayed in the network may still arrive and commit after its client gave up.
+   * The statement timeout plus a margin.
+   */
+  abandonConfirmMs?: number;
+  /** First retry delay and cap of the failure endings' backoff. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+};
+
+export function createTurnStore(database: Database, options: TurnStoreOptions = {}) {
+  const endings = new TurnEndings(database, options);
+
   async function beginTurn(input: BeginTurnInput): Promise<BeginTurnResult> {
     const newTurnId = randomUUID();
+    const attemptId = randomUUID();
     const newConversationId = input.chat?.named ?? conversationIdFor(input.userId, input.messageId);
-    const [row] = await database.run((db) =>
-      queryRows<BeginRow>(db, beginTurnStatement(input, newTurnId, newConversationId)),
-    );
+    let row: BeginRow | undefined;
+    try {
+      [row] = await database.run((db) =>
+        queryRows<BeginRow>(db, beginTurnStatement(input, newTurnId, attemptId, newConversationId)),
+      );
+    } catch (error) {
+      // Its answer was lost, not its effect: it may have claimed the lease.
+      if (mayHaveRun(error)) endings.abandon({ userId: input.userId, messageId: input.messageId, attemptId });
+      throw error;
+    }
     if (!row) throw new Error('BEGIN TURN returned no row');
     switch (row.outcome) {
       case 'not_found':
@@ -144,24 +203,44 @@ export function createTurnStore(database: Database) {
       outcome: 'started',
       conversationId,
       turnId,
+      attemptId,
       lastSeq,
       rerun: row.rerun,
       userSeq: row.user_seq ?? lastSeq,
       history: windowFromUserMessage(history),
+      effects: row.effects ?? [],
     };
   }
 
   /**
-   * Stores the turn's new messages (none for a failed turn), its answer, and releases the lease.
-   * Returns false when the lease was lost (the turn outlived it and another turn took over):
-   * then nothing is written.
+   * The done ending: stores the turn's new messages and its answer, and releases the lease.
+   * Returns false when this attempt no longer held the lease (it outlived it and another turn took
+   * over): then nothing is written. Retried after a lost connection: it holds the lease or it is
+   * already done by this attempt, so a retry never stores twice (see the module header).
    */
   async function endTurn(input: EndTurnInput): Promise<boolean> {
-    const rows = await database.run((db) => queryRows<{ ok: boolean }>(db, endTurnStatement(input)));
+    const rows = await database.run((db) => queryRows<{ ok: boolean }>(db, endTurnStatement(input)), {
+      idempotent: true,
+    });
     return rows[0]?.ok === true;
   }
 
-  return { beginTurn, endTurn };
+  /**
+   * The failure ending: marks the turn failed and releases the lease if this attempt holds it,
+   * storing nothing. Resolves after the first try, or after `waitMs` if that try is slow; if it
+   * failed, it goes on being retried with backoff while the process lives. Never rejects.
+   */
+  function failTurn(attempt: TurnAttempt, waitMs = 1000): Promise<void> {
+    return endings.fail(attempt, waitMs);
+  }
+
+  return {
+    beginTurn,
+    endTurn,
+    failTurn,
+    /** Failure endings not yet written. */
+    pendingEndings: () => endings.size,
+  };
 }
 
 export type TurnStore = ReturnType<typeof createTurnStore>;
@@ -203,7 +282,12 @@ function uuidFromHash(key: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-function beginTurnStatement(input: BeginTurnInput, newTurnId: string, newConversationId: string) {
+function beginTurnStatement(
+  input: BeginTurnInput,
+  newTurnId: string,
+  attemptId: string,
+  newConversationId: string,
+) {
   const { userId, messageId, historyMessages, leaseMs, rateLimit } = input;
   // The contract body names a conversation that must exist; the UI body's chat id may name one
   // (`given`, also refused when it is another user's) or else the one it creates (`named`).
@@ -260,6 +344,7 @@ function beginTurnStatement(input: BeginTurnInput, newTurnId: string, newConvers
     claimed as (
       update conversations c
       set lease_turn_id = coalesce(d.prior_id, ${newTurnId}::uuid),
+          lease_attempt_id = ${attemptId}::uuid,
           lease_expires_at = now() + ${leaseMs}::int * interval '1 millisecond',
           last_seq = c.last_seq + (case when d.prior_id is null then 1 else 0 end),
           updated_at = now()
@@ -269,8 +354,8 @@ function beginTurnStatement(input: BeginTurnInput, newTurnId: string, newConvers
       returning c.id, c.last_seq, c.lease_turn_id
     ),
     created as (
-      insert into conversations (id, user_id, title, last_seq, lease_turn_id, lease_expires_at)
-      select ${newConversationId}::uuid, ${userId}, ${input.title}, 1, ${newTurnId}::uuid,
+      insert into conversations (id, user_id, title, last_seq, lease_turn_id, lease_attempt_id, lease_expires_at)
+      select ${newConversationId}::uuid, ${userId}, ${input.title}, 1, ${newTurnId}::uuid, ${attemptId}::uuid,
              now() + ${leaseMs}::int * interval '1 millisecond'
       from admitted d where d.outcome = 'go' and d.ok and d.target_id is null
       -- The same first send racing itself: the loser waits for the winner's commit, inserts
@@ -280,14 +365,14 @@ function beginTurnStatement(input: BeginTurnInput, newTurnId: string, newConvers
     ),
     target as (select * from claimed union all select * from created),
     new_turn as (
-      insert into turns (id, user_id, message_id, conversation_id, seq)
-      select t.lease_turn_id, ${userId}, ${messageId}, t.id, t.last_seq
+      insert into turns (id, user_id, message_id, conversation_id, attempt_id, seq)
+      select t.lease_turn_id, ${userId}, ${messageId}, t.id, ${attemptId}::uuid, t.last_seq
       from target t, decision d where d.prior_id is null
       on conflict (user_id, message_id) do nothing
       returning id
     ),
     rerun_turn as (
-      update turns set status = 'running', finished_at = null
+      update turns set status = 'running', finished_at = null, attempt_id = ${attemptId}::uuid
       from target t, decision d
       where turns.id = d.prior_id and turns.id = t.lease_turn_id
       returning turns.id
@@ -323,7 +408,11 @@ function beginTurnStatement(input: BeginTurnInput, newTurnId: string, newConvers
         as retry_after_ms,
       coalesce((select jsonb_agg(jsonb_build_object('seq', h.seq, 'role', h.role, 'content', h.content,
                                                     'turnId', h.turn_id, 'replaced', h.replaced)
-                order by h.seq) from history h), '[]'::jsonb) as history
+                order by h.seq) from history h), '[]'::jsonb) as history,
+      -- What earlier attempts of a re-run turn changed (none for a new turn: its id is new).
+      (select coalesce(jsonb_agg(jsonb_build_object('callKey', e.call_key, 'occurrence', e.occurrence,
+                'tool', e.tool, 'args', e.args, 'task', e.task) order by e.created_at, e.occurrence), '[]'::jsonb)
+       from turn_effects e where e.turn_id = d.prior_id and t.id is not null) as effects
     from admitted d
     left join target t on true
     left join prior p on true`;
@@ -337,23 +426,25 @@ function historyStatement(conversationId: string, newestSeq: number, limit: numb
 }
 
 function endTurnStatement(input: EndTurnInput) {
-  const { conversationId, turnId, lastSeq, userSeq, status } = input;
+  const { conversationId, turnId, attemptId, lastSeq, userSeq } = input;
   return sql`
     with
     released as (
       update conversations
       set last_seq = ${lastSeq}::int + ${input.messages.length}::int,
-          lease_turn_id = null, lease_expires_at = null, updated_at = now()
+          lease_turn_id = null, lease_attempt_id = null, lease_expires_at = null, updated_at = now()
       where id = ${conversationId}::uuid and lease_turn_id = ${turnId}::uuid
+        and lease_attempt_id = ${attemptId}::uuid
       returning id
     ),
-    -- A done re-run (a regenerate, or a resend after a failed regenerate) replaces the answer an
-    -- earlier attempt stored; a failed one leaves it standing. The seq range keeps this to the rows
-    -- after the turn's user message; none exist for a turn that never finished before.
+    -- A re-run that ends done (a regenerate, or a resend after a failed regenerate) replaces the
+    -- answer an earlier attempt stored (a failed attempt, ended by failTurn, leaves it standing).
+    -- The seq range keeps this to the rows after the turn's user message; none exist for a turn that
+    -- never finished before.
     replaced as (
       update messages set replaced = true
       from released r
-      where ${status} = 'done' and messages.conversation_id = r.id
+      where messages.conversation_id = r.id
         and messages.seq > ${userSeq}::int and messages.seq <= ${lastSeq}::int
         and messages.turn_id = ${turnId}::uuid and not messages.replaced
       returning 1
@@ -367,9 +458,201 @@ function endTurnStatement(input: EndTurnInput) {
       returning 1
     ),
     finished as (
-      update turns set status = ${status}, answer = ${JSON.stringify(input.answer ?? null)}::jsonb, finished_at = now()
+      update turns set status = 'done', answer = ${JSON.stringify(input.answer ?? null)}::jsonb, finished_at = now()
       where id = ${turnId}::uuid and exists (select 1 from released)
       returning 1
     )
-    select exists (select 1 from released) as ok`;
+    select exists (select 1 from released)
+      -- An earlier try of this same ending committed (its answer was lost): done, by this attempt.
+      or exists (select 1 from turns where id = ${turnId}::uuid and attempt_id = ${attemptId}::uuid
+                 and status = 'done') as ok`;
+}
+
+/** The failure ending of one attempt: store nothing, mark the turn failed, release the lease. */
+function failTurnStatement({ conversationId, turnId, attemptId }: TurnAttempt) {
+  return sql`
+    with
+    released as (
+      update conversations
+      set lease_turn_id = null, lease_attempt_id = null, lease_expires_at = null, updated_at = now()
+      where id = ${conversationId}::uuid and lease_turn_id = ${turnId}::uuid
+        and lease_attempt_id = ${attemptId}::uuid
+      returning id
+    ),
+    finished as (
+      update turns set status = 'failed', finished_at = now()
+      where id = ${turnId}::uuid and attempt_id = ${attemptId}::uuid and status = 'running'
+      returning 1
+    )
+    select exists (select 1 from released) as released`;
+}
+
+/**
+ * The failure ending of a BEGIN TURN whose answer was lost, found by its attempt id through the
+ * user's messageId (the unique key of turns), since its turn id may be one this process never saw
+ * (a re-run keeps the earlier id). `found`: the attempt committed (and is now ended).
+ */
+function abandonStatement({ userId, messageId, attemptId }: AbandonedBegin) {
+  return sql`
+    with
+    attempt as (
+      select id, conversation_id from turns
+      where user_id = ${userId} and message_id = ${messageId} and attempt_id = ${attemptId}::uuid
+    ),
+    released as (
+      update conversations c
+      set lease_turn_id = null, lease_attempt_id = null, lease_expires_at = null, updated_at = now()
+      from attempt a
+      where c.id = a.conversation_id and c.lease_turn_id = a.id and c.lease_attempt_id = ${attemptId}::uuid
+      returning c.id
+    ),
+    finished as (
+      update turns set status = 'failed', finished_at = now()
+      from attempt a
+      where turns.id = a.id and turns.status = 'running'
+      returning 1
+    )
+    select exists (select 1 from attempt) as found`;
+}
+
+type AbandonedBegin = { userId: string; messageId: string; attemptId: string };
+
+type Ending = {
+  /** Runs the ending once: undefined when it is done, or in how many ms to check again. */
+  run(): Promise<number | undefined>;
+  failures: number;
+  dueAt: number;
+};
+
+/**
+ * The endings this process still owes: failure endings that could not be written yet, and BEGIN
+ * TURNs whose answer was lost. One worker retries them with capped exponential backoff (plus
+ * jitter) for as long as the process lives, through `probe` runs that the open circuit breaker
+ * lets through, and whose success closes it for every other request too. Stops when the
+ * database is closed; a lease left then is what the lease's expiry is for.
+ */
+class TurnEndings {
+  readonly #database: Database;
+  readonly #options: TurnStoreOptions;
+  readonly #pending = new Map<string, Ending>();
+  #worker: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(database: Database, options: TurnStoreOptions) {
+    this.#database = database;
+    this.#options = options;
+  }
+
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  fail(attempt: TurnAttempt, waitMs: number): Promise<void> {
+    const firstTry = this.#add(`fail:${attempt.attemptId}`, async () => {
+      const rows = await this.#database.run(
+        (db) => queryRows<{ released: boolean }>(db, failTurnStatement(attempt)),
+        { probe: true },
+      );
+      if (!rows[0]?.released) this.#options.logger?.debug('failed turn had no lease left', attempt);
+      return undefined;
+    });
+    return Promise.race([firstTry, new Promise<void>((resolve) => setTimeout(resolve, waitMs).unref())]);
+  }
+
+  abandon(begin: AbandonedBegin): void {
+    const confirmMs = this.#options.abandonConfirmMs ?? 11_000;
+    let checkedAt: number | undefined;
+    void this.#add(`abandon:${begin.attemptId}`, async () => {
+      const rows = await this.#database.run(
+        (db) => queryRows<{ found: boolean }>(db, abandonStatement(begin)),
+        { probe: true },
+      );
+      if (rows[0]?.found) return undefined;
+      // Not there: it never committed, or it is still on its way. Look once more, later.
+      const now = Date.now();
+      if (checkedAt !== undefined && now - checkedAt >= confirmMs) return undefined;
+      checkedAt ??= now;
+      return confirmMs - (now - checkedAt);
+    });
+  }
+
+  /** Adds an ending and tries it at once; resolves after that first try, whatever it gave. */
+  #add(key: string, run: Ending['run']): Promise<void> {
+    if (this.#database.closed) return Promise.resolve();
+    let tried!: () => void;
+    const firstTry = new Promise<void>((resolve) => {
+      tried = resolve;
+    });
+    const ending: Ending = {
+      failures: 0,
+      dueAt: 0,
+      run: async () => {
+        try {
+          return await run();
+        } finally {
+          tried();
+        }
+      },
+    };
+    this.#pending.set(key, ending);
+    this.#start();
+    return firstTry;
+  }
+
+  #start(): void {
+    this.#wake?.();
+    if (this.#worker) return;
+    this.#worker = this.#work().finally(() => {
+      this.#worker = undefined;
+    });
+    this.#options.track?.(this.#worker);
+  }
+
+  async #work(): Promise<void> {
+    const { retryBaseMs = 100, retryMaxMs = 1000 } = this.#options;
+    while (this.#pending.size > 0 && !this.#database.closed) {
+      const now = Date.now();
+      const due = [...this.#pending].filter(([, e]) => e.dueAt <= now);
+      for (const [key, ending] of due) {
+        if (this.#database.closed) break;
+        try {
+          const again = await ending.run();
+          if (again === undefined) this.#pending.delete(key);
+          else {
+            ending.failures = 0;
+            ending.dueAt = Date.now() + again;
+          }
+        } catch (error) {
+          ending.failures++;
+          if (!(error instanceof DbUnavailableError) && ending.failures >= 10) {
+            // Not an outage and not going away: the lease's expiry will end it.
+            this.#options.logger?.error('could not end a turn; its lease will expire', { key });
+            this.#pending.delete(key);
+            continue;
+          }
+          const backoff = Math.min(retryMaxMs, retryBaseMs * 2 ** (ending.failures - 1));
+          ending.dueAt = Date.now() + backoff / 2 + (Math.random() * backoff) / 2;
+          // The database is still away: the other endings would fail the same way now.
+          if (error instanceof DbUnavailableError) {
+            for (const other of this.#pending.values()) other.dueAt = Math.max(other.dueAt, ending.dueAt);
+            break;
+          }
+        }
+      }
+      const next = Math.min(...[...this.#pending.values()].map((e) => e.dueAt));
+      const wait = Math.max(0, next - Date.now());
+      if (this.#pending.size > 0 && wait > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, wait);
+          timer.unref();
+          this.#wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.#wake = undefined;
+      }
+    }
+    if (this.#database.closed) this.#pending.clear();
+  }
 }

@@ -7,10 +7,17 @@
  * request and picks one. Nothing is kept in the process between requests; a streamed turn whose
  * client went away still runs to the end and is stored.
  *
- * The answer's assistant message id and time are chosen before the run, announced in the stream's
- * start part and stored with the answer, so the stream, a replay and the conversation read back
- * (./ui-messages.ts) name the message alike. A regenerate is a re-run of the same turn (the same
- * turn id and idempotency record): its END TURN marks the earlier answer replaced.
+ * A turn always ends: once BEGIN TURN started it, whatever fails afterwards (the model, a tool's
+ * database, END TURN itself) goes to the failure ending, which the turn store keeps retrying until
+ * the database takes it (chat/turn-store.ts). A turn re-run under the same turn id starts from the
+ * task changes its earlier attempts made (chat/turn-effects.ts): the model is shown them, a
+ * repeated change is answered from their record, and they are part of the stored answer.
+ *
+ * A regenerate (`trigger: "regenerate-message"`) is such a re-run of a finished turn: its earlier
+ * answer is replaced (END TURN marks it; the model no longer sees it), and what that answer's tools
+ * changed comes back as the recorded effects. The answer's assistant message id and time are chosen
+ * before the run, announced in the stream's start part and stored with the answer, so the stream, a
+ * replay and the conversation read back (./ui-messages.ts) name the message alike.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -20,19 +27,23 @@ import {
   type ModelMessage,
 } from 'ai';
 import type { Config } from '../config.ts';
+import { DbUnavailableError } from '../db/resilience.ts';
 import { ApiError, describeError, notFound } from '../http/errors.ts';
 import type { Inflight } from '../http/inflight.ts';
 import type { Logger } from '../log.ts';
 import type { TaskRepository } from '../tasks/repository.ts';
 import { createTaskTools } from '../tasks/tools.ts';
+import { truncateText } from '../text.ts';
 import { generateTurn, streamTurn, type ToolCallRecord, type TurnInput, type TurnOutcome } from './agent.ts';
 import { modelHistory, pairToolExchanges } from './history.ts';
+import { TurnEffects } from './turn-effects.ts';
 import type { BeginTurnResult, TurnStore } from './turn-store.ts';
 import {
   answerChunks,
   answerParts,
   type ChatMetadata,
   canonicalChunks,
+  partChunks,
   toolPart,
   type UIAnswer,
 } from './ui-messages.ts';
@@ -46,6 +57,8 @@ export type ChatTurnDeps = {
   inflight: Inflight;
   /** Today's date (YYYY-MM-DD) for the system prompt. */
   today: () => string;
+  /** Aborted when shutdown's grace period is nearly over: running turns stop and end as failed. */
+  stop?: AbortSignal;
 };
 
 export type TurnRequest = {
@@ -82,8 +95,10 @@ type StartedTurn = {
   answerId: string;
   createdAt: string;
   input: TurnInput;
-  finish(outcome: TurnOutcome): Promise<ChatAnswer>;
-  fail(error: unknown): Promise<never>;
+  /** What earlier attempts of this turn changed, as tool calls: shown to the model, they begin the answer. */
+  earlier: ModelMessage[];
+  /** Runs the turn's ending: END TURN for an outcome, or the failure ending. Never leaves it open. */
+  end(run: Promise<TurnOutcome>): Promise<ChatAnswer>;
 };
 
 export function createChatTurns(deps: ChatTurnDeps) {
@@ -99,7 +114,7 @@ export function createChatTurns(deps: ChatTurnDeps) {
       regenerate: req.chat?.regenerate,
       messageId,
       message,
-      title: req.text.slice(0, 80),
+      title: truncateText(req.text, 80),
       historyMessages: config.chat.historyMessages,
       leaseMs: config.chat.leaseMs,
       rateLimit: config.chat.rateLimitPerMinute,
@@ -107,46 +122,61 @@ export function createChatTurns(deps: ChatTurnDeps) {
     const started = refuseUnlessStarted(begun);
     if (started.outcome === 'replay') return { replay: started.answer as StoredAnswer };
 
-    const { conversationId, turnId, lastSeq, userSeq } = started;
+    const { conversationId, turnId, attemptId, lastSeq, userSeq } = started;
     const answerId = randomUUID();
     const createdAt = new Date().toISOString();
-    const end = (status: 'done' | 'failed', messages: ModelMessage[], answer: StoredAnswer | null) =>
-      turns.endTurn({
+    const effects = new TurnEffects(turnId, started.effects);
+    // What earlier attempts did comes after the user message, as the tool calls they were.
+    const earlier = effects.messages();
+    const finish = async (outcome: TurnOutcome): Promise<ChatAnswer> => {
+      const answer = {
+        conversationId,
+        messageId,
+        reply: outcome.reply,
+        toolCalls: [...effects.calls(), ...outcome.toolCalls],
+      };
+      const messages = [...earlier, ...outcome.messages];
+      const ui = { id: answerId, createdAt, parts: answerParts(messages) };
+      const kept = await turns.endTurn({
         conversationId,
         turnId,
+        attemptId,
         lastSeq,
         userSeq,
         answerId,
         createdAt,
-        status,
         messages,
-        answer,
+        answer: { ...answer, ui },
       });
+      if (!kept) {
+        // The turn outlived its lease (the database was too slow for too long) and another took
+        // the conversation over: nothing was stored, so this answer must not be given as stored.
+        log.warn('turn outlived its lease; its messages were not stored', { conversationId });
+        throw new DbUnavailableError(1, { reason: 'timeout' });
+      }
+      return answer;
+    };
+    const fail = async (error: unknown): Promise<never> => {
+      await turns.failTurn({ conversationId, turnId, attemptId });
+      throw error;
+    };
     return {
       started: {
         conversationId,
         answerId,
         createdAt,
+        earlier,
         input: {
           model,
-          tools: createTaskTools(tasks, userId),
-          history: pairToolExchanges(modelHistory(started.history, turnId)),
+          tools: createTaskTools(tasks, userId, { ledger: effects, log }),
+          history: [...pairToolExchanges(modelHistory(started.history, turnId)), ...earlier],
           settings: config.model,
           today: deps.today(),
+          stop: deps.stop,
         },
-        async finish(outcome) {
-          const answer = { conversationId, messageId, reply: outcome.reply, toolCalls: outcome.toolCalls };
-          const ui = { id: answerId, createdAt, parts: answerParts(outcome.messages) };
-          const kept = await end('done', outcome.messages, { ...answer, ui });
-          if (!kept) log.warn('turn outlived its lease; its messages were not stored', { conversationId });
-          return answer;
-        },
-        async fail(error) {
-          await end('failed', [], null).catch(() =>
-            log.warn('could not record the failed turn; its lease will expire', { conversationId }),
-          );
-          throw error;
-        },
+        // A failure of END TURN itself ends the turn as failed too: whichever ending commits,
+        // the other finds the lease gone (see chat/turn-store.ts).
+        end: (run) => run.then(finish).catch(fail),
       },
     };
   }
@@ -156,7 +186,7 @@ export function createChatTurns(deps: ChatTurnDeps) {
     const begun = await begin(req);
     if ('replay' in begun) return jsonAnswer(begun.replay);
     const turn = begun.started;
-    return inflight.track(generateTurn(turn.input).then(turn.finish, turn.fail));
+    return inflight.track(turn.end(generateTurn(turn.input)));
   }
 
   /** The turn answered as the AI SDK UI message stream, stored whether or not the client stays. */
@@ -166,37 +196,37 @@ export function createChatTurns(deps: ChatTurnDeps) {
     const turn = begun.started;
     const { conversationId } = turn;
     const run = streamTurn(turn.input);
-    const stored = inflight.track(run.outcome.then(turn.finish, turn.fail));
+    const stored = inflight.track(turn.end(run.outcome));
     stored.catch(() => {});
     const metadata = streamMetadata(req, conversationId, turn.createdAt);
-    let errorSent = false;
     const stream = createUIMessageStream({
       execute: async ({ writer }) => {
         writer.write({ type: 'start', messageId: turn.answerId, messageMetadata: metadata });
+        // A re-run shows first what its earlier attempts did, as the stored answer does.
+        for (const chunk of partChunks(answerParts(turn.earlier))) writer.write(chunk);
         const canonical = canonicalChunks();
-        const parts = run.result.toUIMessageStream({
+        const parts = run.parts({
           sendStart: false,
           sendFinish: false,
-          // Tool errors stay tool parts with the text the model saw; only stream errors come here.
+          // Tool errors stay tool parts with the text the model saw.
           redactToolErrors: false,
           // Reasoning is stored (it must go back to the model) but is not the client's business;
           // with the Responses API it is mostly encrypted content.
           sendReasoning: false,
-          onError: (error) => {
-            errorSent = true;
-            return describeError(error).message;
-          },
         });
         for await (const part of parts) for (const chunk of canonical(part)) writer.write(chunk);
         // The finish part goes out only once the turn is stored: a client that sends its next
-        // message on "finish" never finds the conversation still busy.
+        // message on "finish" never finds the conversation still busy. A failure is one error
+        // part, in the words the JSON answer would have had.
         try {
           await stored;
           writer.write({ type: 'finish', messageMetadata: metadata });
         } catch (error) {
-          if (!errorSent) writer.write({ type: 'error', errorText: describeError(error).message });
+          writer.write({ type: 'error', errorText: describeError(error).message });
         }
       },
+      // Only a bug gets here; never the SDK's "An error occurred.".
+      onError: (error) => describeError(error).message,
     });
     return createUIMessageStreamResponse({
       stream,

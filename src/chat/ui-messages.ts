@@ -117,10 +117,17 @@ export function toolPart(name: string, toolCallId: string, input: unknown, resul
 
 /** The chunks that stream an answer (a replay), read by `useChat` into exactly `answer.parts`. */
 export function answerChunks(answer: UIAnswer, metadata: ChatMetadata): UIMessageChunk[] {
-  const chunks: UIMessageChunk[] = [
+  return [
     { type: 'start', ...(answer.id ? { messageId: answer.id } : {}), messageMetadata: metadata },
+    ...partChunks(answer.parts),
+    { type: 'finish', messageMetadata: metadata },
   ];
-  answer.parts.forEach((part, i) => {
+}
+
+/** The chunks that make these parts, in order (a replay, or a re-run's recorded tool calls). */
+export function partChunks(parts: AnswerPart[]): UIMessageChunk[] {
+  const chunks: UIMessageChunk[] = [];
+  parts.forEach((part, i) => {
     if (part.type === 'text') {
       const id = `text-${i}`;
       chunks.push(
@@ -143,7 +150,6 @@ export function answerChunks(answer: UIAnswer, metadata: ChatMetadata): UIMessag
         : { type: 'tool-output-error', toolCallId, errorText: part.errorText },
     );
   });
-  chunks.push({ type: 'finish', messageMetadata: metadata });
   return chunks;
 }
 

@@ -14,7 +14,8 @@ import { USER_ID_PATTERN, USER_ID_RULE } from '../auth/user-id.ts';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { createDatabase, type Database } from '../db/client.ts';
 import { migrateDatabase } from '../db/migrate.ts';
-import { createLogger, errorFields, safeMessage } from '../log.ts';
+import { describeStartupFailure } from '../db/startup-error.ts';
+import { createLogger, errorFields } from '../log.ts';
 import { createTaskRepository } from '../tasks/repository.ts';
 import { createMcpServer } from './server.ts';
 
@@ -47,9 +48,8 @@ try {
   database = await createDatabase(config.db);
   await migrateDatabase(config.db, database);
 } catch (error) {
-  logger.error(`start-up failed: ${safeMessage(error)}`, errorFields(error));
   await database?.close().catch(() => {});
-  process.exit(1);
+  refuse(`start-up failed: ${describeStartupFailure(error, config.db).message}`);
 }
 const db = database;
 
