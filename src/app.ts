@@ -135,7 +135,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.onError((error, c) => {
     const { code, message, headers } = describeError(error);
     const log = c.get('log') ?? logger;
-    if (ERROR_STATUS[code] >= 500) log.error('request failed', { code, ...errorFields(error) });
+    // A drain's refusals are expected; outages and bugs are worth an operator's attention.
+    if (ERROR_STATUS[code] >= 500 && code !== 'draining')
+      log.error('request failed', { code, ...errorFields(error) });
     for (const [name, value] of Object.entries(headers)) c.header(name, value);
     return c.json(errorBody(code, message, c.get('requestId')), ERROR_STATUS[code]);
   });

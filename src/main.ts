@@ -14,20 +14,21 @@ try {
 }
 
 const logger = createLogger(config.logLevel);
+// Installed before start-up, so a signal at any moment drains instead of killing the process; not
+// `once`, so a second signal does not cut the drain short with the default action.
+let requestStop!: (signal: NodeJS.Signals) => void;
+const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
+  requestStop = resolve;
+});
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => requestStop(signal));
 try {
   const server = await startServer(config, logger);
-  let stopping = false;
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    // Not `once`: a second signal must not kill the drain half way with the default action.
-    process.on(signal, async () => {
-      if (stopping) return;
-      stopping = true;
-      logger.info('shutting down: draining', { signal });
-      await server.close();
-      logger.info('stopped');
-      process.exit(0);
-    });
-  }
+  stopRequested.then(async (signal) => {
+    logger.info('shutting down: draining', { signal });
+    await server.close();
+    logger.info('stopped');
+    process.exit(0);
+  });
 } catch (error) {
   if (error instanceof StartupError) {
     // One line a person can act on (which variable, which host, why); no SQL, no password.
