@@ -335,6 +335,28 @@ describe.each(testDrivers)('the AI SDK chat client on %s', (driver) => {
     expect(JSON.parse(toolMessage?.content)).toEqual({ error: 'Task #42 not found.' });
     const conversationId = answer.metadata?.conversationId as string;
     expect(shape((await stored(user, conversationId)).messages)).toEqual(shape(chat.messages));
+
+    // Calls the SDK itself refuses (arguments that do not parse, a tool that does not exist) too.
+    h.fake.reply(
+      {
+        toolCalls: [
+          { name: 'add_task', rawArguments: '{"title": "half' },
+          { name: 'drop_tables', args: {} },
+        ],
+      },
+      { text: 'Sorry.' },
+    );
+    const refused = await send(chat, 'try something');
+    const tools = refused.parts.filter((p) => p.type !== 'text') as any[];
+    expect(tools.map((p) => [p.type, p.state, p.input])).toEqual([
+      ['tool-add_task', 'output-error', {}],
+      ['tool-drop_tables', 'output-error', {}],
+    ]);
+    expect(tools.map((p) => p.errorText)).toEqual([
+      expect.stringContaining('Invalid arguments'),
+      expect.stringContaining('There is no tool named "drop_tables"'),
+    ]);
+    expect(shape((await stored(user, conversationId)).messages)).toEqual(shape(chat.messages));
   });
 
   it('answers GET /chat/:id/stream with 204, so resuming a chat finds nothing to resume', async () => {

@@ -160,7 +160,7 @@ export function partChunks(parts: AnswerPart[]): UIMessageChunk[] {
  * - step markers dropped (the view has no steps), provider metadata dropped (provider internals);
  * - a text part only once it has text (providers open one for an empty delta; nothing is stored);
  * - a tool's `{ error }` result sent as `tool-output-error`; a call the SDK refused
- *   (`tool-input-error`) sent as the call plus its error, with the input it was stored with.
+ *   (`tool-input-error`) sent with the input it was stored with, not the raw text.
  * Returns a function from one chunk to the chunks to send for it.
  */
 export function canonicalChunks(): (chunk: UIMessageChunk) => UIMessageChunk[] {
@@ -199,13 +199,13 @@ export function canonicalChunks(): (chunk: UIMessageChunk) => UIMessageChunk[] {
       case 'tool-input-error':
         return [
           {
-            type: 'tool-input-available',
+            type: 'tool-input-error',
             toolCallId: chunk.toolCallId,
             toolName: chunk.toolName,
-            // What the SDK stores for a call whose input did not parse.
+            // What the SDK stores for a call whose input did not parse: not the raw text.
             input: typeof chunk.input === 'object' ? chunk.input : {},
+            errorText: chunk.errorText,
           },
-          { type: 'tool-output-error', toolCallId: chunk.toolCallId, errorText: chunk.errorText },
         ];
       case 'tool-output-available': {
         const errorText = toolErrorText(chunk.output);
