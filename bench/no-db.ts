@@ -107,6 +107,7 @@ export function createFakeStores(history: StoredMessage[], onStatement: () => vo
       attemptId: randomUUID(),
       lastSeq,
       rerun: false,
+      userSeq: lastSeq,
       effects: [],
       // A copy per turn, as rows parsed from the driver would be.
       history: [...structuredClone(history), { seq: lastSeq, role: 'user', content: input.message }],

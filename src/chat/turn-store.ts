@@ -2,12 +2,12 @@
  * @module chat/turn-store
  * The turn store: a chat turn is exactly two statements, whatever the conversation's
  * length. BEGIN TURN (one statement) creates the conversation or checks it is the user's, honours
- * an earlier send of the same `messageId` (replay, busy, or re-run after a failure), applies the
- * per-user rate limit, claims the turn lease, stores the user message and returns the history
- * window, and for a re-run the task changes earlier attempts made (chat/turn-effects.ts). END
- * TURN (one statement) stores every new message, the answer for replays, and releases the lease.
- * Both are data-modifying CTEs: the builder cannot say them, so the SQL is here, whole, in
- * well-named functions.
+ * an earlier send of the same `messageId` (replay, busy, or re-run after a failure or for a
+ * regenerate), applies the per-user rate limit, claims the turn lease, stores the user message and
+ * returns the history window, and for a re-run the task changes earlier attempts made
+ * (chat/turn-effects.ts). END TURN (one statement) stores every new message (marking the answer a
+ * re-run replaces), the answer for replays, and releases the lease. Both are data-modifying CTEs:
+ * the builder cannot say them, so the SQL is here, whole, in well-named functions.
  *
  * A turn always ends. The lease is only for a process that died; a living process releases what
  * it holds, whatever failed after BEGIN TURN (the model, END TURN itself, the database going away
@@ -36,13 +36,21 @@ import { sql } from 'drizzle-orm';
 import { type Database, queryRows } from '../db/client.ts';
 import { DbUnavailableError, mayHaveRun } from '../db/resilience.ts';
 import type { Logger } from '../log.ts';
-import { type StoredMessage, windowFromUserMessage } from './history.ts';
+import { inTurnOrder, type StoredMessage, windowFromUserMessage, withTurnLast } from './history.ts';
 import type { RecordedEffect } from './turn-effects.ts';
 
 export type BeginTurnInput = {
   userId: string;
-  /** Undefined: start a new conversation. */
+  /** Undefined: start a new conversation (unless `chat` names one). */
   conversationId: string | undefined;
+  /**
+   * The AI SDK UI body's chat id, resolved (see `chatConversationIdFor`): `given` is the id itself
+   * when it is a UUID (one of this user's conversations continues; another user's is not found),
+   * `named` the conversation the id names for this user, continued or created on its first send.
+   */
+  chat?: { given: string | null; named: string };
+  /** A finished turn of this messageId runs again for a new answer instead of being replayed. */
+  regenerate?: boolean;
   messageId: string;
   message: ModelMessage;
   /** Title of a new conversation. */
@@ -66,9 +74,14 @@ export type BeginTurnResult =
       attemptId: string;
       /** seq of the last stored message; the turn's messages follow it. */
       lastSeq: number;
-      /** True when this re-runs a failed send: the user message was stored by the first one. */
+      /** True when this re-runs a failed or regenerated send: its user message was stored before. */
       rerun: boolean;
-      /** The history window, oldest first, starting at a user message, ending with this turn's. */
+      /** seq of this turn's user message. */
+      userSeq: number;
+      /**
+       * The history window, oldest first, starting at a user message, ending with this turn's (or,
+       * for a regenerate, with the answer being replaced).
+       */
       history: StoredMessage[];
       /** The task changes earlier attempts of this turn made (a re-run only), oldest first. */
       effects: RecordedEffect[];
@@ -83,6 +96,12 @@ export type EndTurnInput = {
   attemptId: string;
   /** `lastSeq` from BEGIN TURN: the new messages take the seqs after it. */
   lastSeq: number;
+  /** `userSeq` from BEGIN TURN: the turn's earlier answer (seqs after it) is marked replaced. */
+  userSeq: number;
+  /** Row id of the first new message: the assistant message id the client was told. */
+  answerId: string;
+  /** created_at of the new messages: the time the client was told. */
+  createdAt: string;
   /** The assistant and tool messages of the turn. */
   messages: ModelMessage[];
   /** The JSON answer, replayed for a repeated messageId. */
@@ -94,6 +113,7 @@ type BeginRow = {
   conversation_id: string | null;
   turn_id: string | null;
   last_seq: number | null;
+  user_seq: number | null;
   rerun: boolean;
   answer: unknown;
   retry_after_ms: number | null;
@@ -123,7 +143,7 @@ export function createTurnStore(database: Database, options: TurnStoreOptions = 
   async function beginTurn(input: BeginTurnInput): Promise<BeginTurnResult> {
     const newTurnId = randomUUID();
     const attemptId = randomUUID();
-    const newConversationId = conversationIdFor(input.userId, input.messageId);
+    const newConversationId = input.chat?.named ?? conversationIdFor(input.userId, input.messageId);
     let row: BeginRow | undefined;
     try {
       [row] = await database.run((db) =>
@@ -165,19 +185,28 @@ export function createTurnStore(database: Database, options: TurnStoreOptions = 
       );
       history.reverse();
     }
-    // This turn's user message ends the window: stored just now, or for a re-run stored by the
-    // first attempt. A re-run whose message is no longer the newest (later turns came after it)
-    // gets it repeated at the end, so the model answers the message being re-run.
-    if (!row.rerun || history.at(-1)?.role !== 'user') {
-      history = [...history, { seq: lastSeq, role: 'user', content: input.message }];
-    }
+    // This turn's user message ends the window (stored just now, so the snapshot missed it), or
+    // for a re-run, stored by the first attempt, goes last with what that attempt stored.
+    const turnId = row.turn_id as string;
+    const question: StoredMessage = {
+      seq: row.user_seq ?? lastSeq,
+      role: 'user',
+      content: input.message,
+      turnId,
+    };
+    history = inTurnOrder(history);
+    if (!row.rerun) history = [...history, question];
+    else if (row.user_seq !== null) history = withTurnLast(history, turnId, question);
+    // A turn begun before messages recorded their turn: its message is repeated unless it is the newest.
+    else if (history.at(-1)?.role !== 'user') history = [...history, question];
     return {
       outcome: 'started',
       conversationId,
-      turnId: row.turn_id as string,
+      turnId,
       attemptId,
       lastSeq,
       rerun: row.rerun,
+      userSeq: row.user_seq ?? lastSeq,
       history: windowFromUserMessage(history),
       effects: row.effects ?? [],
     };
@@ -222,7 +251,32 @@ export type TurnStore = ReturnType<typeof createTurnStore>;
  * collide on the primary key instead of starting two conversations and running the model twice.
  */
 export function conversationIdFor(userId: string, messageId: string): string {
-  const hex = createHash('sha256').update(`${userId}\u0000${messageId}`).digest('hex');
+  return uuidFromHash(`${userId}\u0000${messageId}`);
+}
+
+/**
+ * The conversation a client's own chat id names for this user (the AI SDK UI body's `id`, made by
+ * `useChat`): derived, so every later send with that id reaches the same conversation with no
+ * lookup table, and two users' identical ids never meet. Its own namespace, so a chat id never
+ * lands in the conversation a first send of the same text as a messageId created.
+ */
+export function chatConversationIdFor(userId: string, chatId: string): string {
+  return uuidFromHash(`chat\u0000${userId}\u0000${chatId}`);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The conversations a UI chat id can name for this user: `given`, the id itself when it is a
+ * conversation id (a UUID, as `GET /conversations` lists them), and `named`, the one derived from
+ * it. The given one wins when it is the user's.
+ */
+export function chatTargets(userId: string, chatId: string): { given: string | null; named: string } {
+  return { given: UUID.test(chatId) ? chatId : null, named: chatConversationIdFor(userId, chatId) };
+}
+
+function uuidFromHash(key: string): string {
+  const hex = createHash('sha256').update(key).digest('hex');
   // Laid out as an RFC 9562 version 8 (custom) UUID.
   const variant = ((Number.parseInt(hex[16] ?? '0', 16) & 0x3) | 0x8).toString(16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
@@ -235,21 +289,31 @@ function beginTurnStatement(
   newConversationId: string,
 ) {
   const { userId, messageId, historyMessages, leaseMs, rateLimit } = input;
-  const conversationId = input.conversationId ?? null;
+  // The contract body names a conversation that must exist; the UI body's chat id may name one
+  // (`given`, also refused when it is another user's) or else the one it creates (`named`).
+  const lookupId = input.chat ? input.chat.given : (input.conversationId ?? null);
+  const namedId = input.chat?.named ?? null;
+  const mustExist = !input.chat && input.conversationId !== undefined;
+  const regenerate = input.regenerate === true;
   const message = JSON.stringify(input.message);
   return sql`
     with
     prior as (
-      select id, status, answer, conversation_id from turns
+      select id, status, answer, conversation_id, seq from turns
       where user_id = ${userId} and message_id = ${messageId}
     ),
     existing as (
-      select id from conversations where id = ${conversationId}::uuid and user_id = ${userId}
+      select id from conversations
+      where user_id = ${userId} and (id = ${lookupId}::uuid or id = ${namedId}::uuid)
+      order by (id = ${lookupId}::uuid) is true desc
+      limit 1
     ),
     decision as (
       select case
-        when p.status = 'done' then 'replay'
-        when p.id is null and ${conversationId}::uuid is not null and e.id is null then 'not_found'
+        when p.status = 'done' and not ${regenerate}::boolean then 'replay'
+        when p.id is null and ${mustExist}::boolean and e.id is null then 'not_found'
+        when p.id is null and exists (select 1 from conversations
+                                      where id = ${lookupId}::uuid and user_id <> ${userId}) then 'not_found'
         else 'go'
       end as outcome,
       p.id as prior_id,
@@ -301,8 +365,8 @@ function beginTurnStatement(
     ),
     target as (select * from claimed union all select * from created),
     new_turn as (
-      insert into turns (id, user_id, message_id, conversation_id, attempt_id)
-      select t.lease_turn_id, ${userId}, ${messageId}, t.id, ${attemptId}::uuid
+      insert into turns (id, user_id, message_id, conversation_id, attempt_id, seq)
+      select t.lease_turn_id, ${userId}, ${messageId}, t.id, ${attemptId}::uuid, t.last_seq
       from target t, decision d where d.prior_id is null
       on conflict (user_id, message_id) do nothing
       returning id
@@ -314,13 +378,13 @@ function beginTurnStatement(
       returning turns.id
     ),
     user_message as (
-      insert into messages (conversation_id, seq, role, content)
-      select t.id, t.last_seq, 'user', ${message}::jsonb
+      insert into messages (conversation_id, seq, role, content, turn_id)
+      select t.id, t.last_seq, 'user', ${message}::jsonb, t.lease_turn_id
       from target t, decision d where d.prior_id is null
       returning seq
     ),
     history as (
-      select m.seq, m.role, m.content from messages m, target t
+      select m.seq, m.role, m.content, m.turn_id, m.replaced from messages m, target t
       where m.conversation_id = t.id and m.seq <= t.last_seq
       order by m.seq desc limit ${historyMessages - 1}::int
     )
@@ -333,6 +397,7 @@ function beginTurnStatement(
       coalesce(t.id, d.target_id) as conversation_id,
       t.lease_turn_id as turn_id,
       t.last_seq,
+      coalesce(p.seq, t.last_seq) as user_seq,
       d.prior_id is not null as rerun,
       p.answer,
       -- When the oldest counted turn leaves the window (read from the snapshot: a turn that
@@ -341,7 +406,8 @@ function beginTurnStatement(
                 from rate_limits r, unnest(r.recent) x
                 where r.user_id = ${userId} and x > now() - interval '1 minute'), 60000)::float8
         as retry_after_ms,
-      coalesce((select jsonb_agg(jsonb_build_object('seq', h.seq, 'role', h.role, 'content', h.content)
+      coalesce((select jsonb_agg(jsonb_build_object('seq', h.seq, 'role', h.role, 'content', h.content,
+                                                    'turnId', h.turn_id, 'replaced', h.replaced)
                 order by h.seq) from history h), '[]'::jsonb) as history,
       -- What earlier attempts of a re-run turn changed (none for a new turn: its id is new).
       (select coalesce(jsonb_agg(jsonb_build_object('callKey', e.call_key, 'occurrence', e.occurrence,
@@ -354,13 +420,13 @@ function beginTurnStatement(
 
 function historyStatement(conversationId: string, newestSeq: number, limit: number) {
   return sql`
-    select seq, role, content from messages
+    select seq, role, content, turn_id as "turnId", replaced from messages
     where conversation_id = ${conversationId}::uuid and seq <= ${newestSeq}::int
     order by seq desc limit ${limit}::int`;
 }
 
 function endTurnStatement(input: EndTurnInput) {
-  const { conversationId, turnId, attemptId, lastSeq } = input;
+  const { conversationId, turnId, attemptId, lastSeq, userSeq } = input;
   return sql`
     with
     released as (
@@ -371,9 +437,23 @@ function endTurnStatement(input: EndTurnInput) {
         and lease_attempt_id = ${attemptId}::uuid
       returning id
     ),
+    -- A re-run that ends done (a regenerate, or a resend after a failed regenerate) replaces the
+    -- answer an earlier attempt stored (a failed attempt, ended by failTurn, leaves it standing).
+    -- The seq range keeps this to the rows after the turn's user message; none exist for a turn that
+    -- never finished before.
+    replaced as (
+      update messages set replaced = true
+      from released r
+      where messages.conversation_id = r.id
+        and messages.seq > ${userSeq}::int and messages.seq <= ${lastSeq}::int
+        and messages.turn_id = ${turnId}::uuid and not messages.replaced
+      returning 1
+    ),
     stored as (
-      insert into messages (conversation_id, seq, role, content)
-      select r.id, ${lastSeq}::int + m.ord::int, m.message->>'role', m.message
+      insert into messages (id, conversation_id, seq, role, content, turn_id, created_at)
+      select case when m.ord = 1 then ${input.answerId}::uuid else gen_random_uuid() end,
+             r.id, ${lastSeq}::int + m.ord::int, m.message->>'role', m.message, ${turnId}::uuid,
+             ${input.createdAt}::timestamptz
       from released r, jsonb_array_elements(${JSON.stringify(input.messages)}::jsonb) with ordinality as m(message, ord)
       returning 1
     ),

@@ -12,7 +12,14 @@
  * the database takes it (chat/turn-store.ts). A turn re-run under the same turn id starts from the
  * task changes its earlier attempts made (chat/turn-effects.ts): the model is shown them, a
  * repeated change is answered from their record, and they are part of the stored answer.
+ *
+ * A regenerate (`trigger: "regenerate-message"`) is such a re-run of a finished turn: its earlier
+ * answer is replaced (END TURN marks it; the model no longer sees it), and what that answer's tools
+ * changed comes back as the recorded effects. The answer's assistant message id and time are chosen
+ * before the run, announced in the stream's start part and stored with the answer, so the stream, a
+ * replay and the conversation read back (./ui-messages.ts) name the message alike.
  */
+import { randomUUID } from 'node:crypto';
 import {
   createUIMessageStream,
   createUIMessageStreamResponse,
@@ -28,9 +35,18 @@ import type { TaskRepository } from '../tasks/repository.ts';
 import { createTaskTools } from '../tasks/tools.ts';
 import { truncateText } from '../text.ts';
 import { generateTurn, streamTurn, type ToolCallRecord, type TurnInput, type TurnOutcome } from './agent.ts';
-import { pairToolExchanges } from './history.ts';
+import { modelHistory, pairToolExchanges } from './history.ts';
 import { TurnEffects } from './turn-effects.ts';
 import type { BeginTurnResult, TurnStore } from './turn-store.ts';
+import {
+  answerChunks,
+  answerParts,
+  type ChatMetadata,
+  canonicalChunks,
+  partChunks,
+  toolPart,
+  type UIAnswer,
+} from './ui-messages.ts';
 
 export type ChatTurnDeps = {
   config: Config;
@@ -47,8 +63,14 @@ export type ChatTurnDeps = {
 
 export type TurnRequest = {
   userId: string;
-  /** Undefined: start a new conversation. */
+  /** Undefined: start a new conversation (unless `chat` names one). */
   conversationId: string | undefined;
+  /**
+   * Set for the AI SDK UI body: its chat id resolved to conversations (see BeginTurnInput), and
+   * whether it asks for a new answer (`trigger: "regenerate-message"`). Its stream's metadata is
+   * `{conversationId, createdAt}` instead of the contract body's `{conversationId, messageId}`.
+   */
+  chat?: { given: string | null; named: string; regenerate: boolean };
   /** The client's idempotency key. */
   messageId: string;
   text: string;
@@ -63,12 +85,18 @@ export type ChatAnswer = {
   toolCalls: ToolCallRecord[];
 };
 
+/** What a finished turn stores for replays: the JSON answer, and the answer as the UI holds it. */
+type StoredAnswer = ChatAnswer & { ui?: UIAnswer };
+
 /** A turn that BEGIN TURN started: what the model needs, and the two ways it can end. */
 type StartedTurn = {
   conversationId: string;
+  /** The assistant message id and time the client is told before the run, and that are stored. */
+  answerId: string;
+  createdAt: string;
   input: TurnInput;
-  /** The task changes earlier attempts of this turn made, already shown to the model. */
-  effects: TurnEffects;
+  /** What earlier attempts of this turn changed, as tool calls: shown to the model, they begin the answer. */
+  earlier: ModelMessage[];
   /** Runs the turn's ending: END TURN for an outcome, or the failure ending. Never leaves it open. */
   end(run: Promise<TurnOutcome>): Promise<ChatAnswer>;
 };
@@ -76,12 +104,14 @@ type StartedTurn = {
 export function createChatTurns(deps: ChatTurnDeps) {
   const { config, turns, tasks, model, inflight } = deps;
 
-  async function begin(req: TurnRequest): Promise<{ replay: ChatAnswer } | { started: StartedTurn }> {
+  async function begin(req: TurnRequest): Promise<{ replay: StoredAnswer } | { started: StartedTurn }> {
     const { userId, messageId, log } = req;
     const message: ModelMessage = { role: 'user', content: req.text };
     const begun = await turns.beginTurn({
       userId,
       conversationId: req.conversationId,
+      chat: req.chat && { given: req.chat.given, named: req.chat.named },
+      regenerate: req.chat?.regenerate,
       messageId,
       message,
       title: truncateText(req.text, 80),
@@ -90,9 +120,11 @@ export function createChatTurns(deps: ChatTurnDeps) {
       rateLimit: config.chat.rateLimitPerMinute,
     });
     const started = refuseUnlessStarted(begun);
-    if (started.outcome === 'replay') return { replay: started.answer as ChatAnswer };
+    if (started.outcome === 'replay') return { replay: started.answer as StoredAnswer };
 
-    const { conversationId, turnId, attemptId, lastSeq } = started;
+    const { conversationId, turnId, attemptId, lastSeq, userSeq } = started;
+    const answerId = randomUUID();
+    const createdAt = new Date().toISOString();
     const effects = new TurnEffects(turnId, started.effects);
     // What earlier attempts did comes after the user message, as the tool calls they were.
     const earlier = effects.messages();
@@ -104,7 +136,18 @@ export function createChatTurns(deps: ChatTurnDeps) {
         toolCalls: [...effects.calls(), ...outcome.toolCalls],
       };
       const messages = [...earlier, ...outcome.messages];
-      const kept = await turns.endTurn({ conversationId, turnId, attemptId, lastSeq, messages, answer });
+      const ui = { id: answerId, createdAt, parts: answerParts(messages) };
+      const kept = await turns.endTurn({
+        conversationId,
+        turnId,
+        attemptId,
+        lastSeq,
+        userSeq,
+        answerId,
+        createdAt,
+        messages,
+        answer: { ...answer, ui },
+      });
       if (!kept) {
         // The turn outlived its lease (the database was too slow for too long) and another took
         // the conversation over: nothing was stored, so this answer must not be given as stored.
@@ -120,11 +163,13 @@ export function createChatTurns(deps: ChatTurnDeps) {
     return {
       started: {
         conversationId,
-        effects,
+        answerId,
+        createdAt,
+        earlier,
         input: {
           model,
           tools: createTaskTools(tasks, userId, { ledger: effects, log }),
-          history: [...pairToolExchanges(started.history.map((m) => m.content)), ...earlier],
+          history: [...pairToolExchanges(modelHistory(started.history, turnId)), ...earlier],
           settings: config.model,
           today: deps.today(),
           stop: deps.stop,
@@ -139,7 +184,7 @@ export function createChatTurns(deps: ChatTurnDeps) {
   /** The turn answered as the contract's JSON. */
   async function answerJson(req: TurnRequest): Promise<ChatAnswer> {
     const begun = await begin(req);
-    if ('replay' in begun) return begun.replay;
+    if ('replay' in begun) return jsonAnswer(begun.replay);
     const turn = begun.started;
     return inflight.track(turn.end(generateTurn(turn.input)));
   }
@@ -147,30 +192,29 @@ export function createChatTurns(deps: ChatTurnDeps) {
   /** The turn answered as the AI SDK UI message stream, stored whether or not the client stays. */
   async function answerStream(req: TurnRequest): Promise<Response> {
     const begun = await begin(req);
-    if ('replay' in begun) return replayStream(begun.replay);
+    if ('replay' in begun) return replayStream(begun.replay, req);
     const turn = begun.started;
     const { conversationId } = turn;
     const run = streamTurn(turn.input);
     const stored = inflight.track(turn.end(run.outcome));
     stored.catch(() => {});
-    const metadata = { conversationId, messageId: req.messageId };
-    const earlier = turn.effects.calls();
+    const metadata = streamMetadata(req, conversationId, turn.createdAt);
     const stream = createUIMessageStream({
       execute: async ({ writer }) => {
+        writer.write({ type: 'start', messageId: turn.answerId, messageMetadata: metadata });
+        // A re-run shows first what its earlier attempts did, as the stored answer does.
+        for (const chunk of partChunks(answerParts(turn.earlier))) writer.write(chunk);
+        const canonical = canonicalChunks();
         const parts = run.parts({
+          sendStart: false,
           sendFinish: false,
-          messageMetadata: ({ part }) => (part.type === 'start' ? metadata : undefined),
           // Tool errors stay tool parts with the text the model saw.
           redactToolErrors: false,
           // Reasoning is stored (it must go back to the model) but is not the client's business;
           // with the Responses API it is mostly encrypted content.
           sendReasoning: false,
         });
-        for await (const part of parts) {
-          writer.write(part);
-          // A re-run shows first what its earlier attempts did, as the stored answer does.
-          if (part.type === 'start') writeToolCalls(writer, earlier, 'recorded');
-        }
+        for await (const part of parts) for (const chunk of canonical(part)) writer.write(chunk);
         // The finish part goes out only once the turn is stored: a client that sends its next
         // message on "finish" never finds the conversation still busy. A failure is one error
         // part, in the words the JSON answer would have had.
@@ -213,35 +257,37 @@ function refuseUnlessStarted(begun: BeginTurnResult) {
   }
 }
 
+/** The JSON answer of the contract, without what is stored beside it for UI replays. */
+function jsonAnswer({ conversationId, messageId, reply, toolCalls }: StoredAnswer): ChatAnswer {
+  return { conversationId, messageId, reply, toolCalls };
+}
+
+/** The message metadata of a streamed answer: per body, as the contract says. */
+function streamMetadata(req: TurnRequest, conversationId: string, createdAt: string): ChatMetadata {
+  return req.chat ? { conversationId, createdAt } : { conversationId, messageId: req.messageId };
+}
+
 /**
- * A stored answer as a UI message stream (its tool calls with their results, then the reply), for a
- * repeated messageId with `Accept: text/event-stream`.
+ * A stored answer as a UI message stream, for a repeated messageId: the same assistant message id
+ * and parts the first stream announced. An answer stored before turns kept their UI form replays
+ * its tool calls with their results, then the reply, under no message id.
  */
-function replayStream(answer: ChatAnswer): Response {
-  const metadata = { conversationId: answer.conversationId, messageId: answer.messageId };
+function replayStream(answer: StoredAnswer, req: TurnRequest): Response {
+  const ui = answer.ui ?? {
+    createdAt: '',
+    parts: [
+      ...answer.toolCalls.map((call, i) => toolPart(call.name, `replay-${i}`, call.args, call.result)),
+      ...(answer.reply ? [{ type: 'text', text: answer.reply, state: 'done' } as const] : []),
+    ],
+  };
+  const chunks = answerChunks(ui, streamMetadata(req, answer.conversationId, ui.createdAt));
   const stream = createUIMessageStream({
     execute: ({ writer }) => {
-      writer.write({ type: 'start', messageMetadata: metadata });
-      writeToolCalls(writer, answer.toolCalls, 'replay');
-      writer.write({ type: 'text-start', id: 'replay' });
-      writer.write({ type: 'text-delta', id: 'replay', delta: answer.reply });
-      writer.write({ type: 'text-end', id: 'replay' });
-      writer.write({ type: 'finish', messageMetadata: metadata });
+      for (const chunk of chunks) writer.write(chunk);
     },
   });
   return createUIMessageStreamResponse({
     stream,
     headers: { 'X-Conversation-Id': answer.conversationId, 'X-Message-Id': answer.messageId },
-  });
-}
-
-type Writer = Parameters<Parameters<typeof createUIMessageStream>[0]['execute']>[0]['writer'];
-
-/** Tool calls that already ran, as UI tool parts with their input and output. */
-function writeToolCalls(writer: Writer, calls: ToolCallRecord[], prefix: string): void {
-  calls.forEach((call, i) => {
-    const toolCallId = `${prefix}-${i}`;
-    writer.write({ type: 'tool-input-available', toolCallId, toolName: call.name, input: call.args });
-    writer.write({ type: 'tool-output-available', toolCallId, output: call.result });
   });
 }

@@ -81,6 +81,18 @@ export const messages = pgTable(
     role: text('role', { enum: ['user', 'assistant', 'tool'] }).notNull(),
     /** The AI SDK model message exactly as the model saw or produced it. */
     content: jsonb('content').$type<ModelMessage>().notNull(),
+    /**
+     * The turn that stored it (null for messages stored before turns were recorded here). A turn's
+     * answer may be stored after later turns (a stale client regenerating), so seq alone cannot say
+     * which user message an answer belongs to. No foreign key: turns and messages go together with
+     * their conversation, and a key check would cost every stored message a lookup.
+     */
+    turnId: uuid('turn_id'),
+    /**
+     * An answer replaced by a regenerated one: left out of what clients read, and shown to the model
+     * only for what its tool calls did (their text is dropped), since those changes happened.
+     */
+    replaced: boolean('replaced').notNull().default(false),
     createdAt: createdAt(),
   },
   // The unique index is also the history index: a conversation's last N messages by seq.
@@ -107,6 +119,8 @@ export const turns = pgTable(
     answer: jsonb('answer'),
     /** The latest attempt (BEGIN TURN) of this turn: the one whose END TURN may store its answer. */
     attemptId: uuid('attempt_id'),
+    /** seq of the turn's user message: where its answer starts, for a re-run that replaces it. */
+    seq: integer('seq'),
     createdAt: createdAt(),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
   },
