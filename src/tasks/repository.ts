@@ -4,14 +4,18 @@
  * method, and every statement filters on it, so another user's task is indistinguishable from
  * one that does not exist (`undefined`), with no separate existence check.
  *
+ * Task ids are numbered per user (a user's first task is 1): `taskId` is that number, and a task
+ * is found by the pair (user id, number), the table's key. The number comes from the user's row in
+ * `task_counters`, bumped inside the same INSERT statement as the task (see `add`).
+ *
  * Each method is exactly one SQL statement (one round trip: the design's budget is one
  * statement per tool call), always with a `LIMIT` or a primary-key filter, served by the
- * (user_id, id desc) and (user_id, completed, id desc) indexes. Reads run as idempotent so a
+ * (user_id, id) key and the (user_id, completed, id desc) index. Reads run as idempotent so a
  * connection lost mid-statement is retried; writes are only retried when they surely never ran.
  */
 import { and, desc, eq, getTableColumns, ilike, or, type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
-import { tasks } from '../db/schema.ts';
+import { taskCounters, tasks } from '../db/schema.ts';
 import { MAX_LIST_LIMIT, type Priority, type Task, type TaskPage, type TaskStatus } from './task.ts';
 
 export type NewTask = {
@@ -57,18 +61,33 @@ export function createTaskRepository(database: Database): TaskRepository {
 
   return {
     async add(userId, task) {
-      const [row] = await database.run((db) =>
-        db
+      const [row] = await database.run((db) => {
+        // The user's next number, taken in the same statement as the insert (a data-modifying CTE):
+        // no extra round trip. ON CONFLICT DO UPDATE locks the user's counter row until commit, so a
+        // concurrent add of the same user waits, then counts on from this one's number.
+        const next = db.$with('next_task_number').as(
+          db
+            .insert(taskCounters)
+            .values({ userId, lastTaskId: 1 })
+            .onConflictDoUpdate({
+              target: taskCounters.userId,
+              set: { lastTaskId: sql`${taskCounters.lastTaskId} + 1` },
+            })
+            .returning({ id: taskCounters.lastTaskId }),
+        );
+        return db
+          .with(next)
           .insert(tasks)
           .values({
+            id: sql`(select ${next.id} from ${next})`,
             userId,
             title: task.title,
             description: task.description ?? null,
             dueDate: task.dueDate ?? null,
             priority: task.priority ?? 'medium',
           })
-          .returning(),
-      );
+          .returning();
+      });
       if (!row) throw new Error('insert into tasks returned no row');
       return toTask(row);
     },
@@ -99,11 +118,7 @@ export function createTaskRepository(database: Database): TaskRepository {
       const [row] = await database.run((db) =>
         db
           .update(tasks)
-          .set({
-            completed,
-            // Completing a completed task is a no-op, so it does not look freshly edited either.
-            updatedAt: sql`case when ${tasks.completed} = ${completed} then ${tasks.updatedAt} else now() end`,
-          })
+          .set({ completed, updatedAt: touchedUnlessAlready(completed) })
           .where(ownTask(userId, taskId))
           .returning(),
       );
@@ -132,6 +147,11 @@ export function createTaskRepository(database: Database): TaskRepository {
       return row && toTask(row);
     },
   };
+}
+
+/** Completing a completed task is a no-op, so it does not look freshly edited either. */
+function touchedUnlessAlready(completed: boolean): SQL {
+  return sql`case when ${tasks.completed} = ${completed} then ${tasks.updatedAt} else now() end`;
 }
 
 /** `%`, `_` and the escape character itself match literally (backslash is ILIKE's default escape). */
