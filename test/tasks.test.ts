@@ -437,6 +437,7 @@ describe('task tools without a database', () => {
   const unavailable = () => Promise.reject(down);
   const brokenRepo: TaskRepository = {
     add: unavailable,
+    get: unavailable,
     list: unavailable,
     setCompleted: unavailable,
     update: unavailable,

@@ -31,12 +31,14 @@ export type TaskPatch = {
   description?: string | null;
   dueDate?: string | null;
   priority?: Priority;
+  completed?: boolean;
 };
 
 export type ListOptions = { status: TaskStatus; search?: string; limit: number };
 
 export type TaskRepository = {
   add(userId: string, task: NewTask): Promise<Task>;
+  get(userId: string, taskId: number): Promise<Task | undefined>;
   list(userId: string, options: ListOptions): Promise<TaskPage>;
   setCompleted(userId: string, taskId: number, completed: boolean): Promise<Task | undefined>;
   update(userId: string, taskId: number, patch: TaskPatch): Promise<Task | undefined>;
@@ -92,6 +94,14 @@ export function createTaskRepository(database: Database): TaskRepository {
       return toTask(row);
     },
 
+    async get(userId, taskId) {
+      const [row] = await database.run(
+        (db) => db.select().from(tasks).where(ownTask(userId, taskId)).limit(1),
+        { idempotent: true },
+      );
+      return row && toTask(row);
+    },
+
     async list(userId, { status, search, limit }) {
       const filters: (SQL | undefined)[] = [eq(tasks.userId, userId)];
       if (status !== 'all') filters.push(eq(tasks.completed, status === 'completed'));
@@ -126,15 +136,18 @@ export function createTaskRepository(database: Database): TaskRepository {
     },
 
     async update(userId, taskId, patch) {
+      const { completed, ...fields } = patch;
+      const edits = Object.values(fields).some((value) => value !== undefined);
       const [row] = await database.run((db) =>
         db
           .update(tasks)
           .set({
-            title: patch.title,
-            description: patch.description,
-            dueDate: patch.dueDate,
-            priority: patch.priority,
-            updatedAt: sql`now()`,
+            title: fields.title,
+            description: fields.description,
+            dueDate: fields.dueDate,
+            priority: fields.priority,
+            completed,
+            updatedAt: edits || completed === undefined ? sql`now()` : touchedUnlessAlready(completed),
           })
           .where(ownTask(userId, taskId))
           .returning(),

@@ -1,14 +1,31 @@
 /**
  * @module tasks/routes
- * The task routes of the HTTP API, over the same repository and the same argument rules as the
- * tools (tasks/task.ts), scoped to the authenticated user.
+ * The task routes of the HTTP API (what a UI's task panel needs), over the same repository and the
+ * same argument rules, limits and messages as the tools (tasks/task.ts), scoped to the
+ * authenticated user. Field names are camelCase over HTTP; a task id is the user's own number, and
+ * another user's number answers exactly like a missing one (404 not_found).
+ *
+ * Unknown body fields are refused rather than dropped: a client sending `due_date` instead of
+ * `dueDate` learns it at once instead of getting a task without its date.
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../http/env.ts';
+import { notFound } from '../http/errors.ts';
 import { validate } from '../http/validation.ts';
 import type { TaskRepository } from './repository.ts';
-import { limitArg, MAX_LIST_LIMIT, searchArg, statusArg } from './task.ts';
+import {
+  completedArg,
+  descriptionArg,
+  dueDateField,
+  limitArg,
+  MAX_LIST_LIMIT,
+  priorityArg,
+  searchArg,
+  statusArg,
+  taskIdParam,
+  titleArg,
+} from './task.ts';
 
 const ListQuery = z.object({
   status: statusArg.default('all'),
@@ -19,11 +36,77 @@ const ListQuery = z.object({
   search: searchArg.optional(),
 });
 
+const IdParam = z.object({
+  id: taskIdParam,
+});
+
+const bodyObject = <Shape extends z.ZodRawShape>(shape: Shape) =>
+  z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown field ${issue.keys.join(', ')}; the fields are ${Object.keys(shape).join(', ')}`
+        : 'the body must be a JSON object',
+  });
+
+const CreateBody = bodyObject({
+  title: titleArg,
+  description: descriptionArg.nullish(),
+  dueDate: dueDateField.nullish(),
+  priority: priorityArg.nullish(),
+});
+
+const PatchBody = bodyObject({
+  title: titleArg.optional(),
+  description: descriptionArg.nullable().optional(),
+  dueDate: dueDateField.nullable().optional(),
+  priority: priorityArg.optional(),
+  completed: completedArg.optional(),
+}).refine((patch) => Object.values(patch).some((value) => value !== undefined), {
+  error: 'give at least one of title, description, dueDate, priority or completed to change',
+});
+
+// Blank text means "no description", as for the tools.
+const blankToNull = (text: string | null | undefined) => (text === undefined ? undefined : text || null);
+
 export function taskRoutes(repo: TaskRepository): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+
   app.get('/tasks', validate('query', ListQuery), async (c) => {
     const { tasks, total } = await repo.list(c.get('userId'), c.req.valid('query'));
     return c.json({ tasks, total });
   });
+
+  app.post('/tasks', validate('json', CreateBody), async (c) => {
+    const body = c.req.valid('json');
+    const task = await repo.add(c.get('userId'), {
+      title: body.title,
+      description: blankToNull(body.description) ?? null,
+      dueDate: body.dueDate ?? null,
+      priority: body.priority ?? 'medium',
+    });
+    return c.json(task, 201);
+  });
+
+  app.get('/tasks/:id', validate('param', IdParam), async (c) => {
+    const task = await repo.get(c.get('userId'), c.req.valid('param').id);
+    if (!task) throw notFound('Task');
+    return c.json(task);
+  });
+
+  app.patch('/tasks/:id', validate('param', IdParam), validate('json', PatchBody), async (c) => {
+    const body = c.req.valid('json');
+    const task = await repo.update(c.get('userId'), c.req.valid('param').id, {
+      ...body,
+      description: blankToNull(body.description),
+    });
+    if (!task) throw notFound('Task');
+    return c.json(task);
+  });
+
+  app.delete('/tasks/:id', validate('param', IdParam), async (c) => {
+    if (!(await repo.remove(c.get('userId'), c.req.valid('param').id))) throw notFound('Task');
+    return c.body(null, 204);
+  });
+
   return app;
 }
