@@ -22,6 +22,7 @@ import type { Database } from './db/client.ts';
 import type { AppEnv } from './http/env.ts';
 import { ApiError, describeError, ERROR_STATUS, errorBody } from './http/errors.ts';
 import { Inflight } from './http/inflight.ts';
+import { apiDocsRoutes, healthDocs } from './http/openapi.ts';
 import { createLogger, errorFields, type Logger } from './log.ts';
 import { mcpRoute } from './mcp/http.ts';
 import { createChatModel } from './model/provider.ts';
@@ -94,13 +95,15 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }),
   );
 
-  app.get('/health', async (c) => {
+  app.get('/health', healthDocs, async (c) => {
     const ok = await database.ping(HEALTH_TIMEOUT_MS);
     const pool = database.poolStats();
     if (ok) return c.json({ status: 'ok', db: 'ok', ...(pool ? { pool } : {}) });
     c.header('Retry-After', '5');
     return c.json({ status: 'unavailable', db: 'unavailable', ...(pool ? { pool } : {}) }, 503);
   });
+
+  app.route('/', apiDocsRoutes(app));
 
   app.use(authenticate(config.auth));
   app.route('/mcp', mcpRoute(tasks));

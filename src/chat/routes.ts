@@ -11,6 +11,7 @@ import type { AppEnv } from '../http/env.ts';
 import { notFound } from '../http/errors.ts';
 import { validate } from '../http/validation.ts';
 import { type Conversations, toTranscript } from './conversations.ts';
+import { chatDocs, deleteConversationDocs, getConversationDocs, listConversationsDocs } from './openapi.ts';
 import type { ChatTurns } from './turn.ts';
 
 export type ChatRouteDeps = { config: Config; turns: ChatTurns; conversations: Conversations };
@@ -34,7 +35,7 @@ export function chatRoutes({ config, turns, conversations }: ChatRouteDeps): Hon
 
   const app = new Hono<AppEnv>();
 
-  app.post('/chat', validate('json', ChatBody), async (c) => {
+  app.post('/chat', validate('json', ChatBody), chatDocs(ChatBody), async (c) => {
     const body = c.req.valid('json');
     const request = {
       userId: c.get('userId'),
@@ -47,11 +48,11 @@ export function chatRoutes({ config, turns, conversations }: ChatRouteDeps): Hon
     return c.json(await turns.answerJson(request));
   });
 
-  app.get('/conversations', async (c) =>
+  app.get('/conversations', listConversationsDocs, async (c) =>
     c.json({ conversations: await conversations.list(c.get('userId')) }),
   );
 
-  app.get('/conversations/:id', validate('param', IdParam), async (c) => {
+  app.get('/conversations/:id', getConversationDocs, validate('param', IdParam), async (c) => {
     const conversation = await conversations.get(c.get('userId'), c.req.valid('param').id);
     if (!conversation) throw notFound('Conversation');
     return c.json({
@@ -61,7 +62,7 @@ export function chatRoutes({ config, turns, conversations }: ChatRouteDeps): Hon
     });
   });
 
-  app.delete('/conversations/:id', validate('param', IdParam), async (c) => {
+  app.delete('/conversations/:id', deleteConversationDocs, validate('param', IdParam), async (c) => {
     if (!(await conversations.remove(c.get('userId'), c.req.valid('param').id)))
       throw notFound('Conversation');
     return c.body(null, 204);

@@ -9,9 +9,11 @@
  * `dueDate` learns it at once instead of getting a task without its date.
  */
 import { Hono } from 'hono';
+import { describeRoute } from 'hono-openapi';
 import { z } from 'zod';
 import type { AppEnv } from '../http/env.ts';
 import { notFound } from '../http/errors.ts';
+import { errorResponses, jsonResponse, noContentResponse } from '../http/openapi.ts';
 import { validate } from '../http/validation.ts';
 import type { TaskRepository } from './repository.ts';
 import {
@@ -24,8 +26,14 @@ import {
   searchArg,
   statusArg,
   taskIdParam,
+  taskPageSchema,
+  taskSchema,
   titleArg,
 } from './task.ts';
+
+// Named schemas in the OpenAPI document; the shapes themselves are task.ts's.
+const Task = taskSchema.meta({ id: 'Task' });
+const TaskPage = taskPageSchema.extend({ tasks: z.array(Task) }).meta({ id: 'TaskPage' });
 
 const ListQuery = z.object({
   status: statusArg.default('all'),
@@ -37,7 +45,7 @@ const ListQuery = z.object({
 });
 
 const IdParam = z.object({
-  id: taskIdParam,
+  id: taskIdParam.meta({ description: 'The task’s number: each user numbers their own tasks from 1.' }),
 });
 
 const bodyObject = <Shape extends z.ZodRawShape>(shape: Shape) =>
@@ -48,19 +56,21 @@ const bodyObject = <Shape extends z.ZodRawShape>(shape: Shape) =>
         : 'the body must be a JSON object',
   });
 
+const dueDate = dueDateField.meta({ format: 'date' });
+
 const CreateBody = bodyObject({
-  title: titleArg,
-  description: descriptionArg.nullish(),
-  dueDate: dueDateField.nullish(),
-  priority: priorityArg.nullish(),
+  title: titleArg.meta({ description: 'What needs doing.' }),
+  description: descriptionArg.nullish().meta({ description: 'Details; blank or null for none.' }),
+  dueDate: dueDate.nullish().meta({ description: 'YYYY-MM-DD, a real calendar date.' }),
+  priority: priorityArg.nullish().meta({ description: '`medium` when not given.' }),
 });
 
 const PatchBody = bodyObject({
   title: titleArg.optional(),
-  description: descriptionArg.nullable().optional(),
-  dueDate: dueDateField.nullable().optional(),
+  description: descriptionArg.nullable().optional().meta({ description: 'null (or blank) removes it.' }),
+  dueDate: dueDate.nullable().optional().meta({ description: 'null removes it.' }),
   priority: priorityArg.optional(),
-  completed: completedArg.optional(),
+  completed: completedArg.optional().meta({ description: 'true marks the task done; false reopens it.' }),
 }).refine((patch) => Object.values(patch).some((value) => value !== undefined), {
   error: 'give at least one of title, description, dueDate, priority or completed to change',
 });
@@ -68,45 +78,99 @@ const PatchBody = bodyObject({
 // Blank text means "no description", as for the tools.
 const blankToNull = (text: string | null | undefined) => (text === undefined ? undefined : text || null);
 
+const tags = ['Tasks'];
+
 export function taskRoutes(repo: TaskRepository): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
-  app.get('/tasks', validate('query', ListQuery), async (c) => {
-    const { tasks, total } = await repo.list(c.get('userId'), c.req.valid('query'));
-    return c.json({ tasks, total });
-  });
+  app.get(
+    '/tasks',
+    describeRoute({
+      tags,
+      summary: 'List tasks',
+      description: 'The user’s tasks, newest first; `total` counts every match, beyond the page.',
+      responses: { ...jsonResponse(200, 'A page of tasks', TaskPage), ...errorResponses(400, 401, 503) },
+    }),
+    validate('query', ListQuery),
+    async (c) => {
+      const { tasks, total } = await repo.list(c.get('userId'), c.req.valid('query'));
+      return c.json({ tasks, total });
+    },
+  );
 
-  app.post('/tasks', validate('json', CreateBody), async (c) => {
-    const body = c.req.valid('json');
-    const task = await repo.add(c.get('userId'), {
-      title: body.title,
-      description: blankToNull(body.description) ?? null,
-      dueDate: body.dueDate ?? null,
-      priority: body.priority ?? 'medium',
-    });
-    return c.json(task, 201);
-  });
+  app.post(
+    '/tasks',
+    describeRoute({
+      tags,
+      summary: 'Create a task',
+      description:
+        'The new task gets the user’s next number: their first task is 1, and a deleted task’s number is never given again.',
+      responses: { ...jsonResponse(201, 'The created task', Task), ...errorResponses(400, 401, 503) },
+    }),
+    validate('json', CreateBody),
+    async (c) => {
+      const body = c.req.valid('json');
+      const task = await repo.add(c.get('userId'), {
+        title: body.title,
+        description: blankToNull(body.description) ?? null,
+        dueDate: body.dueDate ?? null,
+        priority: body.priority ?? 'medium',
+      });
+      return c.json(task, 201);
+    },
+  );
 
-  app.get('/tasks/:id', validate('param', IdParam), async (c) => {
-    const task = await repo.get(c.get('userId'), c.req.valid('param').id);
-    if (!task) throw notFound('Task');
-    return c.json(task);
-  });
+  app.get(
+    '/tasks/:id',
+    describeRoute({
+      tags,
+      summary: 'Get a task',
+      responses: { ...jsonResponse(200, 'The task', Task), ...errorResponses(400, 401, 404, 503) },
+    }),
+    validate('param', IdParam),
+    async (c) => {
+      const task = await repo.get(c.get('userId'), c.req.valid('param').id);
+      if (!task) throw notFound('Task');
+      return c.json(task);
+    },
+  );
 
-  app.patch('/tasks/:id', validate('param', IdParam), validate('json', PatchBody), async (c) => {
-    const body = c.req.valid('json');
-    const task = await repo.update(c.get('userId'), c.req.valid('param').id, {
-      ...body,
-      description: blankToNull(body.description),
-    });
-    if (!task) throw notFound('Task');
-    return c.json(task);
-  });
+  app.patch(
+    '/tasks/:id',
+    describeRoute({
+      tags,
+      summary: 'Change a task',
+      description:
+        'Only the fields given change; `description: null` or `dueDate: null` removes them, `completed` marks the task done or reopens it.',
+      responses: { ...jsonResponse(200, 'The updated task', Task), ...errorResponses(400, 401, 404, 503) },
+    }),
+    validate('param', IdParam),
+    validate('json', PatchBody),
+    async (c) => {
+      const body = c.req.valid('json');
+      const task = await repo.update(c.get('userId'), c.req.valid('param').id, {
+        ...body,
+        description: blankToNull(body.description),
+      });
+      if (!task) throw notFound('Task');
+      return c.json(task);
+    },
+  );
 
-  app.delete('/tasks/:id', validate('param', IdParam), async (c) => {
-    if (!(await repo.remove(c.get('userId'), c.req.valid('param').id))) throw notFound('Task');
-    return c.body(null, 204);
-  });
+  app.delete(
+    '/tasks/:id',
+    describeRoute({
+      tags,
+      summary: 'Delete a task',
+      description: 'Permanently. Its number is not given to another task.',
+      responses: { ...noContentResponse('Deleted'), ...errorResponses(400, 401, 404, 503) },
+    }),
+    validate('param', IdParam),
+    async (c) => {
+      if (!(await repo.remove(c.get('userId'), c.req.valid('param').id))) throw notFound('Task');
+      return c.body(null, 204);
+    },
+  );
 
   return app;
 }
