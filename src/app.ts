@@ -26,6 +26,7 @@ import { apiDocsRoutes, healthDocs } from './http/openapi.ts';
 import { createLogger, errorFields, type Logger } from './log.ts';
 import { mcpRoute } from './mcp/http.ts';
 import { createChatModel } from './model/provider.ts';
+import { pageRoutes } from './page/routes.ts';
 import { createTaskRepository, type TaskRepository } from './tasks/repository.ts';
 import { taskRoutes } from './tasks/routes.ts';
 
@@ -104,7 +105,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.route('/', apiDocsRoutes(app));
-
+  // The chat page and its assets are public: the page asks the person who they are.
+  app.route('/', pageRoutes());
   app.use(authenticate(config.auth));
   app.route('/mcp', mcpRoute(tasks));
   app.route('/', chatRoutes({ config, turns, conversations }));

@@ -10,7 +10,7 @@ import { migrate as migrateNeon } from 'drizzle-orm/neon-serverless/migrator';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import type { Config } from '../config.ts';
-import { type Database, openHandle } from './client.ts';
+import { type Database, type Db, openHandle } from './client.ts';
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
 
@@ -24,14 +24,14 @@ const MIGRATORS: Record<Config['db']['driver'], AnyMigrate> = {
 };
 
 // Any fixed number: instances of taskchat starting together queue on it, so one migrates and the
-// others find nothing left to do.
-const MIGRATION_LOCK = 7_262_024;
+// others find nothing left to do. `db:rollback` takes the same lock, so it never interleaves with a
+// migration.
+export const MIGRATION_LOCK = 7_262_024;
 
 /**
  * Brings the schema up to date. With PGlite (one process owns the files) it migrates through the
- * app's own handle. Otherwise through one short-lived connection to the unpooled URL, holding a
- * session advisory lock, because drizzle's migrator is not safe to run twice at once (several
- * instances of a deploy starting together). Neon's HTTP driver has no session to hold a lock on.
+ * app's own handle. Otherwise under `withMigrationLock`, because drizzle's migrator is not safe to
+ * run twice at once (several instances of a deploy starting together).
  */
 export async function migrateDatabase(settings: Config['db'], database?: Database): Promise<void> {
   const migrate = MIGRATORS[settings.driver];
@@ -40,11 +40,20 @@ export async function migrateDatabase(settings: Config['db'], database?: Databas
     await database.run((db) => migrate(db as never, config));
     return;
   }
+  await withMigrationLock(settings, (db) => migrate(db as never, config));
+}
+
+/**
+ * Runs `work` on one short-lived connection to the unpooled URL while holding the session
+ * advisory lock (a pool of one, so the lock's session is the one doing the work). Neon's HTTP
+ * driver has no session to hold a lock on, so there it runs unlocked.
+ */
+export async function withMigrationLock<T>(settings: Config['db'], work: (db: Db) => Promise<T>): Promise<T> {
   const handle = await openHandle({ ...settings, poolMax: 1 }, settings.migrationUrl);
   const locking = settings.driver !== 'neon-http';
   try {
     if (locking) await handle.db.execute(sql`select pg_advisory_lock(${MIGRATION_LOCK})`);
-    await migrate(handle.db as never, config);
+    return await work(handle.db);
   } finally {
     // Closing the session releases the lock too; unlocking first keeps waiters from waiting on close.
     if (locking) await handle.db.execute(sql`select pg_advisory_unlock(${MIGRATION_LOCK})`).catch(() => {});

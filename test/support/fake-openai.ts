@@ -2,20 +2,59 @@
 // (POST /v1/chat/completions) and the Responses API (POST /v1/responses) in their real wire
 // formats (JSON and SSE), so that tests exercise the actual @ai-sdk/openai provider, HTTP
 // handling, retries and timeouts end to end, instead of a mock model that skips all of that.
-// Both routes share one queue and script.
+// Both routes share one queue and script. A reply can also fail the way providers fail (an
+// error status, a body or stream cut part-way, silence, malformed tool calls), for fault tests.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type FakeToolCall = { name: string; args: Record<string, unknown> };
+export type FakeToolCall =
+  | { name: string; args: Record<string, unknown> }
+  // Arguments sent verbatim instead of JSON.stringify(args): invalid JSON, truncated JSON...
+  | { name: string; rawArguments: string };
+
+/**
+ * Where and how an answer stops early. Streamed answers are cut between SSE events, JSON answers
+ * inside the body; the status (200) and headers are always sent first.
+ */
+export type FakeCut = {
+  /** Streamed answers: SSE events sent before the cut (default: half of them, at least one). */
+  afterEvents?: number;
+  /** JSON answers: bytes of the body sent before the cut (default: half of it). */
+  afterBytes?: number;
+  /**
+   * What happens at the cut:
+   * - `destroy` (default): the socket is destroyed; the client sees the connection die mid-body.
+   * - `end`: the response ends properly there: an SSE stream without its finish (and `[DONE]`),
+   *   or a complete 200 whose JSON is cut (Content-Length matches the cut body).
+   * - `hang`: nothing more is sent; the connection stays open until the client aborts.
+   * - `error`: streams send the provider's in-stream error event and end (Chat Completions a
+   *   `data: {"error": ...}` chunk, Responses an `error` event); a JSON answer is an HTTP 500.
+   */
+  ending?: 'destroy' | 'end' | 'hang' | 'error';
+  /** The error `ending: 'error'` sends, in OpenAI's shape (default: a server_error). */
+  error?: { message: string; type?: string; code?: string | null };
+};
+
+/**
+ * One assistant step. `reasoning` is used by the Responses route only (a reasoning item with this
+ * summary text before the message; Chat Completions ignores it). `cut: true` cuts half-way and
+ * destroys the socket; see FakeCut for the rest.
+ */
+export type FakeStep = {
+  text?: string;
+  toolCalls?: FakeToolCall[];
+  reasoning?: string;
+  cut?: true | FakeCut;
+};
 
 export type FakeReply =
-  // One assistant step. `reasoning` is used by the Responses route only (a reasoning item with
-  // this summary text before the message; Chat Completions ignores it).
-  | { text?: string; toolCalls?: FakeToolCall[]; reasoning?: string }
-  | { status: number; body?: unknown } // HTTP error answer (e.g. 500, 429)
-  | { hang: true }; // never answers (until the server closes)
+  | FakeStep
+  // HTTP error answer (e.g. 500, 429); without `body`, an OpenAI-style error body. `headers`
+  // e.g. `{ 'retry-after': '1' }`, which the AI SDK's retries honour.
+  | { status: number; body?: unknown; headers?: Record<string, string> }
+  | { hang: true }; // never answers, not even headers (until the client aborts or close())
 
 export type FakeRequest = {
   /** Which route was called: Chat Completions or the Responses API. */
@@ -130,8 +169,14 @@ export async function startFakeOpenAI(script: FakeScript = defaultScript): Promi
 
     if ('hang' in reply) return; // the socket stays open until the client aborts or close()
     if ('status' in reply) {
-      if (reply.body === undefined) sendError(res, reply.status, `fake-openai error ${reply.status}`);
-      else sendJson(res, reply.status, reply.body);
+      if (reply.body === undefined)
+        sendError(res, reply.status, `fake-openai error ${reply.status}`, undefined, reply.headers);
+      else sendJson(res, reply.status, reply.body, reply.headers);
+      return;
+    }
+    const cut = reply.cut === true ? {} : reply.cut;
+    if (cut?.ending === 'error' && !body?.stream) {
+      sendError(res, 500, cut.error?.message ?? 'fake-openai: the model failed', cut.error);
       return;
     }
 
@@ -143,7 +188,7 @@ export async function startFakeOpenAI(script: FakeScript = defaultScript): Promi
       toolCalls: (reply.toolCalls ?? []).map((c) => ({
         id: `call_${++callSeq}`,
         name: c.name,
-        arguments: JSON.stringify(c.args),
+        arguments: 'rawArguments' in c ? c.rawArguments : JSON.stringify(c.args),
       })),
       usage: fakeUsage(fakeReq.messages, reply),
     };
@@ -156,13 +201,15 @@ export async function startFakeOpenAI(script: FakeScript = defaultScript): Promi
         encryptedReasoning: include.includes('reasoning.encrypted_content'),
         store: body?.store !== false,
       });
-      if (response.store) for (const item of response.output) storedItems.set(item.id, item);
-      if (fakeReq.stream) sendResponseStream(res, response);
-      else sendJson(res, 200, response);
+      // A cut response never completed, so OpenAI would hold none of its items.
+      if (response.store && !cut) for (const item of response.output) storedItems.set(item.id, item);
+      if (fakeReq.stream) sendEvents(res, responseEvents(response), cut, responsesErrorEvent);
+      else sendBody(res, response, cut);
       return;
     }
-    if (fakeReq.stream) sendStream(res, step, body?.stream_options?.include_usage === true);
-    else sendJson(res, 200, completionJson(step));
+    if (fakeReq.stream)
+      sendEvents(res, chatEvents(step, body?.stream_options?.include_usage === true), cut, chatErrorEvent);
+    else sendBody(res, completionJson(step), cut);
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -235,12 +282,8 @@ function completionJson(step: Step) {
 
 // Mirrors OpenAI's chunk sequence: role, content pieces, per-call header then arguments,
 // a finish chunk, an optional usage chunk with empty choices, then [DONE].
-function sendStream(res: ServerResponse, step: Step, includeUsage: boolean): void {
-  res.writeHead(200, {
-    'content-type': 'text/event-stream',
-    'cache-control': 'no-cache',
-    connection: 'keep-alive',
-  });
+function chatEvents(step: Step, includeUsage: boolean): string[] {
+  const events: string[] = [];
   const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => {
     const payload = {
       id: step.id,
@@ -250,7 +293,7 @@ function sendStream(res: ServerResponse, step: Step, includeUsage: boolean): voi
       choices,
       ...extra,
     };
-    res.write(`data: ${JSON.stringify(payload)}\n\n`);
+    events.push(`data: ${JSON.stringify(payload)}\n\n`);
   };
   const delta = (d: Record<string, unknown>, finish: string | null = null) =>
     chunk([{ index: 0, delta: d, logprobs: null, finish_reason: finish }]);
@@ -266,7 +309,19 @@ function sendStream(res: ServerResponse, step: Step, includeUsage: boolean): voi
   });
   delta({}, finishReason(step));
   if (includeUsage) chunk([], { usage: step.usage });
-  res.end('data: [DONE]\n\n');
+  events.push('data: [DONE]\n\n');
+  return events;
+}
+
+// What OpenAI sends when a Chat Completions stream fails after it started.
+function chatErrorEvent(error: OpenAIError): string {
+  return `data: ${JSON.stringify({ error })}\n\n`;
+}
+
+// The Responses API's error event; its sequence number only has to be a number.
+function responsesErrorEvent(error: OpenAIError, sequence: number): string {
+  const { type: _type, ...fields } = error;
+  return `event: error\ndata: ${JSON.stringify({ type: 'error', sequence_number: sequence, ...fields })}\n\n`;
 }
 
 // ---- Responses API ----------------------------------------------------------------------
@@ -382,15 +437,11 @@ function responseJson(step: Step, options: ResponseOptions) {
 
 // Mirrors OpenAI's event sequence: created, in_progress, per output item an added event, its
 // deltas and done events, then completed with the whole response and usage. No [DONE].
-function sendResponseStream(res: ServerResponse, response: ResponseBody): void {
-  res.writeHead(200, {
-    'content-type': 'text/event-stream',
-    'cache-control': 'no-cache',
-    connection: 'keep-alive',
-  });
+function responseEvents(response: ResponseBody): string[] {
+  const events: string[] = [];
   let sequence = 0;
   const event = (type: string, fields: Record<string, unknown>) => {
-    res.write(
+    events.push(
       `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence++, ...fields })}\n\n`,
     );
   };
@@ -442,7 +493,79 @@ function sendResponseStream(res: ServerResponse, response: ResponseBody): void {
     event('response.output_item.done', { output_index, item });
   });
   event('response.completed', { response });
-  res.end();
+  return events;
+}
+
+type OpenAIError = { message: string; type: string; param: null; code: string | null };
+
+function openAIError(cut: FakeCut): OpenAIError {
+  return {
+    message: cut.error?.message ?? 'fake-openai: the model failed mid-stream',
+    type: cut.error?.type ?? 'server_error',
+    param: null,
+    code: cut.error?.code ?? null,
+  };
+}
+
+/** Sends SSE events, all of them or up to a cut (see FakeCut). */
+function sendEvents(
+  res: ServerResponse,
+  events: string[],
+  cut: FakeCut | undefined,
+  errorEvent: (error: OpenAIError, sequence: number) => string,
+): void {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+  });
+  // One write per event, as a real server flushes them as they are produced.
+  if (!cut) {
+    for (const event of events) res.write(event);
+    res.end();
+    return;
+  }
+  const sent = Math.min(
+    events.length,
+    Math.max(0, cut.afterEvents ?? Math.max(1, Math.floor(events.length / 2))),
+  );
+  res.flushHeaders();
+  for (const event of events.slice(0, sent)) res.write(event);
+  if (cut.ending === 'error') res.end(errorEvent(openAIError(cut), sent));
+  else finishCut(res, '', cut.ending);
+}
+
+/** Sends a JSON body, whole or up to a cut (see FakeCut). */
+function sendBody(res: ServerResponse, value: unknown, cut: FakeCut | undefined): void {
+  if (!cut) {
+    sendJson(res, 200, value);
+    return;
+  }
+  const body = Buffer.from(JSON.stringify(value));
+  const sent = body.subarray(
+    0,
+    Math.min(body.length, Math.max(0, cut.afterBytes ?? Math.floor(body.length / 2))),
+  );
+  // Content-Length announces the whole body unless the response is to end cleanly at the cut.
+  const length = cut.ending === 'end' ? sent.length : body.length;
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(length) });
+  res.flushHeaders();
+  finishCut(res, sent, cut.ending);
+}
+
+// `rest` is what still goes out before the cut (may be empty).
+function finishCut(res: ServerResponse, rest: string | Buffer, ending: FakeCut['ending']): void {
+  if (ending === 'end') res.end(rest);
+  else if (ending === 'hang') {
+    if (rest.length > 0) res.write(rest);
+  } else {
+    if (rest.length > 0) res.write(rest);
+    // Destroying at once could discard what precedes the cut before it is sent: end the socket
+    // (its queued writes go first, then a FIN, mid-body) and destroy it once that is done.
+    const socket = res.socket;
+    if (socket) socket.end(() => socket.destroy());
+    else res.destroy();
+  }
 }
 
 function splitText(text: string): string[] {
@@ -459,17 +582,29 @@ function fakeUsage(messages: unknown[], reply: { text?: string; toolCalls?: Fake
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }
 
-function sendJson(res: ServerResponse, status: number, value: unknown): void {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = typeof value === 'string' ? value : JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json' });
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(text);
 }
 
 // The shape @ai-sdk/openai's failed-response handler parses into the error message.
-function sendError(res: ServerResponse, status: number, message: string): void {
+function sendError(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  error: { type?: string; code?: string | null } = {},
+  headers: Record<string, string> = {},
+): void {
   const type =
-    status === 429 ? 'rate_limit_exceeded' : status >= 500 ? 'server_error' : 'invalid_request_error';
-  sendJson(res, status, { error: { message, type, param: null, code: null } });
+    error.type ??
+    (status === 429 ? 'rate_limit_exceeded' : status >= 500 ? 'server_error' : 'invalid_request_error');
+  sendJson(res, status, { error: { message, type, param: null, code: error.code ?? null } }, headers);
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
