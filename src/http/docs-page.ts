@@ -10,7 +10,7 @@
 
 type Json = Record<string, unknown>;
 
-const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
+const METHODS = ['get', 'head', 'post', 'put', 'patch', 'delete'] as const;
 
 const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -152,7 +152,7 @@ h2{margin-top:2rem;border-bottom:1px solid #dde2ea}
 code{font:13px ui-monospace,monospace;background:#eef1f5;padding:0 .25em;border-radius:3px}
 .operation,.definition{background:#fff;border:1px solid #dde2ea;border-radius:8px;padding:.25rem 1rem 1rem;margin:1rem 0}
 .method{display:inline-block;min-width:4.2em;text-align:center;font:bold 12px ui-monospace,monospace;color:#fff;border-radius:4px;padding:2px 4px}
-.get{background:#2f7d32}.post{background:#1f5fbf}.patch{background:#a8660b}.delete{background:#b3261e}.put{background:#6b3fa0}
+.get{background:#2f7d32}.head{background:#4f6f52}.post{background:#1f5fbf}.patch{background:#a8660b}.delete{background:#b3261e}.put{background:#6b3fa0}
 .public,.optional{font-size:11px;border-radius:3px;padding:0 .35em;margin-left:.35em}
 .public{background:#e3f4e4;color:#205d22}.optional{background:#eef1f5;color:#5b6475}
 .limits,.desc{color:#5b6475}
