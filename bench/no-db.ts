@@ -41,6 +41,7 @@ function cannedTask(title: string): Task {
 /** Every method answers at once with a canned result: the tools' own work minus the SQL. */
 export const cannedRepository: TaskRepository = {
   add: async (_userId, task) => cannedTask(task.title),
+  get: async (_userId, taskId) => ({ ...cannedTask('canned'), id: taskId }),
   list: async () => ({ tasks: [cannedTask('canned')], total: 1 }),
   setCompleted: async (_userId, taskId) => ({ ...cannedTask('canned'), id: taskId, completed: true }),
   update: async (_userId, taskId) => ({ ...cannedTask('canned'), id: taskId }),
@@ -118,6 +119,7 @@ export function createFakeStores(history: StoredMessage[], onStatement: () => vo
   };
   const tasks: TaskRepository = {
     add: counted(cannedRepository.add),
+    get: counted(cannedRepository.get),
     list: counted(cannedRepository.list),
     setCompleted: counted(cannedRepository.setCompleted),
     update: counted(cannedRepository.update),

@@ -24,6 +24,7 @@ import { Drain, refuseWhileDraining } from './http/drain.ts';
 import type { AppEnv } from './http/env.ts';
 import { ApiError, describeError, ERROR_STATUS, errorBody } from './http/errors.ts';
 import { Inflight } from './http/inflight.ts';
+import { apiDocsRoutes } from './http/openapi.ts';
 import { createLogger, errorFields, type Logger } from './log.ts';
 import { mcpRoute } from './mcp/http.ts';
 import { createChatModel } from './model/provider.ts';
@@ -138,6 +139,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // Everything but the probes and /metrics: no new work once the server drains.
   app.use(refuseWhileDraining(drain));
 
+  app.route('/', apiDocsRoutes(app));
   // The chat page and its assets are public: the page asks the person who they are.
   app.route('/', pageRoutes());
   app.use(authenticate(config.auth));

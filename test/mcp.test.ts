@@ -263,6 +263,7 @@ describe('MCP server without a database', () => {
       Promise.reject(new DbUnavailableError(3, { cause: new Error('secret driver detail') }));
     const repo: TaskRepository = {
       add: unavailable,
+      get: unavailable,
       list: unavailable,
       setCompleted: unavailable,
       update: unavailable,

@@ -17,6 +17,14 @@ import type { AppEnv } from '../http/env.ts';
 import { notFound } from '../http/errors.ts';
 import { validate } from '../http/validation.ts';
 import { type Conversations, toTranscript } from './conversations.ts';
+import {
+  chatDocs,
+  conversationMessagesDocs,
+  deleteConversationDocs,
+  getConversationDocs,
+  listConversationsDocs,
+  resumeStreamDocs,
+} from './openapi.ts';
 import type { ChatTurns } from './turn.ts';
 import { chatTargets } from './turn-store.ts';
 import { conversationUIMessages } from './ui-messages.ts';
@@ -107,7 +115,7 @@ export function chatRoutes({ config, turns, conversations }: ChatRouteDeps): Hon
 
   const app = new Hono<AppEnv>();
 
-  app.post('/chat', validate('json', ChatRequest), async (c) => {
+  app.post('/chat', validate('json', ChatRequest), chatDocs(ContractBody), async (c) => {
     const body = c.req.valid('json');
     const userId = c.get('userId');
     const log = c.get('log');
@@ -134,13 +142,13 @@ export function chatRoutes({ config, turns, conversations }: ChatRouteDeps): Hon
 
   // What `useChat` asks to resume an interrupted stream: there is never one, since every turn
   // runs to its end on the server and is stored.
-  app.get('/chat/:id/stream', (c) => c.body(null, 204));
+  app.get('/chat/:id/stream', resumeStreamDocs, (c) => c.body(null, 204));
 
-  app.get('/conversations', async (c) =>
+  app.get('/conversations', listConversationsDocs, async (c) =>
     c.json({ conversations: await conversations.list(c.get('userId')) }),
   );
 
-  app.get('/conversations/:id', validate('param', IdParam), async (c) => {
+  app.get('/conversations/:id', getConversationDocs, validate('param', IdParam), async (c) => {
     const conversation = await conversations.get(c.get('userId'), c.req.valid('param').id);
     if (!conversation) throw notFound('Conversation');
     return c.json({
@@ -152,15 +160,20 @@ export function chatRoutes({ config, turns, conversations }: ChatRouteDeps): Hon
 
   // The conversation as AI SDK UI messages, for `useChat({ id, messages })`. The id may also be a
   // client's own chat id, as POST /chat accepts it.
-  app.get('/conversations/:id/messages', validate('param', ChatIdParam), async (c) => {
-    const userId = c.get('userId');
-    const { given, named } = chatTargets(userId, c.req.valid('param').id);
-    const conversation = await conversations.get(userId, given, 1000, named);
-    if (!conversation) throw notFound('Conversation');
-    return c.json({ messages: conversationUIMessages(conversation.id, conversation.messages) });
-  });
+  app.get(
+    '/conversations/:id/messages',
+    conversationMessagesDocs,
+    validate('param', ChatIdParam),
+    async (c) => {
+      const userId = c.get('userId');
+      const { given, named } = chatTargets(userId, c.req.valid('param').id);
+      const conversation = await conversations.get(userId, given, 1000, named);
+      if (!conversation) throw notFound('Conversation');
+      return c.json({ messages: conversationUIMessages(conversation.id, conversation.messages) });
+    },
+  );
 
-  app.delete('/conversations/:id', validate('param', IdParam), async (c) => {
+  app.delete('/conversations/:id', deleteConversationDocs, validate('param', IdParam), async (c) => {
     if (!(await conversations.remove(c.get('userId'), c.req.valid('param').id)))
       throw notFound('Conversation');
     return c.body(null, 204);

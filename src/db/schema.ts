@@ -24,10 +24,14 @@ import {
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
 
+/**
+ * A task's `id` is its number for its user (the user's first task is 1), so the key is the pair.
+ * The number comes from `taskCounters` in the same INSERT statement (tasks/repository.ts).
+ */
 export const tasks = pgTable(
   'tasks',
   {
-    id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+    id: integer('id').notNull(),
     userId: text('user_id').notNull(),
     title: text('title').notNull(),
     description: text('description'),
@@ -40,13 +44,25 @@ export const tasks = pgTable(
     updatedAt: updatedAt(),
   },
   (t) => [
-    // Newest first is id order (ids only grow), so these serve "all" and "by status" lists.
-    index('tasks_user_recent_idx').on(t.userId, t.id.desc()),
+    // Newest first is id order (a user's numbers only grow): the key, read backwards, serves "all"
+    // lists, and this index lists by status.
+    primaryKey({ name: 'tasks_pkey', columns: [t.userId, t.id] }),
     index('tasks_user_status_recent_idx').on(t.userId, t.completed, t.id.desc()),
     check('tasks_priority_check', sql`${t.priority} in ('low', 'medium', 'high')`),
     check('tasks_title_length_check', sql`char_length(${t.title}) between 1 and 200`),
   ],
 );
+
+/**
+ * The last task number handed out to each user. Adding a task bumps it with INSERT ... ON CONFLICT
+ * DO UPDATE inside the task's own INSERT statement: concurrent adds of one user queue on this row
+ * and each sees the previous one's number, and deleting a task never lowers it, so a number is
+ * never given twice.
+ */
+export const taskCounters = pgTable('task_counters', {
+  userId: text('user_id').primaryKey(),
+  lastTaskId: integer('last_task_id').notNull(),
+});
 
 export const conversations = pgTable(
   'conversations',

@@ -13,6 +13,7 @@ import { type Context, Hono } from 'hono';
 import type { Database } from '../db/client.ts';
 import { DRAINING_RETRY_AFTER_SECONDS } from '../http/drain.ts';
 import type { AppEnv } from '../http/env.ts';
+import { healthDocs, livezDocs, readyzDocs } from './openapi.ts';
 
 /** Past this the database counts as not answering (below Kubernetes' probe timeouts in deploy/). */
 export const PING_TIMEOUT_MS = 1500;
@@ -29,12 +30,12 @@ export type HealthDeps = {
 export function healthRoutes({ database, degradedMs, isDraining }: HealthDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
-  app.get('/livez', (c) => {
+  app.get('/livez', livezDocs, (c) => {
     c.header('Cache-Control', 'no-store');
     return c.json({ status: 'ok' });
   });
 
-  app.get('/readyz', async (c) => {
+  app.get('/readyz', readyzDocs, async (c) => {
     c.header('Cache-Control', 'no-store');
     if (isDraining()) {
       drainingHeaders(c);
@@ -45,7 +46,7 @@ export function healthRoutes({ database, degradedMs, isDraining }: HealthDeps): 
     return c.json({ status: 'not_ready', reason: 'db_unavailable' }, 503);
   });
 
-  app.get('/health', async (c) => {
+  app.get('/health', healthDocs, async (c) => {
     c.header('Cache-Control', 'no-store');
     const answer = await ping(database);
     const pool = database.poolStats();

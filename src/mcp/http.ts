@@ -15,15 +15,33 @@
  */
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { Hono } from 'hono';
+import { describeRoute } from 'hono-openapi';
 import type { AppEnv } from '../http/env.ts';
 import { ApiError } from '../http/errors.ts';
+import { errorResponses } from '../http/openapi.ts';
 import type { TaskRepository } from '../tasks/repository.ts';
 import { createMcpServer } from './server.ts';
+
+const mcpDocs = describeRoute({
+  tags: ['MCP'],
+  summary: 'MCP Streamable HTTP (stateless)',
+  description:
+    'A JSON-RPC message of the Model Context Protocol, answered with JSON (no SSE, no session). Serves the five task tools for the authenticated user. `GET` and `DELETE` answer 405: there is no stream to open and no session to end.',
+  requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+  responses: {
+    200: {
+      description: 'The JSON-RPC answer',
+      content: { 'application/json': { schema: { type: 'object' } } },
+    },
+    202: { description: 'Accepted (a notification or response, which has no answer)' },
+    ...errorResponses(401, 413),
+  },
+});
 
 export function mcpRoute(repo: TaskRepository): Hono<AppEnv> {
   const route = new Hono<AppEnv>();
 
-  route.post('/', async (c) => {
+  route.post('/', mcpDocs, async (c) => {
     const userId = c.get('userId');
     // Mounted behind auth; refuse rather than serve tools for nobody if it ever is not.
     if (!userId) throw new ApiError('unauthorized', 'Authentication required');

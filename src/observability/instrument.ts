@@ -204,6 +204,8 @@ export function instrumentTaskRepository(tasks: TaskRepository, tracer: Tracer |
         () => tasks.add(...args),
         (t) => ({ 'taskchat.task.id': t.id }),
       ),
+    get: (...args) =>
+      statement('get', 'SELECT', { 'taskchat.task.id': args[1] }, () => tasks.get(...args), found),
     list: (...args) =>
       statement(
         'list',

@@ -9,11 +9,13 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
+import { describeRoute } from 'hono-openapi';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../db/client.ts';
 import type { BreakerState } from '../db/resilience.ts';
 import type { AppEnv } from '../http/env.ts';
 import { ApiError } from '../http/errors.ts';
+import { errorResponses, PUBLIC } from '../http/openapi.ts';
 
 /** How the turn was answered: the contract's JSON, or the UI message stream. */
 export type TurnAnswer = 'json' | 'stream';
@@ -166,10 +168,22 @@ export type Metrics = ReturnType<typeof createMetrics>;
  * `GET /metrics`. Open unless `token` is set; then only `Authorization: Bearer <token>` reads it
  * (compared in constant time), anything else is the contract's 401.
  */
+const metricsDocs = describeRoute({
+  tags: ['Operations'],
+  summary: 'Prometheus metrics',
+  description:
+    'Text exposition format. Open unless `METRICS_TOKEN` is set; then `Authorization: Bearer <it>`.',
+  security: PUBLIC,
+  responses: {
+    200: { description: 'The metrics', content: { 'text/plain': { schema: { type: 'string' } } } },
+    ...errorResponses(401),
+  },
+});
+
 export function metricsRoute(metrics: Metrics, token: string | undefined): Hono<AppEnv> {
   const expected = token === undefined ? undefined : digest(token);
   const app = new Hono<AppEnv>();
-  app.get('/metrics', async (c) => {
+  app.get('/metrics', metricsDocs, async (c) => {
     if (expected) {
       const presented = /^Bearer (\S+)$/.exec(c.req.header('authorization') ?? '')?.[1];
       if (presented === undefined || !timingSafeEqual(digest(presented), expected)) {

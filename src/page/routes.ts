@@ -18,6 +18,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono } from 'hono';
+import { describeRoute } from 'hono-openapi';
+import { PUBLIC } from '../http/openapi.ts';
 
 const DEFAULT_ROOT = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
@@ -47,6 +49,17 @@ npm run build</pre>
 <p>then reload this page (no restart needed). The API reference is at <a href="/docs">/docs</a>.</p>
 </body></html>`;
 
+const pageDocs = describeRoute({
+  tags: ['Operations'],
+  summary: 'The chat page',
+  description: 'Built on the AI SDK’s own chat client; its hashed assets are under `/assets/`.',
+  security: PUBLIC,
+  responses: {
+    200: { description: 'The page', content: { 'text/html': {} } },
+    503: { description: 'The page is not built yet: how to build it', content: { 'text/html': {} } },
+  },
+});
+
 export type PageOptions = {
   /** The built page; defaults to web/dist next to src/. */
   root?: string;
@@ -59,7 +72,7 @@ export function pageRoutes(options: PageOptions = {}): Hono {
   // serveStatic is given absolute paths and no `root`: with a root it complains on the console at
   // start-up when web/dist does not exist yet, which is a normal state here.
   const index = serveStatic({ path: join(root, 'index.html') });
-  app.on(['GET', 'HEAD'], '/', async (c) => {
+  app.on(['GET', 'HEAD'], '/', pageDocs, async (c) => {
     // Looked up per request, so a build made while the server runs is served without a restart.
     const page = existsSync(join(root, 'index.html')) ? await index(c, async () => {}) : undefined;
     if (!page) {

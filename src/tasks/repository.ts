@@ -4,9 +4,13 @@
  * method, and every statement filters on it, so another user's task is indistinguishable from
  * one that does not exist (`undefined`), with no separate existence check.
  *
+ * Task ids are numbered per user (a user's first task is 1): `taskId` is that number, and a task
+ * is found by the pair (user id, number), the table's key. The number comes from the user's row in
+ * `task_counters`, bumped inside the same INSERT statement as the task (see `add`).
+ *
  * Each method is exactly one SQL statement (one round trip: the design's budget is one
  * statement per tool call), always with a `LIMIT` or a primary-key filter, served by the
- * (user_id, id desc) and (user_id, completed, id desc) indexes. Reads run as idempotent so a
+ * (user_id, id) key and the (user_id, completed, id desc) index. Reads run as idempotent so a
  * connection lost mid-statement is retried; writes are only retried when they surely never ran.
  *
  * A change made by a chat turn carries an `EffectRecord`: the same statement then also records the
@@ -16,7 +20,7 @@
  */
 import { and, desc, eq, getTableColumns, ilike, or, type SQL, sql } from 'drizzle-orm';
 import { type Database, queryRows } from '../db/client.ts';
-import { tasks } from '../db/schema.ts';
+import { taskCounters, tasks } from '../db/schema.ts';
 import { MAX_LIST_LIMIT, type Priority, type Task, type TaskPage, type TaskStatus } from './task.ts';
 
 export type NewTask = {
@@ -32,6 +36,7 @@ export type TaskPatch = {
   description?: string | null;
   dueDate?: string | null;
   priority?: Priority;
+  completed?: boolean;
 };
 
 export type ListOptions = { status: TaskStatus; search?: string; limit: number };
@@ -48,6 +53,7 @@ export type EffectRecord = {
 
 export type TaskRepository = {
   add(userId: string, task: NewTask, record?: EffectRecord): Promise<Task>;
+  get(userId: string, taskId: number): Promise<Task | undefined>;
   list(userId: string, options: ListOptions): Promise<TaskPage>;
   setCompleted(
     userId: string,
@@ -109,22 +115,26 @@ export function createTaskRepository(database: Database): TaskRepository {
   async function write(
     query: { getSQL(): SQL } & PromiseLike<(typeof tasks.$inferSelect)[]>,
     record: EffectRecord | undefined,
+    before?: SQL,
   ): Promise<Task | undefined> {
-    if (!record) {
+    if (!record && !before) {
       const [row] = await database.run(async () => await query);
       return row && toTask(row);
+    }
+    // Postgres allows data-modifying CTEs only at the top level, so whatever the write depends on
+    // (`before`) and the effect record are siblings of the write itself.
+    const ctes = [before, sql`changed as (${query.getSQL()})`];
+    if (record) {
+      ctes.push(sql`recorded as (
+        insert into turn_effects (turn_id, call_key, occurrence, tool, args, task)
+        select ${record.turnId}::uuid, ${record.callKey}, ${record.occurrence}::int, ${record.tool},
+               ${JSON.stringify(record.args ?? {})}::jsonb, to_jsonb(changed)
+        from changed)`);
     }
     const [row] = await database.run((db) =>
       queryRows<{ task: TaskJson }>(
         db,
-        sql`with changed as (${query.getSQL()}),
-            recorded as (
-              insert into turn_effects (turn_id, call_key, occurrence, tool, args, task)
-              select ${record.turnId}::uuid, ${record.callKey}, ${record.occurrence}::int, ${record.tool},
-                     ${JSON.stringify(record.args ?? {})}::jsonb, to_jsonb(changed)
-              from changed
-            )
-            select to_jsonb(changed) as task from changed`,
+        sql`with ${sql.join(ctes.filter(Boolean) as SQL[], sql`, `)} select to_jsonb(changed) as task from changed`,
       ),
     );
     return row && taskFromJson(row.task);
@@ -132,10 +142,18 @@ export function createTaskRepository(database: Database): TaskRepository {
 
   return {
     async add(userId, task, record) {
+      // The user's next number, taken in the same statement as the insert: no extra round trip.
+      // ON CONFLICT DO UPDATE locks the user's counter row until commit, so a concurrent add of
+      // the same user waits, then counts on from this one's number; a delete never lowers it.
+      const nextNumber = sql`next_task_number as (
+        insert into ${taskCounters} (user_id, last_task_id) values (${userId}, 1)
+        on conflict (user_id) do update set last_task_id = ${taskCounters}.last_task_id + 1
+        returning last_task_id)`;
       const created = await write(
         database.db
           .insert(tasks)
           .values({
+            id: sql`(select last_task_id from next_task_number)`,
             userId,
             title: task.title,
             description: task.description ?? null,
@@ -144,9 +162,18 @@ export function createTaskRepository(database: Database): TaskRepository {
           })
           .returning(),
         record,
+        nextNumber,
       );
       if (!created) throw new Error('insert into tasks returned no row');
       return created;
+    },
+
+    async get(userId, taskId) {
+      const [row] = await database.run(
+        (db) => db.select().from(tasks).where(ownTask(userId, taskId)).limit(1),
+        { idempotent: true },
+      );
+      return row && toTask(row);
     },
 
     async list(userId, { status, search, limit }) {
@@ -175,11 +202,7 @@ export function createTaskRepository(database: Database): TaskRepository {
       return write(
         database.db
           .update(tasks)
-          .set({
-            completed,
-            // Completing a completed task is a no-op, so it does not look freshly edited either.
-            updatedAt: sql`case when ${tasks.completed} = ${completed} then ${tasks.updatedAt} else now() end`,
-          })
+          .set({ completed, updatedAt: touchedUnlessAlready(completed) })
           .where(ownTask(userId, taskId))
           .returning(),
         record,
@@ -187,15 +210,18 @@ export function createTaskRepository(database: Database): TaskRepository {
     },
 
     async update(userId, taskId, patch, record) {
+      const { completed, ...fields } = patch;
+      const edits = Object.values(fields).some((value) => value !== undefined);
       return write(
         database.db
           .update(tasks)
           .set({
-            title: patch.title,
-            description: patch.description,
-            dueDate: patch.dueDate,
-            priority: patch.priority,
-            updatedAt: sql`now()`,
+            title: fields.title,
+            description: fields.description,
+            dueDate: fields.dueDate,
+            priority: fields.priority,
+            completed,
+            updatedAt: edits || completed === undefined ? sql`now()` : touchedUnlessAlready(completed),
           })
           .where(ownTask(userId, taskId))
           .returning(),
@@ -207,6 +233,11 @@ export function createTaskRepository(database: Database): TaskRepository {
       return write(database.db.delete(tasks).where(ownTask(userId, taskId)).returning(), record);
     },
   };
+}
+
+/** Completing a completed task is a no-op, so it does not look freshly edited either. */
+function touchedUnlessAlready(completed: boolean): SQL {
+  return sql`case when ${tasks.completed} = ${completed} then ${tasks.updatedAt} else now() end`;
 }
 
 /** `%`, `_` and the escape character itself match literally (backslash is ILIKE's default escape). */

@@ -55,7 +55,8 @@ export const deletedTaskSchema = z.object({
 export type DeletedTask = z.infer<typeof deletedTaskSchema>;
 
 // ---------------------------------------------------------------------------------------------
-// Arguments (the tools' snake_case names; the REST routes reuse the same rules).
+// Arguments (the tools' snake_case names; the REST routes reuse the same rules, under their
+// camelCase names where the two differ, so each message names the field the caller sent).
 
 // Postgres cannot store U+0000 or a lone surrogate (see ../text.ts): refused with words naming the
 // argument, instead of a failed statement.
@@ -77,11 +78,15 @@ export const descriptionArg = z
   .max(DESCRIPTION_MAX_CHARS, { error: DESCRIPTION_MESSAGE })
   .refine(...validText('description'));
 
-const DUE_DATE_MESSAGE = 'due_date must be a real calendar date written YYYY-MM-DD';
-export const dueDateArg = z
-  .string({ error: DUE_DATE_MESSAGE })
-  .regex(/^\d{4}-\d{2}-\d{2}$/, { error: DUE_DATE_MESSAGE })
-  .refine(isCalendarDate, { error: DUE_DATE_MESSAGE });
+const dueDateRule = (field: string) => {
+  const message = `${field} must be a real calendar date written YYYY-MM-DD`;
+  return z
+    .string({ error: message })
+    .regex(/^\d{4}-\d{2}-\d{2}$/, { error: message })
+    .refine(isCalendarDate, { error: message });
+};
+export const dueDateArg = dueDateRule('due_date');
+export const dueDateField = dueDateRule('dueDate');
 
 export const priorityArg = z.enum(PRIORITIES, { error: `priority must be ${PRIORITIES.join(', ')}` });
 
@@ -105,6 +110,16 @@ export const taskIdArg = z
   .int({ error: TASK_ID_MESSAGE })
   .min(1, { error: TASK_ID_MESSAGE })
   .max(MAX_TASK_ID, { error: TASK_ID_MESSAGE });
+
+/** A task id in a URL path (`/tasks/:id`): digits only, then the same range as `task_id`. */
+const ID_PARAM_MESSAGE = 'id must be a positive whole number (the id GET /tasks shows)';
+export const taskIdParam = z
+  .string({ error: ID_PARAM_MESSAGE })
+  .regex(/^[1-9]\d{0,9}$/, { error: ID_PARAM_MESSAGE })
+  .refine((digits) => Number(digits) <= MAX_TASK_ID, { error: ID_PARAM_MESSAGE })
+  .transform(Number);
+
+export const completedArg = z.boolean({ error: 'completed must be true or false' });
 
 /** Real calendar dates only: 2026-02-30 and 2026-13-01 are refused. */
 export function isCalendarDate(value: string): boolean {
