@@ -93,7 +93,7 @@ export function createChatTurns(deps: ChatTurnDeps) {
     if (started.outcome === 'replay') return { replay: started.answer as ChatAnswer };
 
     const { conversationId, turnId, attemptId, lastSeq } = started;
-    const effects = new TurnEffects(turnId, started.effects);
+    const effects = new TurnEffects(turnId, started.effects, attemptId);
     // What earlier attempts did comes after the user message, as the tool calls they were.
     const earlier = effects.messages();
     const finish = async (outcome: TurnOutcome): Promise<ChatAnswer> => {
