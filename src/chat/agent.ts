@@ -139,7 +139,6 @@ function prepare(input: TurnInput) {
               if (chunk.type === 'error' && !isAbort(chunk.error)) providerFailed = true;
               controller.enqueue(chunk);
             },
-            flush() {},
           }),
         );
         return { ...result, stream: watched };
