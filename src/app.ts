@@ -154,8 +154,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const { code, message, headers } = describeError(error);
     const log = c.get('log') ?? logger;
     // A drain's refusals are expected; outages and bugs are worth an operator's attention.
-    if (ERROR_STATUS[code] >= 500 && code !== 'draining')
-      log.error('request failed', { code, ...errorFields(error) });
+    if (ERROR_STATUS[code] >= 500 && code !== 'draining') {
+      // `code` is the contract's; `cause` the SQLSTATE, errno or status behind it.
+      const { code: cause, ...detail } = errorFields(error);
+      log.error('request failed', { code, cause, ...detail });
+    }
     for (const [name, value] of Object.entries(headers)) c.header(name, value);
     return c.json(errorBody(code, message, c.get('requestId')), ERROR_STATUS[code]);
   });

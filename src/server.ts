@@ -31,8 +31,6 @@ export type RunningServer = {
   close(graceMs?: number): Promise<void>;
 };
 
-/** Default grace period: under the 30 s most platforms wait between SIGTERM and SIGKILL. */
-export const DEFAULT_GRACE_MS = 25_000;
 // Time left, at the end, for stopped turns to write their failure endings and for the database to close.
 const STOP_TURNS_BEFORE_MS = 3000;
 // While draining, connections that became idle are closed this often.
@@ -101,7 +99,8 @@ export async function startServer(
   const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)).unref());
 
   let closing: Promise<void> | undefined;
-  const close = (graceMs = DEFAULT_GRACE_MS) => {
+  // The default grace period stays under the 30 s most platforms wait between SIGTERM and SIGKILL.
+  const close = (graceMs = 25_000) => {
     closing ??= (async () => {
       const deadline = Date.now() + graceMs;
       drain.begin();

@@ -360,6 +360,57 @@ describe('defect 4: SIGTERM drains', () => {
   });
 });
 
+describe('defect 4: a turn still running at the end of the grace period', () => {
+  it('is stopped and ended as a failed turn: its lease released, its change recorded, then the server closes', async () => {
+    const config = testConfig({
+      DATABASE_URL: directUrl,
+      DB_DRIVER: 'pg',
+      PORT: '0',
+      OPENAI_BASE_URL: fake.baseURL,
+      OPENAI_API_KEY: 'k',
+      CHAT_MODEL: 'fake',
+      MODEL_MAX_RETRIES: '0',
+      RATE_LIMIT_TURNS_PER_MINUTE: '0',
+      TURN_LEASE_MS: '600000',
+    });
+    const server = await startServer(
+      config,
+      createLogger('debug', (line) => transcript.logs.push(line)),
+    );
+    // The model adds a task, then never answers again.
+    let adds = 0;
+    fake.setScript(async (req) => {
+      if (req.messages.at(-1)?.role !== 'tool') {
+        adds++;
+        return { toolCalls: [{ name: 'add_task', args: { title: 'half done' } }] };
+      }
+      return { hang: true };
+    });
+    const running = fetch(`${server.url}/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-user-id': 'cut-off' },
+      body: JSON.stringify({ message: 'add half done', messageId: 'cut-off-1' }),
+    });
+    await until(
+      'the task was added',
+      async () => adds === 1 && (await sql(`select 1 from tasks where user_id = 'cut-off'`)).length === 1,
+    );
+    await server.close(2000);
+    const res = await running;
+    fake.setScript(defaultReply);
+    expect(res.status).toBe(503);
+    expect((await res.json()).error.code).toBe('draining');
+    expect(await leasesHeld()).toBe(0);
+    const turns = await sql(`select status from turns where user_id = 'cut-off'`);
+    expect(turns).toEqual([{ status: 'failed' }]);
+    // Sent again (to another instance: here, the test's app), the change is not made twice.
+    fake.reply({ toolCalls: [{ name: 'add_task', args: { title: 'half done' } }] }, { text: 'Added.' });
+    const again = await say('cut-off', { message: 'add half done', messageId: 'cut-off-1' });
+    expect(again.toolCalls.map((c: any) => c.result.title)).toEqual(['half done', 'half done']);
+    expect((await sql(`select title from tasks where user_id = 'cut-off'`)).length).toBe(1);
+  });
+});
+
 describe('after every fault of this file', () => {
   it('the invariants hold in SQL and nothing the app said leaks internals', async () => {
     const violations = await checkInvariants(directUrl, answered);

@@ -175,26 +175,41 @@ describe('defect 6: a re-run after a failure', () => {
 });
 
 describe('defect 8: provider errors are 502 whatever the timer says', () => {
-  it('a provider answering 500 to every retry until the time limit is 502, and so is a truncated body', async () => {
+  it('a provider answering 500 to every retry until the time limit is 502, streamed too, and so is a truncated body', async () => {
     const slow = await startFaultApp({
       databaseUrl: 'pglite://memory',
       fake,
       transcript,
       env: { MODEL_MAX_RETRIES: '2', MODEL_TIMEOUT_MS: '3000' },
     });
+    const provider = 'The model provider failed; your message was kept, send it again to retry';
     try {
+      // Each attempt fails; the time limit runs out while the SDK waits to retry.
       fake.setScript(() => ({ status: 500 }));
-      const erroring = await slow.chat(newUser(), { message: 'hello' });
-      expect(erroring.status).toBe(502);
-      expect(erroring.json().error.code).toBe('model_error');
+      const [json, streamed] = await Promise.all([
+        slow.chat(newUser(), { message: 'hello' }),
+        slow.chat(newUser(), { message: 'hello' }, { accept: 'text/event-stream' }),
+      ]);
+      expect(json.status).toBe(502);
+      expect(json.json().error).toMatchObject({ code: 'model_error', message: provider });
+      const { chunks } = await readStream(streamed.text);
+      expect(chunks.filter((c) => c.type === 'error')).toEqual([{ type: 'error', errorText: provider }]);
 
+      // The body starts, then stops: cut off, or never finished before the time limit.
       fake.setScript(() => ({
         text: 'a reply long enough to be cut in the middle',
         cut: { afterBytes: 40 },
       }));
-      const truncated = await slow.chat(newUser(), { message: 'hello' });
-      expect(truncated.status).toBe(502);
-      expect(truncated.json().error.code).toBe('model_error');
+      const cut = slow.chat(newUser(), { message: 'hello' });
+      fake.setScript(() => ({
+        text: 'a reply long enough to be cut in the middle',
+        cut: { afterBytes: 40, ending: 'hang' },
+      }));
+      const stalled = slow.chat(newUser(), { message: 'hello' });
+      for (const res of await Promise.all([cut, stalled])) {
+        expect(res.status).toBe(502);
+        expect(res.json().error.code).toBe('model_error');
+      }
     } finally {
       fake.setScript((req) => (req.messages.at(-1)?.role === 'tool' ? { text: 'Done.' } : { text: 'OK.' }));
       await slow.close();

@@ -97,7 +97,7 @@ describe('defect 10: one process per embedded database directory', () => {
   });
 });
 
-describe('defect 11: start-up failures in a person words', () => {
+describe("defect 11: start-up failures in a person's words", () => {
   const CLOSED = 'postgres://postgres:hunter2secret@127.0.0.1:1/none';
 
   async function failedStart(env: Record<string, string>): Promise<string> {
@@ -128,6 +128,26 @@ describe('defect 11: start-up failures in a person words', () => {
     );
   });
 
+  it('says when the password is refused, or TLS cannot be had', async () => {
+    const server = await fakePostgres();
+    try {
+      expect(
+        await failedStart({ DATABASE_URL: `postgres://postgres:hunter2secret@127.0.0.1:${server.port}/db` }),
+      ).toBe(
+        `taskchat: start-up failed: DATABASE_URL: cannot use the database at 127.0.0.1:${server.port}: authentication failed (28P01); check the user name and password in the URL`,
+      );
+      expect(
+        await failedStart({
+          DATABASE_URL: `postgres://postgres:hunter2secret@127.0.0.1:${server.port}/db?sslmode=verify-full`,
+        }),
+      ).toBe(
+        `taskchat: start-up failed: DATABASE_URL: cannot use the database at 127.0.0.1:${server.port}: the TLS connection failed; check sslmode and the server's certificate`,
+      );
+    } finally {
+      server.close();
+    }
+  });
+
   it('says when the server never answered', async () => {
     const silent = net.createServer(() => {}); // accepts, never speaks
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
@@ -144,6 +164,31 @@ describe('defect 11: start-up failures in a person words', () => {
     }
   });
 });
+
+/**
+ * A server speaking just enough of the Postgres protocol to refuse: no TLS ('N' to an SSLRequest),
+ * and a FATAL 28P01 (password authentication failed) to any startup message.
+ */
+async function fakePostgres() {
+  const server = net.createServer((socket) => {
+    socket.on('error', () => {});
+    socket.once('data', function answer(packet: Buffer) {
+      if (packet.length === 8 && packet.readInt32BE(4) === 80877103) {
+        socket.write('N');
+        socket.once('data', answer);
+        return;
+      }
+      const fields = ['SFATAL', 'VFATAL', 'C28P01', 'Mpassword authentication failed for user "postgres"'];
+      const body = Buffer.concat([...fields.map((f) => Buffer.from(`${f}\0`)), Buffer.from([0])]);
+      const header = Buffer.alloc(5);
+      header.write('E', 0);
+      header.writeInt32BE(body.length + 4, 1);
+      socket.end(Buffer.concat([header, body]));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as net.AddressInfo).port, close: () => server.close() };
+}
 
 describe('defect 4: SIGTERM during a turn (npm start)', () => {
   let fake: FakeOpenAI;

@@ -30,6 +30,7 @@ import {
 import type { Config } from '../config.ts';
 import { DbUnavailableError } from '../db/resilience.ts';
 import { ApiError } from '../http/errors.ts';
+import { type ProviderWatch, watchProviderCalls } from '../model/provider.ts';
 import { taskToolNames } from '../tasks/tools.ts';
 import { cleanDeep, cleanText, createDeltaCleaner } from '../text.ts';
 
@@ -77,9 +78,11 @@ const FALLBACK_TOOL_ERROR = 'The tool could not be run.';
  *   must stop and answer 503 instead, hence our own abort controller.
  * - Cap tool calls per turn. `stopWhen` is checked between steps, but one step may hold many
  *   calls; the cap must refuse the call itself, with a result the model can read.
- * - Know whether the provider ever answered with an error: retries happen inside the SDK, and a
- *   time limit that runs out during a retry's wait hides the errors before it. A middleware notes
- *   every failed call (and every error inside a stream) that was not our own abort.
+ * - Know whether the provider answered: retries happen inside the SDK, and a time limit that runs
+ *   out during a retry's wait hides the errors before it. A middleware notes every failed call
+ *   (and every error inside a stream) that was not our own abort, and the provider's fetch notes
+ *   whether the call cut off by the time limit had an answer started (model/provider.ts): 504 is
+ *   only for a provider that never answered.
  * - Word the SDK's own tool errors: `repairToolCall` sees each one first (and repairs nothing);
  *   their text is replaced in the messages of the next step, the outcome and the UI stream.
  */
@@ -87,6 +90,8 @@ function prepare(input: TurnInput) {
   const outage = new AbortController();
   let dbDown: DbUnavailableError | undefined;
   let providerFailed = false;
+  /** `answered`: the model call in flight got a response (set by the provider's fetch). */
+  const watch: ProviderWatch = { answered: false };
   let calls = 0;
   /** Our words for the tool calls that ended in an error, by call id. */
   const toolErrors = new Map<string, string>();
@@ -116,6 +121,7 @@ function prepare(input: TurnInput) {
   }
   const noteProviderErrors: LanguageModelMiddleware = {
     wrapGenerate: async ({ doGenerate }) => {
+      watch.answered = false;
       try {
         return await doGenerate();
       } catch (error) {
@@ -124,6 +130,7 @@ function prepare(input: TurnInput) {
       }
     },
     wrapStream: async ({ doStream }) => {
+      watch.answered = false;
       try {
         const result = await doStream();
         const watched = result.stream.pipeThrough(
@@ -132,7 +139,6 @@ function prepare(input: TurnInput) {
               if (chunk.type === 'error' && !isAbort(chunk.error)) providerFailed = true;
               controller.enqueue(chunk);
             },
-            flush() {},
           }),
         );
         return { ...result, stream: watched };
@@ -184,7 +190,7 @@ function prepare(input: TurnInput) {
         { cause: error },
       );
     }
-    if (timedOut && !providerFailed && !sawProviderError(error)) {
+    if (timedOut && !providerFailed && !watch.answered && !sawProviderError(error)) {
       return new ApiError(
         'model_timeout',
         'The model gave no answer in time; your message was kept',
@@ -201,7 +207,9 @@ function prepare(input: TurnInput) {
       { cause: error },
     );
   };
-  return { options, failure, dbDown: () => dbDown, toolErrors };
+  /** Runs the SDK call so that the provider's fetch reports into this run. */
+  const watched = <T>(work: () => T): T => watchProviderCalls(watch, work);
+  return { options, failure, dbDown: () => dbDown, toolErrors, watched };
 }
 
 /** Our sentence for a tool call the SDK refused before our code ran. */
@@ -271,7 +279,7 @@ function someCause(error: unknown, test: (e: unknown) => boolean): boolean {
 export async function generateTurn(input: TurnInput): Promise<TurnOutcome> {
   const run = prepare(input);
   try {
-    const result = await generateText(run.options);
+    const result = await run.watched(() => generateText(run.options));
     const dbDown = run.dbDown();
     if (dbDown) throw dbDown;
     return outcomeOf(result, run.toolErrors);
@@ -291,19 +299,21 @@ export function streamTurn(input: TurnInput) {
   const run = prepare(input);
   let streamError: unknown;
   let aborted = false;
-  const result = streamText({
-    ...run.options,
-    onError: ({ error }) => {
-      streamError ??= error;
-    },
-    // A timeout (or our outage abort) ends a stream without an error: note it here.
-    onAbort: () => {
-      aborted = true;
-    },
-  });
+  const result = run.watched(() =>
+    streamText({
+      ...run.options,
+      onError: ({ error }) => {
+        streamError ??= error;
+      },
+      // A timeout (or our outage abort) ends a stream without an error: note it here.
+      onAbort: () => {
+        aborted = true;
+      },
+    }),
+  );
   const outcome = (async () => {
     try {
-      await result.consumeStream();
+      await run.watched(() => result.consumeStream());
       const dbDown = run.dbDown();
       if (dbDown) throw dbDown;
       if (streamError) throw streamError;

@@ -37,12 +37,18 @@ export type RecordedEffect = {
 /** The ledger of one attempt of a turn: the turn's earlier effects, and this attempt's count of each call. */
 export class TurnEffects implements EffectLedger {
   readonly #turnId: string;
+  readonly #attemptId: string;
   readonly #recorded: RecordedEffect[];
   readonly #byKey = new Map<string, RecordedEffect>();
   readonly #seen = new Map<string, number>();
 
-  constructor(turnId: string, recorded: RecordedEffect[] = []) {
+  /**
+   * `attemptId` names the tool call ids shown for earlier effects, so that two answers of one turn
+   * (a regenerated one and the one it replaces) never share a tool call id in the conversation.
+   */
+  constructor(turnId: string, recorded: RecordedEffect[] = [], attemptId: string = turnId) {
     this.#turnId = turnId;
+    this.#attemptId = attemptId;
     this.#recorded = recorded;
     for (const effect of recorded) this.#byKey.set(`${effect.callKey}#${effect.occurrence}`, effect);
   }
@@ -74,7 +80,7 @@ export class TurnEffects implements EffectLedger {
   messages(): ModelMessage[] {
     if (this.#recorded.length === 0) return [];
     const calls = this.#recorded.map((effect) => ({
-      toolCallId: `recorded-${effect.callKey.slice(0, 16)}-${effect.occurrence}`,
+      toolCallId: `recorded-${this.#attemptId.slice(0, 8)}-${effect.callKey.slice(0, 12)}-${effect.occurrence}`,
       toolName: effect.tool,
       input: effect.args,
       output: resultOf(effect),

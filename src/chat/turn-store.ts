@@ -520,6 +520,8 @@ type AbandonedBegin = { userId: string; messageId: string; attemptId: string };
 type Ending = {
   /** Runs the ending once: undefined when it is done, or in how many ms to check again. */
   run(): Promise<number | undefined>;
+  /** No longer owed: written, or (an abandoned BEGIN) found absent once; a re-check is a bonus. */
+  settle(): void;
   failures: number;
   dueAt: number;
 };
@@ -576,16 +578,25 @@ class TurnEndings {
     });
   }
 
-  /** Adds an ending and tries it at once; resolves after that first try, whatever it gave. */
+  /**
+   * Adds an ending and tries it at once; resolves after that first try, whatever it gave. Until it
+   * is no longer owed, it is given to `track` (shutdown waits for it, up to its deadline).
+   */
   #add(key: string, run: Ending['run']): Promise<void> {
     if (this.#database.closed) return Promise.resolve();
     let tried!: () => void;
     const firstTry = new Promise<void>((resolve) => {
       tried = resolve;
     });
+    let settle!: () => void;
+    const owed = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    this.#options.track?.(owed);
     const ending: Ending = {
       failures: 0,
       dueAt: 0,
+      settle,
       run: async () => {
         try {
           return await run();
@@ -594,6 +605,7 @@ class TurnEndings {
         }
       },
     };
+    this.#pending.get(key)?.settle();
     this.#pending.set(key, ending);
     this.#start();
     return firstTry;
@@ -605,7 +617,6 @@ class TurnEndings {
     this.#worker = this.#work().finally(() => {
       this.#worker = undefined;
     });
-    this.#options.track?.(this.#worker);
   }
 
   async #work(): Promise<void> {
@@ -617,6 +628,7 @@ class TurnEndings {
         if (this.#database.closed) break;
         try {
           const again = await ending.run();
+          ending.settle();
           if (again === undefined) this.#pending.delete(key);
           else {
             ending.failures = 0;
@@ -627,6 +639,7 @@ class TurnEndings {
           if (!(error instanceof DbUnavailableError) && ending.failures >= 10) {
             // Not an outage and not going away: the lease's expiry will end it.
             this.#options.logger?.error('could not end a turn; its lease will expire', { key });
+            ending.settle();
             this.#pending.delete(key);
             continue;
           }
@@ -653,6 +666,9 @@ class TurnEndings {
         this.#wake = undefined;
       }
     }
-    if (this.#database.closed) this.#pending.clear();
+    if (this.#database.closed) {
+      for (const ending of this.#pending.values()) ending.settle();
+      this.#pending.clear();
+    }
   }
 }

@@ -125,7 +125,7 @@ export function createChatTurns(deps: ChatTurnDeps) {
     const { conversationId, turnId, attemptId, lastSeq, userSeq } = started;
     const answerId = randomUUID();
     const createdAt = new Date().toISOString();
-    const effects = new TurnEffects(turnId, started.effects);
+    const effects = new TurnEffects(turnId, started.effects, attemptId);
     // What earlier attempts did comes after the user message, as the tool calls they were.
     const earlier = effects.messages();
     const finish = async (outcome: TurnOutcome): Promise<ChatAnswer> => {
