@@ -68,7 +68,13 @@ async function rawInput(c: Context, target: keyof ValidationTargets): Promise<un
         ? c.req.json().catch(() => undefined)
         : undefined;
     case 'query':
-      return c.req.queries();
+      // As the validator reads it: a name given once is a string, given twice a list.
+      return Object.fromEntries(
+        Object.entries(c.req.queries()).map(([name, values]) => [
+          name,
+          values.length === 1 ? values[0] : values,
+        ]),
+      );
     case 'param':
       return c.req.param();
     default:
