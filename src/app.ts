@@ -22,6 +22,7 @@ import type { Database } from './db/client.ts';
 import type { AppEnv } from './http/env.ts';
 import { ApiError, describeError, ERROR_STATUS, errorBody } from './http/errors.ts';
 import { Inflight } from './http/inflight.ts';
+import { checkOrigin } from './http/origin.ts';
 import { createLogger, errorFields, type Logger } from './log.ts';
 import { mcpRoute } from './mcp/http.ts';
 import { createChatModel } from './model/provider.ts';
@@ -75,6 +76,14 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     });
   });
   app.use(secureHeaders());
+  // Before CORS, so a foreign origin gets no CORS headers, and before everything that does work.
+  app.use(
+    checkOrigin({
+      publicUrl: config.publicUrl,
+      corsOrigins: config.corsOrigins,
+      checkHost: config.auth.mode === 'dev',
+    }),
+  );
   if (config.corsOrigins.length > 0) {
     app.use(
       cors({
