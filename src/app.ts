@@ -13,6 +13,8 @@ import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { authenticate } from './auth/middleware.ts';
+import { protectedResource, resourceMetadataRoutes } from './auth/resource-metadata.ts';
+import { scopeByMethod } from './auth/scopes.ts';
 import { type Conversations, createConversations } from './chat/conversations.ts';
 import { chatRoutes } from './chat/routes.ts';
 import { createChatTurns } from './chat/turn.ts';
@@ -60,6 +62,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     today: deps.today ?? (() => new Date().toISOString().slice(0, 10)),
   });
   const conversations = deps.conversations ?? createConversations(database);
+  const resource = protectedResource(config);
   const app = new Hono<AppEnv>();
 
   app.use(requestId());
@@ -111,8 +114,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return c.json({ status: 'unavailable', db: 'unavailable', ...(pool ? { pool } : {}) }, 503);
   });
 
-  app.use(authenticate(config.auth));
+  app.route('/', resourceMetadataRoutes(resource));
+  app.use(authenticate(config.auth, resource));
   app.route('/mcp', mcpRoute(tasks));
+  app.use(scopeByMethod(resource));
   app.route('/', chatRoutes({ config, turns, conversations }));
   app.route('/', taskRoutes(tasks));
 
