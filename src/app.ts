@@ -116,7 +116,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.route('/', resourceMetadataRoutes(resource));
   app.use(authenticate(config.auth, resource));
-  app.route('/mcp', mcpRoute(tasks));
+  app.route('/mcp', mcpRoute(tasks, resource)); // checks scopes per MCP message
   app.use(scopeByMethod(resource));
   app.route('/', chatRoutes({ config, turns, conversations }));
   app.route('/', taskRoutes(tasks));
