@@ -120,7 +120,23 @@ function outputJsonSchema(name: TaskToolName): Tool['outputSchema'] {
     target: 'draft-7',
     io: 'output',
   });
-  return schema as Tool['outputSchema'];
+  return singleTypes(schema) as Tool['outputSchema'];
+}
+
+/**
+ * Nullable fields as `anyOf` branches of one type each, instead of zod's `type: [t, "null"]`:
+ * clients that map schemas onto a single-type dialect (Gemini's function declarations, the
+ * Inspector's `--strict` portability check) reject or drop type lists.
+ */
+function singleTypes(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(singleTypes);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const entries = Object.entries(schema).map(([key, value]) => [key, singleTypes(value)] as const);
+  const node = Object.fromEntries(entries) as Record<string, unknown>;
+  if (!Array.isArray(node.type)) return node;
+  const { type, description, ...rest } = node as { type: string[]; description?: unknown };
+  const branches = type.map((one) => (one === 'null' ? { type: 'null' } : { type: one, ...rest }));
+  return description === undefined ? { anyOf: branches } : { description, anyOf: branches };
 }
 
 export type McpServerOptions = {
