@@ -16,7 +16,11 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { completeAuthorization, registerPublicClient, startOAuthServer } from '../test/support/oauth-server.ts';
+import {
+  completeAuthorization,
+  registerPublicClient,
+  startOAuthServer,
+} from '../test/support/oauth-server.ts';
 
 const port = Number(process.env.DEV_AUTH_PORT ?? 4000);
 const { positionals, values } = parseArgs({
