@@ -48,11 +48,12 @@ export function checkOrigin(policy: OriginPolicy): MiddlewareHandler<AppEnv> {
         'This Host is not served in dev mode; use a loopback address or set PUBLIC_URL',
       );
     }
-    const header = c.req.header('origin');
-    if (header !== undefined) {
-      const origin = originOf(header);
+    // Compared as sent: browsers serialise origins one way (lowercase, no default port), and the
+    // CORS middleware after this one matches the same exact strings.
+    const origin = c.req.header('origin');
+    if (origin !== undefined) {
       const sameLoopback = origin === url.origin && isLoopbackName(url.hostname);
-      if (origin === undefined || !(allowed.has(origin) || sameLoopback)) {
+      if (!(allowed.has(origin) || sameLoopback)) {
         throw new ApiError('forbidden_origin', 'Requests from this origin are not allowed');
       }
     }
@@ -60,7 +61,7 @@ export function checkOrigin(policy: OriginPolicy): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** `scheme://host[:port]` in the normalised form browsers send, or undefined (e.g. `null`). */
+/** A configured origin in the form browsers send (`scheme://host[:port]`), or undefined. */
 function originOf(value: string): string | undefined {
   try {
     const url = new URL(value);
