@@ -380,6 +380,41 @@ describe('scopes', () => {
     expect(init.status).toBe(200);
   });
 
+  it('a body the scope check does not read as JSON, or a batch, runs nothing it may not', async () => {
+    const login = newLogin();
+    const token = await as.signToken({ sub: login, aud: resource, scope: 'tasks:read' });
+    const call = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'add_task', arguments: { title: 'smuggled' } },
+    };
+    for (const contentType of ['text/plain', 'application/x-www-form-urlencoded', 'application/jsonx']) {
+      const res = await fetch(resource, {
+        method: 'POST',
+        headers: {
+          ...bearer(token),
+          'content-type': contentType,
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify(call),
+      });
+      expect(res.status, contentType).toBe(415);
+    }
+    // A 2025-era batch needs every scope any of its messages needs.
+    const batch = await fetch(resource, {
+      method: 'POST',
+      headers: {
+        ...bearer(token),
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify([{ jsonrpc: '2.0', id: 0, method: 'tools/list' }, call]),
+    });
+    expect(batch.status).toBe(403);
+    expect(await tasksOf(token)).toEqual([]);
+  });
+
   it('a token without a scope claim has full access', async () => {
     const token = await as.signToken({ sub: newLogin(), aud: resource, scope: undefined });
     expect((await callTool(token, 'add_task', { title: 'unscoped' })).status).toBe(200);
