@@ -104,12 +104,17 @@ export function createFakeStores(history: StoredMessage[], onStatement: () => vo
       outcome: 'started',
       conversationId,
       turnId: randomUUID(),
+      attemptId: randomUUID(),
       lastSeq,
       rerun: false,
+      userSeq: lastSeq,
+      effects: [],
       // A copy per turn, as rows parsed from the driver would be.
       history: [...structuredClone(history), { seq: lastSeq, role: 'user', content: input.message }],
     })),
     endTurn: counted(async () => true),
+    failTurn: async () => {},
+    pendingEndings: () => 0,
   };
   const tasks: TaskRepository = {
     add: counted(cannedRepository.add),
@@ -127,10 +132,12 @@ export const noDatabase: Database = {
     throw new Error('the no-database bench touched the database');
   },
   driver: 'pg',
+  closed: false,
   run: async () => {
     throw new Error('the no-database bench touched the database');
   },
   ping: async () => true,
   poolStats: () => undefined,
+  breakerState: () => 'closed',
   close: async () => {},
 };

@@ -23,6 +23,7 @@ describe.each(testDrivers)('database on %s', (driver) => {
       'messages',
       'rate_limits',
       'tasks',
+      'turn_effects',
       'turns',
     ]);
   });

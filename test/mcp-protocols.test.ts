@@ -4,9 +4,7 @@
 // protocol version in every request's `_meta`) as the v2 client pinned to it speaks it. Every
 // client makes the same calls and must see the same tools and the same results, including the
 // optional number and boolean arguments simple clients fill from text (`limit`, `completed`).
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -20,8 +18,10 @@ import { StdioClientTransport as StdioV1 } from '@modelcontextprotocol/sdk/clien
 import { StreamableHTTPClientTransport as HttpV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.ts';
+import { createDatabase } from '../src/db/client.ts';
+import { createTaskRepository } from '../src/tasks/repository.ts';
 import { type TaskToolName, taskToolJsonSchema, taskToolNames, taskTools } from '../src/tasks/tools.ts';
-import { createTestDb, type TestDb } from './support/db.ts';
+import { createTestDb, type TestDb, testConfig } from './support/db.ts';
 
 const STDIO_ENTRY = fileURLToPath(new URL('../src/mcp/stdio.ts', import.meta.url));
 const MODERN = '2026-07-28';
@@ -257,78 +257,37 @@ describe('MCP over stdio, both protocol generations', () => {
   );
 });
 
-describe('the stdio server opens its database on first use', () => {
-  /** Sends JSON-RPC lines to a fresh stdio server and collects its answers until it exits. */
-  async function converse(env: Record<string, string>, messages: object[], answers: number) {
-    const child = spawn(process.execPath, [STDIO_ENTRY], {
-      env: { PATH: process.env.PATH ?? '', TASKCHAT_USER: 'bob', LOG_LEVEL: 'info', ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    const received = new Promise<void>((resolve) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-        if (stdout.split('\n').filter(Boolean).length >= answers) resolve();
-      });
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    for (const message of messages) child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
-    await received;
-    child.stdin.end();
-    const code = await exited;
-    const lines = stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line));
-    return { code, lines, stderr };
-  }
-
-  const meta = {
-    'io.modelcontextprotocol/protocolVersion': MODERN,
-    'io.modelcontextprotocol/clientInfo': { name: 'probe', version: '1' },
-    'io.modelcontextprotocol/clientCapabilities': {},
-  };
-
-  it('answers a protocol probe without creating or opening the database', async () => {
+describe('a 2026-era stdio host on an embedded database directory', () => {
+  it('probes with one process and keeps another: the two never hold the directory at once', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'taskchat-probe-'));
     try {
-      const data = join(dir, 'pglite');
-      const { code, lines } = await converse(
-        { DATABASE_URL: `pglite://${data}` },
-        [{ id: 1, method: 'server/discover', params: { _meta: meta } }],
-        1,
+      const url = `pglite://${join(dir, 'pglite')}`;
+      // The SDK starts a throwaway process for `server/discover`, stops it, then starts the session's.
+      const client = makeClient('v2 (2026-07-28)') as ClientV2;
+      await client.connect(
+        new StdioV2({
+          command: process.execPath,
+          args: [STDIO_ENTRY],
+          env: { PATH: process.env.PATH ?? '', TASKCHAT_USER: 'carol', DATABASE_URL: url, LOG_LEVEL: 'warn' },
+          stderr: 'pipe',
+        }),
       );
-      expect(code).toBe(0);
-      expect(lines[0]).toMatchObject({
-        id: 1,
-        result: { supportedVersions: expect.arrayContaining([MODERN]) },
-      });
-      expect(existsSync(data)).toBe(false);
+      let added: Record<string, unknown>;
+      try {
+        expect(client.getNegotiatedProtocolVersion()).toBe(MODERN);
+        added = await callOk(client as unknown as AnyClient, 'add_task', { title: 'kept' });
+      } finally {
+        await client.close();
+      }
+      const database = await createDatabase(testConfig({ DATABASE_URL: url }).db);
+      try {
+        const { tasks } = await createTaskRepository(database).list('carol', { status: 'all', limit: 10 });
+        expect(tasks).toEqual([added]);
+      } finally {
+        await database.close();
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  }, 30_000);
-
-  it('lists the tools without a database, and answers a call as unavailable while it cannot be reached', async () => {
-    const { code, lines, stderr } = await converse(
-      { DATABASE_URL: 'postgres://taskchat@127.0.0.1:1/none', DB_CONNECT_TIMEOUT_MS: '200' },
-      [
-        { id: 1, method: 'tools/list', params: { _meta: meta } },
-        { id: 2, method: 'tools/call', params: { name: 'list_tasks', arguments: {}, _meta: meta } },
-      ],
-      2,
-    );
-    expect(code).toBe(0);
-    const byId = new Map(lines.map((line) => [line.id, line]));
-    expect(byId.get(1)?.result.tools).toHaveLength(taskToolNames.length);
-    expect(byId.get(2)?.error).toMatchObject({
-      message: expect.stringContaining('The database is unavailable'),
-    });
-    expect(JSON.stringify(byId.get(2))).not.toContain('127.0.0.1');
-    expect(stderr).toContain('database unavailable');
   }, 60_000);
 });

@@ -140,6 +140,7 @@ describe.each(testDrivers)('rollback on %s', (driver) => {
   it('a down migration that fails part-way leaves its migration fully applied', async () => {
     // The second statement of 0001's down (dropping rate_limits) fails on a dependent view, after
     // the first one put an index back: the transaction must take that index away again.
+    if (newest !== '0001_rate_limits') await rollback({ to: '0001_rate_limits' });
     await t.database.db.execute(sql`create view recent_limits as select * from rate_limits`);
     const before = await catalog();
     const failure = await rollback().catch((e: unknown) => e);
@@ -147,7 +148,7 @@ describe.each(testDrivers)('rollback on %s', (driver) => {
     expect((failure as RollbackFailed).tag).toBe('0001_rate_limits');
     expect((failure as Error).message).not.toMatch(SQL_WORDS);
     expect(await catalog()).toEqual(before);
-    expect(await appliedCount()).toBe(tags.length);
+    expect(await appliedCount()).toBe(tags.indexOf('0001_rate_limits') + 1);
   });
 
   it.skipIf(driver === 'pglite')('waits for the migration lock that migrations hold', async () => {

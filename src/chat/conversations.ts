@@ -3,7 +3,7 @@
  * The conversation read model: what the conversation routes list, show and delete, each one
  * statement scoped by user, and the contract's transcript built from stored model messages (user
  * and assistant messages with plain text, each tool call folded with its result into the
- * assistant message that made it).
+ * assistant message that made it). The UI message view of the same rows is ./ui-messages.ts.
  */
 import type { TextPart, ToolCallPart, ToolResultPart } from 'ai';
 import { sql } from 'drizzle-orm';
@@ -15,7 +15,14 @@ export type ConversationSummary = { id: string; title: string; createdAt: string
 export type ConversationDetail = {
   id: string;
   title: string;
-  messages: (StoredMessage & { id: string; createdAt: string })[];
+  messages: (StoredMessage & {
+    id: string;
+    createdAt: string;
+    turnId: string | null;
+    replaced: boolean;
+    /** For a user message: the client's messageId of its turn. */
+    messageId: string | null;
+  })[];
 };
 
 const iso = (value: unknown) => new Date(value as string).toISOString();
@@ -41,18 +48,32 @@ export function createConversations(database: Database) {
       }));
     },
 
-    /** The conversation with its newest `limit` messages, oldest first; undefined if not this user's. */
-    async get(userId: string, conversationId: string, limit = 1000): Promise<ConversationDetail | undefined> {
+    /**
+     * The conversation with its newest `limit` messages, oldest first; undefined if not this user's.
+     * `alias`: another id that may name it (a chat id's derived conversation), tried second.
+     */
+    async get(
+      userId: string,
+      conversationId: string | null,
+      limit = 1000,
+      alias: string | null = null,
+    ): Promise<ConversationDetail | undefined> {
       const rows = await database.run(
         (db) =>
           queryRows<{ id: string; title: string; messages: ConversationDetail['messages'] }>(
             db,
             sql`select c.id, c.title,
                   coalesce((select jsonb_agg(jsonb_build_object('id', m.id, 'seq', m.seq, 'role', m.role,
-                              'content', m.content, 'createdAt', m.created_at) order by m.seq)
+                              'content', m.content, 'createdAt', m.created_at, 'turnId', m.turn_id,
+                              'replaced', m.replaced,
+                              'messageId', (select t.message_id from turns t
+                                            where t.id = m.turn_id and m.role = 'user')) order by m.seq)
                             from (select * from messages where conversation_id = c.id
                                   order by seq desc limit ${limit}::int) m), '[]'::jsonb) as messages
-                from conversations c where c.id = ${conversationId}::uuid and c.user_id = ${userId}`,
+                from conversations c
+                where c.user_id = ${userId} and (c.id = ${conversationId}::uuid or c.id = ${alias}::uuid)
+                order by (c.id = ${conversationId}::uuid) is true desc
+                limit 1`,
           ),
         { idempotent: true },
       );
@@ -108,6 +129,8 @@ export function toTranscript(messages: ConversationDetail['messages']): Transcri
   const out: TranscriptMessage[] = [];
   const calls = new Map<string, ToolCallRecord>();
   for (const stored of messages) {
+    // An answer a regenerated one replaced is history for the model only.
+    if (stored.replaced) continue;
     const parts = partsOf(stored.content.content);
     if (stored.role === 'user') {
       out.push({ id: stored.id, role: 'user', content: textOf(parts), createdAt: stored.createdAt });

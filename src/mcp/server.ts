@@ -17,8 +17,10 @@
  * needs over HTTP (`toolScope`).
  *
  * The user id comes from whoever built the server (authentication, or TASKCHAT_USER for stdio);
- * no tool argument can name another user. A database outage is a protocol error, not a tool
- * result (the tool did not fail, the server could not run it); nothing internal is disclosed.
+ * no tool argument can name another user. Every failure of a known tool is an `isError` result
+ * in our own words, which the host shows to its model: bad arguments (text with U+0000 or a lone
+ * surrogate included), and a database that is down or did not answer in time, saying whether the
+ * change may have been made. Nothing internal is disclosed; the detail goes to the log.
  *
  * @example
  * const server = createMcpServer(createTaskRepository(database), userId);
@@ -35,6 +37,7 @@ import {
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { TaskScope } from '../auth/scopes.ts';
+import { DbUnavailableError } from '../db/resilience.ts';
 import { describeError } from '../http/errors.ts';
 import { errorFields, type Logger } from '../log.ts';
 import type { TaskRepository } from '../tasks/repository.ts';
@@ -166,9 +169,9 @@ export function createMcpServer(
     }
     let result: TaskToolResult;
     try {
-      result = await runTaskTool(repo, userId, name, args ?? {});
+      result = await runTaskTool(repo, userId, name, args ?? {}, { log: options.logger });
     } catch (error) {
-      throw protocolError(error, name, options.logger);
+      return failedCall(error, name, options.logger);
     }
     options.logger?.debug('mcp tool call', { tool: name, isError: 'error' in result });
     return toCallToolResult(result);
@@ -183,14 +186,24 @@ function toCallToolResult(result: TaskToolResult): CallToolResult {
   return { content: [{ type: 'text', text: JSON.stringify(result) }], structuredContent: result };
 }
 
-function protocolError(error: unknown, tool: string, logger: Logger | undefined): ProtocolError {
+/**
+ * A tool call the server could not complete, as an `isError` result: the contract's sentence, and
+ * for a change what became of it (nothing, or perhaps it was made: look before doing it again).
+ */
+function failedCall(error: unknown, tool: TaskToolName, logger: Logger | undefined): CallToolResult {
   const { code, message, headers } = describeError(error);
   if (code === 'internal_error') logger?.error('mcp tool call failed', { tool, ...errorFields(error) });
-  else logger?.warn(`mcp tool call failed: ${code}`, { tool });
+  else logger?.warn(`mcp tool call failed: ${code}`, { tool, ...errorFields(error) });
+  const changes = taskTools[tool].resultOf !== undefined;
+  const outcome = !changes
+    ? ''
+    : error instanceof DbUnavailableError && error.mayHaveRun
+      ? ' The change may have been made: list the tasks before trying again.'
+      : ' Nothing was changed.';
   const retryAfter = headers['Retry-After'];
-  return new ProtocolError(
-    ProtocolErrorCode.InternalError,
-    message,
-    retryAfter ? { retryAfterSeconds: Number(retryAfter) } : undefined,
-  );
+  return {
+    content: [{ type: 'text', text: `${message}.${outcome}`.replace('..', '.') }],
+    isError: true,
+    ...(retryAfter ? { _meta: { retryAfterSeconds: Number(retryAfter) } } : {}),
+  };
 }

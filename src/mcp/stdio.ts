@@ -11,16 +11,19 @@
  *
  * The SDK's `serveStdio` decides the protocol generation from the host's first message (a
  * 2025-era `initialize`, or a 2026-07-28 request) and serves the connection with one server from
- * the factory; a 2026 host's `server/discover` probe may get one more, thrown away afterwards.
+ * the factory. A 2026-era host built on the TypeScript SDK first starts the server once more just
+ * to ask its version (`server/discover`), then stops it (SIGTERM, then SIGKILL after a second)
+ * before starting the one it keeps: the two never run at the same time, and an embedded database
+ * left locked by a killed probe is taken over (db/client.ts).
  */
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { USER_ID_PATTERN, USER_ID_RULE } from '../auth/user-id.ts';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { createDatabase, type Database } from '../db/client.ts';
 import { migrateDatabase } from '../db/migrate.ts';
-import { DbUnavailableError } from '../db/resilience.ts';
-import { createLogger, errorFields, safeMessage } from '../log.ts';
-import { createTaskRepository, type TaskRepository } from '../tasks/repository.ts';
+import { describeStartupFailure } from '../db/startup-error.ts';
+import { createLogger, errorFields } from '../log.ts';
+import { createTaskRepository } from '../tasks/repository.ts';
 import { createMcpServer } from './server.ts';
 
 console.log = console.error;
@@ -47,44 +50,17 @@ if (!USER_ID_PATTERN.test(userId)) refuse(`TASKCHAT_USER must be ${USER_ID_RULE}
 
 const logger = createLogger(config.logLevel, (line) => process.stderr.write(line));
 
-// The database opens (and migrates) on the first tool call, not at start-up: a 2026-era host may
-// start the server once just to probe its protocol version (`server/discover`) and kill it a
-// moment later, and that probe must not open, migrate or hold the database (an embedded PGlite
-// directory above all), nor make the host wait for it. A failed open is logged, answered as
-// "database unavailable", and tried again on the next call.
-let opening: Promise<{ database: Database; tasks: TaskRepository }> | undefined;
-function openDatabase(): Promise<{ database: Database; tasks: TaskRepository }> {
-  opening ??= (async () => {
-    const database = await createDatabase(config.db);
-    try {
-      await migrateDatabase(config.db, database);
-    } catch (error) {
-      await database.close().catch(() => {});
-      throw error;
-    }
-    logger.info('database ready', { driver: config.db.driver });
-    return { database, tasks: createTaskRepository(database) };
-  })().catch((error: unknown) => {
-    opening = undefined;
-    logger.error(`database unavailable: ${safeMessage(error)}`, errorFields(error));
-    throw new DbUnavailableError(5, { cause: error });
-  });
-  return opening;
+let database: Database | undefined;
+try {
+  database = await createDatabase(config.db);
+  await migrateDatabase(config.db, database);
+} catch (error) {
+  await database?.close().catch(() => {});
+  refuse(`start-up failed: ${describeStartupFailure(error, config.db).message}`);
 }
+const db = database;
 
-/**
- * The task repository over the database opened on first use: each of its methods waits for the
- * database, then calls the real one. (Not a thenable: `then` is not one of its methods.)
- */
-const repo = new Proxy({} as TaskRepository, {
-  get: (_, method) => {
-    if (typeof method !== 'string' || method === 'then') return undefined;
-    return async (...args: unknown[]) => {
-      const { tasks } = await openDatabase();
-      return (tasks[method as keyof TaskRepository] as (...a: unknown[]) => unknown)(...args);
-    };
-  },
-});
+const repo = createTaskRepository(db);
 const connection = serveStdio(() => createMcpServer(repo, userId, { logger }), {
   onerror: (error) => logger.warn('mcp protocol error', errorFields(error)),
 });
@@ -98,7 +74,7 @@ async function stop(reason: string): Promise<void> {
   setTimeout(() => process.exit(0), 5000).unref();
   try {
     await connection.close();
-    await (await opening?.catch(() => undefined))?.database.close();
+    await db.close();
   } catch (error) {
     logger.error('shutdown failed', errorFields(error));
   }

@@ -8,9 +8,14 @@
  * statement per tool call), always with a `LIMIT` or a primary-key filter, served by the
  * (user_id, id desc) and (user_id, completed, id desc) indexes. Reads run as idempotent so a
  * connection lost mid-statement is retried; writes are only retried when they surely never ran.
+ *
+ * A change made by a chat turn carries an `EffectRecord`: the same statement then also records the
+ * change in `turn_effects` (a data-modifying CTE around the write), so the fact that the task was
+ * changed is committed with the change itself, or not at all, at no extra round trip. A re-run of
+ * the turn finds it there even when this process never learnt whether the write committed.
  */
 import { and, desc, eq, getTableColumns, ilike, or, type SQL, sql } from 'drizzle-orm';
-import type { Database } from '../db/client.ts';
+import { type Database, queryRows } from '../db/client.ts';
 import { tasks } from '../db/schema.ts';
 import { MAX_LIST_LIMIT, type Priority, type Task, type TaskPage, type TaskStatus } from './task.ts';
 
@@ -31,13 +36,54 @@ export type TaskPatch = {
 
 export type ListOptions = { status: TaskStatus; search?: string; limit: number };
 
-export type TaskRepository = {
-  add(userId: string, task: NewTask): Promise<Task>;
-  list(userId: string, options: ListOptions): Promise<TaskPage>;
-  setCompleted(userId: string, taskId: number, completed: boolean): Promise<Task | undefined>;
-  update(userId: string, taskId: number, patch: TaskPatch): Promise<Task | undefined>;
-  remove(userId: string, taskId: number): Promise<Task | undefined>;
+/** A task change made by a chat turn, recorded with it (see `turnEffects` in db/schema.ts). */
+export type EffectRecord = {
+  turnId: string;
+  callKey: string;
+  occurrence: number;
+  tool: string;
+  /** The canonical arguments of the call. */
+  args: unknown;
 };
+
+export type TaskRepository = {
+  add(userId: string, task: NewTask, record?: EffectRecord): Promise<Task>;
+  list(userId: string, options: ListOptions): Promise<TaskPage>;
+  setCompleted(
+    userId: string,
+    taskId: number,
+    completed: boolean,
+    record?: EffectRecord,
+  ): Promise<Task | undefined>;
+  update(userId: string, taskId: number, patch: TaskPatch, record?: EffectRecord): Promise<Task | undefined>;
+  remove(userId: string, taskId: number, record?: EffectRecord): Promise<Task | undefined>;
+};
+
+/** A task row as Postgres's `to_jsonb` writes it (snake_case, timestamps as text). */
+export type TaskJson = {
+  id: number;
+  title: string;
+  description: string | null;
+  completed: boolean;
+  priority: Priority;
+  due_date: string | null;
+  created_at: string;
+  updated_at: string;
+};
+
+/** The contract's Task from a row recorded as JSON (`turn_effects.task`, the recorded writes). */
+export function taskFromJson(row: TaskJson): Task {
+  return {
+    id: row.id,
+    title: row.title,
+    description: row.description,
+    completed: row.completed,
+    priority: row.priority,
+    dueDate: row.due_date,
+    createdAt: toIso(row.created_at),
+    updatedAt: toIso(row.updated_at),
+  };
+}
 
 function toTask(row: typeof tasks.$inferSelect): Task {
   return {
@@ -55,10 +101,39 @@ function toTask(row: typeof tasks.$inferSelect): Task {
 export function createTaskRepository(database: Database): TaskRepository {
   const ownTask = (userId: string, taskId: number) => and(eq(tasks.userId, userId), eq(tasks.id, taskId));
 
+  /**
+   * Runs a write (`... returning *`) and maps its row; with a record, the same statement also
+   * inserts the change into turn_effects. The write is never retried once it may have reached the
+   * server (not idempotent): a repeat is what the record exists to prevent.
+   */
+  async function write(
+    query: { getSQL(): SQL } & PromiseLike<(typeof tasks.$inferSelect)[]>,
+    record: EffectRecord | undefined,
+  ): Promise<Task | undefined> {
+    if (!record) {
+      const [row] = await database.run(async () => await query);
+      return row && toTask(row);
+    }
+    const [row] = await database.run((db) =>
+      queryRows<{ task: TaskJson }>(
+        db,
+        sql`with changed as (${query.getSQL()}),
+            recorded as (
+              insert into turn_effects (turn_id, call_key, occurrence, tool, args, task)
+              select ${record.turnId}::uuid, ${record.callKey}, ${record.occurrence}::int, ${record.tool},
+                     ${JSON.stringify(record.args ?? {})}::jsonb, to_jsonb(changed)
+              from changed
+            )
+            select to_jsonb(changed) as task from changed`,
+      ),
+    );
+    return row && taskFromJson(row.task);
+  }
+
   return {
-    async add(userId, task) {
-      const [row] = await database.run((db) =>
-        db
+    async add(userId, task, record) {
+      const created = await write(
+        database.db
           .insert(tasks)
           .values({
             userId,
@@ -68,9 +143,10 @@ export function createTaskRepository(database: Database): TaskRepository {
             priority: task.priority ?? 'medium',
           })
           .returning(),
+        record,
       );
-      if (!row) throw new Error('insert into tasks returned no row');
-      return toTask(row);
+      if (!created) throw new Error('insert into tasks returned no row');
+      return created;
     },
 
     async list(userId, { status, search, limit }) {
@@ -95,9 +171,9 @@ export function createTaskRepository(database: Database): TaskRepository {
       return { tasks: rows.map(toTask), total: rows[0]?.total ?? 0 };
     },
 
-    async setCompleted(userId, taskId, completed) {
-      const [row] = await database.run((db) =>
-        db
+    async setCompleted(userId, taskId, completed, record) {
+      return write(
+        database.db
           .update(tasks)
           .set({
             completed,
@@ -106,13 +182,13 @@ export function createTaskRepository(database: Database): TaskRepository {
           })
           .where(ownTask(userId, taskId))
           .returning(),
+        record,
       );
-      return row && toTask(row);
     },
 
-    async update(userId, taskId, patch) {
-      const [row] = await database.run((db) =>
-        db
+    async update(userId, taskId, patch, record) {
+      return write(
+        database.db
           .update(tasks)
           .set({
             title: patch.title,
@@ -123,13 +199,12 @@ export function createTaskRepository(database: Database): TaskRepository {
           })
           .where(ownTask(userId, taskId))
           .returning(),
+        record,
       );
-      return row && toTask(row);
     },
 
-    async remove(userId, taskId) {
-      const [row] = await database.run((db) => db.delete(tasks).where(ownTask(userId, taskId)).returning());
-      return row && toTask(row);
+    async remove(userId, taskId, record) {
+      return write(database.db.delete(tasks).where(ownTask(userId, taskId)).returning(), record);
     },
   };
 }

@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { tasks } from '../db/schema.ts';
+import { isValidText } from '../text.ts';
 
 export const PRIORITIES = tasks.priority.enumValues;
 export const TASK_STATUSES = ['all', 'pending', 'completed'] as const;
@@ -56,7 +57,10 @@ export type DeletedTask = z.infer<typeof deletedTaskSchema>;
 // ---------------------------------------------------------------------------------------------
 // Arguments (the tools' snake_case names; the REST routes reuse the same rules).
 
-const noNul = (s: string) => !s.includes('\u0000');
+// Postgres cannot store U+0000 or a lone surrogate (see ../text.ts): refused with words naming the
+// argument, instead of a failed statement.
+const validText = (name: string) =>
+  [isValidText, { error: `${name} must not contain NUL characters or invalid Unicode` }] as const;
 
 const TITLE_MESSAGE = `title must be text of 1 to ${TITLE_MAX_CHARS} characters`;
 export const titleArg = z
@@ -64,14 +68,14 @@ export const titleArg = z
   .trim()
   .min(1, { error: TITLE_MESSAGE })
   .max(TITLE_MAX_CHARS, { error: TITLE_MESSAGE })
-  .refine(noNul, { error: TITLE_MESSAGE });
+  .refine(...validText('title'));
 
 const DESCRIPTION_MESSAGE = `description must be text of at most ${DESCRIPTION_MAX_CHARS} characters`;
 export const descriptionArg = z
   .string({ error: DESCRIPTION_MESSAGE })
   .trim()
   .max(DESCRIPTION_MAX_CHARS, { error: DESCRIPTION_MESSAGE })
-  .refine(noNul, { error: 'description must not contain NUL characters' });
+  .refine(...validText('description'));
 
 const DUE_DATE_MESSAGE = 'due_date must be a real calendar date written YYYY-MM-DD';
 export const dueDateArg = z
@@ -85,7 +89,8 @@ export const statusArg = z.enum(TASK_STATUSES, { error: `status must be ${TASK_S
 
 export const searchArg = z
   .string({ error: 'search must be text' })
-  .max(SEARCH_MAX_CHARS, { error: `search must be at most ${SEARCH_MAX_CHARS} characters` });
+  .max(SEARCH_MAX_CHARS, { error: `search must be at most ${SEARCH_MAX_CHARS} characters` })
+  .refine(...validText('search'));
 
 const LIMIT_MESSAGE = `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`;
 export const limitArg = z
