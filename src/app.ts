@@ -13,6 +13,8 @@ import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { authenticate } from './auth/middleware.ts';
+import { protectedResource, resourceMetadataRoutes } from './auth/resource-metadata.ts';
+import { scopeByMethod } from './auth/scopes.ts';
 import { type Conversations, createConversations } from './chat/conversations.ts';
 import { chatRoutes } from './chat/routes.ts';
 import { createChatTurns } from './chat/turn.ts';
@@ -25,6 +27,7 @@ import type { AppEnv } from './http/env.ts';
 import { ApiError, describeError, ERROR_STATUS, errorBody } from './http/errors.ts';
 import { Inflight } from './http/inflight.ts';
 import { apiDocsRoutes } from './http/openapi.ts';
+import { checkOrigin } from './http/origin.ts';
 import { createLogger, errorFields, type Logger } from './log.ts';
 import { mcpRoute } from './mcp/http.ts';
 import { createChatModel } from './model/provider.ts';
@@ -94,6 +97,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     stop: drain.stopSignal,
   });
   const conversations = deps.conversations ?? createConversations(database);
+  const resource = protectedResource(config);
   const app = new Hono<AppEnv>();
 
   app.use(requestId());
@@ -111,6 +115,14 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     });
   });
   app.use(secureHeaders());
+  // Before CORS, so a foreign origin gets no CORS headers, and before everything that does work.
+  app.use(
+    checkOrigin({
+      publicUrl: config.publicUrl,
+      corsOrigins: config.corsOrigins,
+      checkHost: config.auth.mode === 'dev',
+    }),
+  );
   if (config.corsOrigins.length > 0) {
     app.use(
       cors({
@@ -142,9 +154,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', apiDocsRoutes(app));
   // The chat page and its assets are public: the page asks the person who they are.
   app.route('/', pageRoutes());
-  app.use(authenticate(config.auth));
+  app.route('/', resourceMetadataRoutes(resource));
+  app.use(authenticate(config.auth, resource));
   app.use('/chat', turnMetrics(metrics));
-  app.route('/mcp', mcpRoute(tasks));
+  app.route('/mcp', mcpRoute(tasks, resource)); // checks scopes per MCP message
+  app.use(scopeByMethod(resource));
   app.route('/', chatRoutes({ config, turns, conversations }));
   app.route('/', taskRoutes(tasks));
 

@@ -16,6 +16,8 @@ export type Config = Readonly<{
   nodeEnv: string;
   host: string;
   port: number;
+  /** The externally visible base URL, no trailing slash: the OAuth resource id and the own origin. */
+  publicUrl: string;
   db: Readonly<{
     driver: DbDriver;
     /** Postgres URL, or for PGlite `memory` / a data directory. */
@@ -57,6 +59,8 @@ export type Config = Readonly<{
     jwksUrl: string | undefined;
     issuer: string | undefined;
     audience: string | undefined;
+    /** OAuth authorization servers announced to MCP hosts (RFC 9728); empty: no OAuth discovery. */
+    authorizationServers: readonly string[];
   }>;
   corsOrigins: readonly string[];
   mcpUser: string | undefined;
@@ -165,6 +169,8 @@ const Env = z.object({
   AUTH_JWKS_URL: httpUrl('AUTH_JWKS_URL'),
   AUTH_JWT_ISSUER: optionalText,
   AUTH_JWT_AUDIENCE: optionalText,
+  AUTH_AUTHORIZATION_SERVERS: optionalText,
+  PUBLIC_URL: httpUrl('PUBLIC_URL'),
   LOG_LEVEL: z
     .enum(['debug', 'info', 'warn', 'error', 'silent'], {
       error: 'LOG_LEVEL must be one of debug, info, warn, error, silent',
@@ -222,6 +228,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     nodeEnv: env.NODE_ENV,
     host: env.HOST,
     port: env.PORT,
+    publicUrl: publicUrl(env),
     db: databaseSettings(env),
     model: modelSettings(env),
     chat: {
@@ -333,7 +340,57 @@ function authSettings(env: Env): Config['auth'] {
     jwksUrl: env.AUTH_JWKS_URL,
     issuer: env.AUTH_JWT_ISSUER,
     audience: env.AUTH_JWT_AUDIENCE,
+    authorizationServers: authorizationServers(env),
   };
+}
+
+/**
+ * PUBLIC_URL names this server to the outside (OAuth resource id, own origin); by default where it
+ * listens. Only a scheme, host, port and optional path prefix: a query or fragment cannot be part
+ * of a base URL, and a trailing slash would make `${publicUrl}/mcp` differ from what hosts compute.
+ */
+function publicUrl(env: Env): string {
+  if (env.PUBLIC_URL === undefined) {
+    const host = env.HOST.includes(':') && !env.HOST.startsWith('[') ? `[${env.HOST}]` : env.HOST;
+    return `http://${host}:${env.PORT}`;
+  }
+  const url = parseUrl('PUBLIC_URL', env.PUBLIC_URL);
+  if (url.search || url.hash || url.username || url.password) {
+    throw new ConfigError('PUBLIC_URL must be a base URL: scheme, host, port and path only');
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/** Issuer URLs exactly as the authorization servers state them (clients compare them to `issuer`). */
+function authorizationServers(env: Env): readonly string[] {
+  if (env.AUTH_AUTHORIZATION_SERVERS !== undefined) {
+    const list = env.AUTH_AUTHORIZATION_SERVERS.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    for (const issuer of list) {
+      const url = parseUrl('AUTH_AUTHORIZATION_SERVERS', issuer);
+      if (url.search || url.hash) {
+        throw new ConfigError('AUTH_AUTHORIZATION_SERVERS: an issuer URL has no query or fragment');
+      }
+    }
+    return list;
+  }
+  // An issuer that is not a URL (some setups use a plain name) cannot be discovered by a client.
+  const issuer = env.AUTH_JWT_ISSUER;
+  return issuer !== undefined && /^https?:\/\/[^\s]+$/.test(issuer) ? [issuer] : [];
+}
+
+function parseUrl(name: string, value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} must be an http(s) URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`${name} must be an http(s) URL`);
+  }
+  return url;
 }
 
 const SAMPLERS: readonly SamplerName[] = [

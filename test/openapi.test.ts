@@ -104,7 +104,12 @@ describe('the API documents itself', () => {
       for (const [method, op] of Object.entries(item)) {
         for (const [status, response] of Object.entries(op.responses)) {
           // The probes answer their own bodies; the chat page answers a page for people.
-          if (Number(status) < 400 || ['/health', '/readyz'].includes(path) || response.content?.['text/html']) continue;
+          if (
+            Number(status) < 400 ||
+            ['/health', '/readyz'].includes(path) ||
+            response.content?.['text/html']
+          )
+            continue;
           expect(response.content?.['application/json']?.schema?.$ref, `${method} ${path} ${status}`).toBe(
             '#/components/schemas/Error',
           );

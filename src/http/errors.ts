@@ -13,6 +13,8 @@ import { DbUnavailableError } from '../db/resilience.ts';
 export const ERROR_STATUS = {
   invalid_request: 400,
   unauthorized: 401,
+  forbidden_origin: 403,
+  insufficient_scope: 403,
   not_found: 404,
   conversation_busy: 409,
   payload_too_large: 413,

@@ -302,6 +302,18 @@ function describeIssues(error: z.ZodError): string {
 }
 
 const jsonSchemas = new Map<TaskToolName, JSONSchema7>();
+/** The part of a property's JSON schema that nullability is written in. */
+type PropertySchema = boolean | { type?: unknown; anyOf?: PropertySchema[]; [keyword: string]: unknown };
+
+/**
+ * Arguments whose `null` means something (it removes the value), so their schema says null is
+ * allowed. Every other optional argument is published as its plain type: validation still accepts
+ * the null some models send for "not given", but a nullable form (`anyOf` with `null`, or a type
+ * list) makes simple clients, such as the MCP Inspector's CLI, pass `limit=5` as the string "5".
+ */
+const NULL_REMOVES: Partial<Record<TaskToolName, readonly string[]>> = {
+  update_task: ['description', 'due_date'],
+};
 
 /** The JSON schema of a tool's arguments, as the model and MCP clients see it. */
 export function taskToolJsonSchema(name: TaskToolName): JSONSchema7 {
@@ -311,11 +323,38 @@ export function taskToolJsonSchema(name: TaskToolName): JSONSchema7 {
       target: 'draft-7',
       io: 'input',
     }) as JSONSchema7;
+    const keepNull = NULL_REMOVES[name] ?? [];
+    const properties = Object.fromEntries(
+      Object.entries((generated.properties ?? {}) as Record<string, PropertySchema>).map(
+        ([key, property]) => [key, keepNull.includes(key) ? property : withoutNull(property)],
+      ),
+    );
     // Tells the model not to invent arguments (such as a user id); extras are dropped anyway.
-    schema = { ...generated, additionalProperties: false };
+    schema = {
+      ...generated,
+      properties: properties as JSONSchema7['properties'],
+      additionalProperties: false,
+    };
     jsonSchemas.set(name, schema);
   }
   return schema;
+}
+
+/** `anyOf: [T, {type: null}]` becomes T, `type: [t, "null"]` becomes `type: t`; the rest stays. */
+function withoutNull(property: PropertySchema): PropertySchema {
+  if (typeof property !== 'object') return property;
+  if (Array.isArray(property.type)) {
+    const types = property.type.filter((type: unknown) => type !== 'null');
+    return { ...property, type: types.length === 1 ? types[0] : types };
+  }
+  const branches = property.anyOf?.filter(
+    (branch) => !(typeof branch === 'object' && branch.type === 'null'),
+  );
+  if (branches?.length === 1 && typeof branches[0] === 'object') {
+    const { anyOf: _, ...rest } = property;
+    return { ...branches[0], ...rest };
+  }
+  return property;
 }
 
 /**

@@ -40,6 +40,8 @@ export type OAuthServerOptions = {
   accessTokenTTL?: number;
   /** Signature algorithm of the access tokens (and the type of the generated key). Default ES256. */
   algorithm?: SigningAlgorithm;
+  /** Port on 127.0.0.1; default a free one. A fixed port gives a stable issuer (scripts/dev-auth-server.ts). */
+  port?: number;
 };
 
 export type IssueTokenOptions = {
@@ -92,7 +94,10 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     res.writeHead(503).end();
   };
   const server = createServer((req, res) => handler(req, res));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const provider = new Provider(issuer, configuration({ privateJwk, algorithm, accessTokenTTL, options }));
