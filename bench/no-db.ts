@@ -41,6 +41,7 @@ function cannedTask(title: string): Task {
 /** Every method answers at once with a canned result: the tools' own work minus the SQL. */
 export const cannedRepository: TaskRepository = {
   add: async (_userId, task) => cannedTask(task.title),
+  get: async (_userId, taskId) => ({ ...cannedTask('canned'), id: taskId }),
   list: async () => ({ tasks: [cannedTask('canned')], total: 1 }),
   setCompleted: async (_userId, taskId) => ({ ...cannedTask('canned'), id: taskId, completed: true }),
   update: async (_userId, taskId) => ({ ...cannedTask('canned'), id: taskId }),
@@ -104,15 +105,21 @@ export function createFakeStores(history: StoredMessage[], onStatement: () => vo
       outcome: 'started',
       conversationId,
       turnId: randomUUID(),
+      attemptId: randomUUID(),
       lastSeq,
       rerun: false,
+      userSeq: lastSeq,
+      effects: [],
       // A copy per turn, as rows parsed from the driver would be.
       history: [...structuredClone(history), { seq: lastSeq, role: 'user', content: input.message }],
     })),
     endTurn: counted(async () => true),
+    failTurn: async () => {},
+    pendingEndings: () => 0,
   };
   const tasks: TaskRepository = {
     add: counted(cannedRepository.add),
+    get: counted(cannedRepository.get),
     list: counted(cannedRepository.list),
     setCompleted: counted(cannedRepository.setCompleted),
     update: counted(cannedRepository.update),
@@ -127,10 +134,12 @@ export const noDatabase: Database = {
     throw new Error('the no-database bench touched the database');
   },
   driver: 'pg',
+  closed: false,
   run: async () => {
     throw new Error('the no-database bench touched the database');
   },
   ping: async () => true,
   poolStats: () => undefined,
+  breakerState: () => 'closed',
   close: async () => {},
 };

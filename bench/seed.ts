@@ -55,12 +55,16 @@ export async function seedConversation(
   });
 }
 
-/** `count` tasks for `userId`, a third of them completed. */
+/** `count` tasks for `userId` (numbered 1..count, as the app numbers a user's tasks), a third completed. */
 export async function seedTasks(url: string, userId: string, count: number): Promise<void> {
   await withClient(url, (client) =>
     client.query(
-      `insert into tasks (user_id, title, completed)
-       select $1, 'seeded task ' || g, g % 3 = 0 from generate_series(1, $2::int) g`,
+      `with seeded as (
+         insert into tasks (user_id, id, title, completed)
+         select $1, g, 'seeded task ' || g, g % 3 = 0 from generate_series(1, $2::int) g
+       )
+       insert into task_counters (user_id, last_task_id) values ($1, $2::int)
+       on conflict (user_id) do update set last_task_id = excluded.last_task_id`,
       [userId, count],
     ),
   );
@@ -71,7 +75,9 @@ export async function seedTasks(url: string, userId: string, count: number): Pro
  * for the planner and the visibility map that lets index-only scans skip the heap.
  */
 export async function vacuumAnalyze(url: string): Promise<void> {
-  await withClient(url, (client) => client.query('vacuum analyze tasks, conversations, messages, turns'));
+  await withClient(url, (client) =>
+    client.query('vacuum analyze tasks, task_counters, conversations, messages, turns'),
+  );
 }
 
 async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {

@@ -61,9 +61,12 @@ export function createUsualTurnStore(database: Database): TurnStore {
         outcome: 'started',
         conversationId: id,
         turnId: randomUUID(),
+        attemptId: randomUUID(),
         lastSeq: seq,
         rerun: false,
+        userSeq: seq,
         history,
+        effects: [],
       };
     },
 
@@ -73,6 +76,8 @@ export function createUsualTurnStore(database: Database): TurnStore {
         await database.run((db) =>
           db.insert(messages).values(
             input.messages.map((message, i) => ({
+              // The first reply message keeps the id the client was told, as ours does.
+              ...(i === 0 ? { id: input.answerId } : {}),
               conversationId,
               seq: lastSeq + 1 + i,
               role: message.role as StoredMessage['role'],
@@ -89,5 +94,9 @@ export function createUsualTurnStore(database: Database): TurnStore {
       );
       return true;
     },
+
+    // Nothing to release: the usual design holds no lease and keeps no turn record.
+    failTurn: async () => {},
+    pendingEndings: () => 0,
   };
 }

@@ -13,18 +13,35 @@ import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { authenticate } from './auth/middleware.ts';
+import { protectedResource, resourceMetadataRoutes } from './auth/resource-metadata.ts';
+import { scopeByMethod } from './auth/scopes.ts';
 import { type Conversations, createConversations } from './chat/conversations.ts';
 import { chatRoutes } from './chat/routes.ts';
 import { createChatTurns } from './chat/turn.ts';
 import { createTurnStore, type TurnStore } from './chat/turn-store.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
+import { healthRoutes } from './health/routes.ts';
+import { Drain, refuseWhileDraining } from './http/drain.ts';
 import type { AppEnv } from './http/env.ts';
 import { ApiError, describeError, ERROR_STATUS, errorBody } from './http/errors.ts';
 import { Inflight } from './http/inflight.ts';
+import { apiDocsRoutes } from './http/openapi.ts';
+import { checkOrigin } from './http/origin.ts';
 import { createLogger, errorFields, type Logger } from './log.ts';
 import { mcpRoute } from './mcp/http.ts';
 import { createChatModel } from './model/provider.ts';
+import { createObservability, type Observability } from './observability/index.ts';
+import {
+  aiMetrics,
+  instrumentDatabase,
+  instrumentTaskRepository,
+  instrumentTurnStore,
+  requestSpans,
+  turnMetrics,
+} from './observability/instrument.ts';
+import { metricsRoute } from './observability/metrics.ts';
+import { pageRoutes } from './page/routes.ts';
 import { createTaskRepository, type TaskRepository } from './tasks/repository.ts';
 import { taskRoutes } from './tasks/routes.ts';
 
@@ -36,32 +53,55 @@ export type AppDeps = {
   model?: LanguageModel;
   /** Turns still running after their response ended; shutdown waits for them. */
   inflight?: Inflight;
+  /** The shutdown state (server.ts drives it): refuse new work, stop running turns. */
+  drain?: Drain;
   /** Today's date (YYYY-MM-DD) for the model; tests pin it. */
   today?: () => string;
   /** The stores default to the ones over `database`; the benchmark's no-database run replaces them. */
   tasks?: TaskRepository;
   turns?: TurnStore;
   conversations?: Conversations;
+  /** Metrics and traces; by default the app's own, from config (the server passes its own to flush them). */
+  observability?: Observability;
 };
 
-const HEALTH_TIMEOUT_MS = 1500;
+/** Probes and scrapes: not traced (they would drown the traces of real requests). */
+const UNTRACED = new Set(['/livez', '/readyz', '/health', '/metrics']);
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
-  const { config, database } = deps;
+  const { config } = deps;
   const logger = deps.logger ?? createLogger(config.logLevel);
-  const tasks = deps.tasks ?? createTaskRepository(database);
+  const { metrics, tracing } =
+    deps.observability ?? createObservability(config, { database: deps.database, logger });
+  const database = instrumentDatabase(deps.database, metrics);
+  const tasks = instrumentTaskRepository(deps.tasks ?? createTaskRepository(database), tracing.tracer);
+  const inflight = deps.inflight ?? new Inflight();
+  const drain = deps.drain ?? new Drain();
+  const turnStore =
+    deps.turns ??
+    createTurnStore(database, {
+      logger,
+      // Shutdown waits for the failure endings still being retried, as for running turns.
+      track: (work) => inflight.track(work),
+      abandonConfirmMs: config.db.statementTimeoutMs + 1000,
+    });
+  // The agent hands `config.model.telemetry` to the AI SDK as it is: the integrations go in here.
+  const integrations = tracing.aiTelemetry ? [aiMetrics(metrics), tracing.aiTelemetry] : [aiMetrics(metrics)];
   const turns = createChatTurns({
-    config,
-    turns: deps.turns ?? createTurnStore(database),
+    config: { ...config, model: { ...config.model, telemetry: { ...config.model.telemetry, integrations } } },
+    turns: instrumentTurnStore(turnStore, tracing.tracer),
     tasks,
     model: deps.model ?? createChatModel(config.model),
-    inflight: deps.inflight ?? new Inflight(),
+    inflight,
     today: deps.today ?? (() => new Date().toISOString().slice(0, 10)),
+    stop: drain.stopSignal,
   });
   const conversations = deps.conversations ?? createConversations(database);
+  const resource = protectedResource(config);
   const app = new Hono<AppEnv>();
 
   app.use(requestId());
+  app.use(requestSpans(tracing.tracer, UNTRACED));
   app.use(async (c, next) => {
     const log = logger.child({ requestId: c.get('requestId') });
     c.set('log', log);
@@ -75,6 +115,14 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     });
   });
   app.use(secureHeaders());
+  // Before CORS, so a foreign origin gets no CORS headers, and before everything that does work.
+  app.use(
+    checkOrigin({
+      publicUrl: config.publicUrl,
+      corsOrigins: config.corsOrigins,
+      checkHost: config.auth.mode === 'dev',
+    }),
+  );
   if (config.corsOrigins.length > 0) {
     app.use(
       cors({
@@ -94,16 +142,23 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }),
   );
 
-  app.get('/health', async (c) => {
-    const ok = await database.ping(HEALTH_TIMEOUT_MS);
-    const pool = database.poolStats();
-    if (ok) return c.json({ status: 'ok', db: 'ok', ...(pool ? { pool } : {}) });
-    c.header('Retry-After', '5');
-    return c.json({ status: 'unavailable', db: 'unavailable', ...(pool ? { pool } : {}) }, 503);
-  });
+  app.route(
+    '/',
+    healthRoutes({ database, degradedMs: config.health.degradedMs, isDraining: () => drain.draining }),
+  );
+  app.route('/', metricsRoute(metrics, config.metricsToken));
 
-  app.use(authenticate(config.auth));
-  app.route('/mcp', mcpRoute(tasks));
+  // Everything but the probes and /metrics: no new work once the server drains.
+  app.use(refuseWhileDraining(drain));
+
+  app.route('/', apiDocsRoutes(app));
+  // The chat page and its assets are public: the page asks the person who they are.
+  app.route('/', pageRoutes());
+  app.route('/', resourceMetadataRoutes(resource));
+  app.use(authenticate(config.auth, resource));
+  app.use('/chat', turnMetrics(metrics));
+  app.route('/mcp', mcpRoute(tasks, resource)); // checks scopes per MCP message
+  app.use(scopeByMethod(resource));
   app.route('/', chatRoutes({ config, turns, conversations }));
   app.route('/', taskRoutes(tasks));
 
@@ -112,7 +167,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.onError((error, c) => {
     const { code, message, headers } = describeError(error);
     const log = c.get('log') ?? logger;
-    if (ERROR_STATUS[code] >= 500) log.error('request failed', { code, ...errorFields(error) });
+    // A drain's refusals are expected; outages and bugs are worth an operator's attention.
+    if (ERROR_STATUS[code] >= 500 && code !== 'draining') {
+      // `code` is the contract's; `cause` the SQLSTATE, errno or status behind it.
+      const { code: cause, ...detail } = errorFields(error);
+      log.error('request failed', { code, cause, ...detail });
+    }
     for (const [name, value] of Object.entries(headers)) c.header(name, value);
     return c.json(errorBody(code, message, c.get('requestId')), ERROR_STATUS[code]);
   });

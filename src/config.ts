@@ -7,6 +7,7 @@
  * A bad value stops start-up with ONE line naming the variable and what is wrong with it, and
  * never echoes a secret. `redactConfig` is the only form of the config that may be printed.
  */
+import type { TelemetryOptions } from 'ai';
 import { z } from 'zod';
 
 export type DbDriver = 'pglite' | 'pg' | 'neon' | 'neon-http';
@@ -15,6 +16,8 @@ export type Config = Readonly<{
   nodeEnv: string;
   host: string;
   port: number;
+  /** The externally visible base URL, no trailing slash: the OAuth resource id and the own origin. */
+  publicUrl: string;
   db: Readonly<{
     driver: DbDriver;
     /** Postgres URL, or for PGlite `memory` / a data directory. */
@@ -36,6 +39,12 @@ export type Config = Readonly<{
     maxSteps: number;
     maxToolCalls: number;
     maxRetries: number;
+    /**
+     * The AI SDK's per-call telemetry setting, passed as it is by the agent. Inputs and outputs
+     * (prompts, replies, tool arguments and results) are never recorded; the app adds its
+     * integrations (metrics, and OpenTelemetry when `telemetry.tracing`).
+     */
+    telemetry: TelemetryOptions;
   }>;
   chat: Readonly<{
     historyMessages: number;
@@ -50,11 +59,46 @@ export type Config = Readonly<{
     jwksUrl: string | undefined;
     issuer: string | undefined;
     audience: string | undefined;
+    /** OAuth authorization servers announced to MCP hosts (RFC 9728); empty: no OAuth discovery. */
+    authorizationServers: readonly string[];
   }>;
   corsOrigins: readonly string[];
   mcpUser: string | undefined;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  health: Readonly<{
+    /** A database slower than this makes /health say `degraded`. */
+    degradedMs: number;
+  }>;
+  /** When set, GET /metrics requires `Authorization: Bearer <it>`. */
+  metricsToken: string | undefined;
+  telemetry: TelemetrySettings;
 }>;
+
+/** OpenTelemetry trace export, from the standard `OTEL_*` variables. */
+export type TelemetrySettings = Readonly<{
+  /** False: no tracer is built and no span is made. */
+  tracing: boolean;
+  serviceName: string;
+  resourceAttributes: Readonly<Record<string, string>>;
+  sampler: Readonly<{ name: SamplerName; ratio: number }>;
+  otlp: Readonly<{
+    /** The full traces URL (`.../v1/traces`). */
+    url: string;
+    protocol: 'http/protobuf' | 'http/json';
+    /** Often carries a vendor's API key: a secret. */
+    headers: Readonly<Record<string, string>>;
+    timeoutMs: number;
+    compression: 'gzip' | 'none';
+  }>;
+}>;
+
+export type SamplerName =
+  | 'always_on'
+  | 'always_off'
+  | 'traceidratio'
+  | 'parentbased_always_on'
+  | 'parentbased_always_off'
+  | 'parentbased_traceidratio';
 
 /** Start-up refused: `message` is the one line to print. */
 export class ConfigError extends Error {
@@ -125,11 +169,36 @@ const Env = z.object({
   AUTH_JWKS_URL: httpUrl('AUTH_JWKS_URL'),
   AUTH_JWT_ISSUER: optionalText,
   AUTH_JWT_AUDIENCE: optionalText,
+  AUTH_AUTHORIZATION_SERVERS: optionalText,
+  PUBLIC_URL: httpUrl('PUBLIC_URL'),
   LOG_LEVEL: z
     .enum(['debug', 'info', 'warn', 'error', 'silent'], {
       error: 'LOG_LEVEL must be one of debug, info, warn, error, silent',
     })
     .default('info'),
+  // Below PING_TIMEOUT (1500 ms in src/health/routes.ts), past which the database counts as down.
+  HEALTH_DEGRADED_MS: int('HEALTH_DEGRADED_MS', 1, 1499).default(250),
+  METRICS_TOKEN: optionalText.refine(
+    (s) => s === undefined || /^[\x21-\x7e]{16,}$/.test(s),
+    'METRICS_TOKEN must be at least 16 printable ASCII characters without spaces',
+  ),
+  // The OpenTelemetry SDK's own environment variables (opentelemetry.io/docs/specs/otel/configuration).
+  OTEL_SDK_DISABLED: optionalText,
+  OTEL_TRACES_EXPORTER: optionalText,
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl('OTEL_EXPORTER_OTLP_ENDPOINT'),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'),
+  OTEL_EXPORTER_OTLP_PROTOCOL: optionalText,
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: optionalText,
+  OTEL_EXPORTER_OTLP_HEADERS: optionalText,
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: optionalText,
+  OTEL_EXPORTER_OTLP_TIMEOUT: int('OTEL_EXPORTER_OTLP_TIMEOUT', 1, 600_000).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: int('OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', 1, 600_000).optional(),
+  OTEL_EXPORTER_OTLP_COMPRESSION: optionalText,
+  OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: optionalText,
+  OTEL_SERVICE_NAME: optionalText,
+  OTEL_RESOURCE_ATTRIBUTES: optionalText,
+  OTEL_TRACES_SAMPLER: optionalText,
+  OTEL_TRACES_SAMPLER_ARG: optionalText,
 });
 
 type Env = z.infer<typeof Env>;
@@ -159,6 +228,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     nodeEnv: env.NODE_ENV,
     host: env.HOST,
     port: env.PORT,
+    publicUrl: publicUrl(env),
     db: databaseSettings(env),
     model: modelSettings(env),
     chat: {
@@ -177,6 +247,9 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       : [],
     mcpUser: env.TASKCHAT_USER,
     logLevel: env.LOG_LEVEL,
+    health: { degradedMs: env.HEALTH_DEGRADED_MS },
+    metricsToken: env.METRICS_TOKEN,
+    telemetry: telemetrySettings(env),
   };
   return deepFreeze(config);
 }
@@ -247,6 +320,7 @@ function modelSettings(env: Env): Config['model'] {
     maxSteps: env.MAX_STEPS,
     maxToolCalls: env.MAX_TOOL_CALLS,
     maxRetries: env.MODEL_MAX_RETRIES,
+    telemetry: { isEnabled: true, recordInputs: false, recordOutputs: false, functionId: 'taskchat.turn' },
   };
 }
 
@@ -266,7 +340,160 @@ function authSettings(env: Env): Config['auth'] {
     jwksUrl: env.AUTH_JWKS_URL,
     issuer: env.AUTH_JWT_ISSUER,
     audience: env.AUTH_JWT_AUDIENCE,
+    authorizationServers: authorizationServers(env),
   };
+}
+
+/**
+ * PUBLIC_URL names this server to the outside (OAuth resource id, own origin); by default where it
+ * listens. Only a scheme, host, port and optional path prefix: a query or fragment cannot be part
+ * of a base URL, and a trailing slash would make `${publicUrl}/mcp` differ from what hosts compute.
+ */
+function publicUrl(env: Env): string {
+  if (env.PUBLIC_URL === undefined) {
+    const host = env.HOST.includes(':') && !env.HOST.startsWith('[') ? `[${env.HOST}]` : env.HOST;
+    return `http://${host}:${env.PORT}`;
+  }
+  const url = parseUrl('PUBLIC_URL', env.PUBLIC_URL);
+  if (url.search || url.hash || url.username || url.password) {
+    throw new ConfigError('PUBLIC_URL must be a base URL: scheme, host, port and path only');
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/** Issuer URLs exactly as the authorization servers state them (clients compare them to `issuer`). */
+function authorizationServers(env: Env): readonly string[] {
+  if (env.AUTH_AUTHORIZATION_SERVERS !== undefined) {
+    const list = env.AUTH_AUTHORIZATION_SERVERS.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    for (const issuer of list) {
+      const url = parseUrl('AUTH_AUTHORIZATION_SERVERS', issuer);
+      if (url.search || url.hash) {
+        throw new ConfigError('AUTH_AUTHORIZATION_SERVERS: an issuer URL has no query or fragment');
+      }
+    }
+    return list;
+  }
+  // An issuer that is not a URL (some setups use a plain name) cannot be discovered by a client.
+  const issuer = env.AUTH_JWT_ISSUER;
+  return issuer !== undefined && /^https?:\/\/[^\s]+$/.test(issuer) ? [issuer] : [];
+}
+
+function parseUrl(name: string, value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} must be an http(s) URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`${name} must be an http(s) URL`);
+  }
+  return url;
+}
+
+const SAMPLERS: readonly SamplerName[] = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+];
+
+/**
+ * Traces are off unless one of the standard variables asks for them: an OTLP endpoint, an exporter,
+ * or a service name (which then exports to the OTLP default, http://localhost:4318). The exporter
+ * library still reads the TLS certificate variables (`OTEL_EXPORTER_OTLP_CERTIFICATE`...) itself.
+ */
+function telemetrySettings(env: Env): TelemetrySettings {
+  const exporters = (env.OTEL_TRACES_EXPORTER ?? '')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  for (const name of exporters) {
+    if (name !== 'otlp' && name !== 'none') {
+      throw new ConfigError(`OTEL_TRACES_EXPORTER must be otlp or none (${name} is not built in)`);
+    }
+  }
+  const asked =
+    exporters.includes('otlp') ||
+    (exporters.length === 0 &&
+      [env.OTEL_EXPORTER_OTLP_ENDPOINT, env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, env.OTEL_SERVICE_NAME].some(
+        (v) => v !== undefined,
+      ));
+  const disabled = env.OTEL_SDK_DISABLED?.toLowerCase() === 'true';
+
+  const protocol = (
+    env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ??
+    env.OTEL_EXPORTER_OTLP_PROTOCOL ??
+    'http/protobuf'
+  )
+    .trim()
+    .toLowerCase();
+  if (protocol !== 'http/protobuf' && protocol !== 'http/json') {
+    const name = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL
+      ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'
+      : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+    throw new ConfigError(`${name} must be http/protobuf or http/json (grpc is not built in)`);
+  }
+  const compression = (
+    env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION ??
+    env.OTEL_EXPORTER_OTLP_COMPRESSION ??
+    'none'
+  )
+    .trim()
+    .toLowerCase();
+  if (compression !== 'gzip' && compression !== 'none') {
+    throw new ConfigError('OTEL_EXPORTER_OTLP_COMPRESSION must be gzip or none');
+  }
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318';
+  const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${base.replace(/\/+$/, '')}/v1/traces`;
+
+  const resourceAttributes = keyValues('OTEL_RESOURCE_ATTRIBUTES', env.OTEL_RESOURCE_ATTRIBUTES);
+  const samplerName = (env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on').trim().toLowerCase();
+  if (!(SAMPLERS as readonly string[]).includes(samplerName)) {
+    throw new ConfigError(`OTEL_TRACES_SAMPLER must be one of ${SAMPLERS.join(', ')}`);
+  }
+  const ratio = env.OTEL_TRACES_SAMPLER_ARG === undefined ? 1 : Number(env.OTEL_TRACES_SAMPLER_ARG);
+  if (!(ratio >= 0 && ratio <= 1)) {
+    throw new ConfigError('OTEL_TRACES_SAMPLER_ARG must be a number between 0 and 1');
+  }
+  return {
+    tracing: asked && !disabled,
+    serviceName: env.OTEL_SERVICE_NAME ?? resourceAttributes['service.name'] ?? 'taskchat',
+    resourceAttributes,
+    sampler: { name: samplerName as SamplerName, ratio },
+    otlp: {
+      url,
+      protocol,
+      headers: {
+        ...keyValues('OTEL_EXPORTER_OTLP_HEADERS', env.OTEL_EXPORTER_OTLP_HEADERS),
+        ...keyValues('OTEL_EXPORTER_OTLP_TRACES_HEADERS', env.OTEL_EXPORTER_OTLP_TRACES_HEADERS),
+      },
+      timeoutMs: env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ?? env.OTEL_EXPORTER_OTLP_TIMEOUT ?? 10_000,
+      compression,
+    },
+  };
+}
+
+/** The OTEL_* list format: `key1=value1,key2=value2`, values percent-encoded. Never echoes a value. */
+function keyValues(name: string, value: string | undefined): Record<string, string> {
+  const result: Record<string, string> = {};
+  if (value === undefined) return result;
+  for (const pair of value.split(',')) {
+    if (pair.trim() === '') continue;
+    const at = pair.indexOf('=');
+    const key = pair.slice(0, Math.max(0, at)).trim();
+    if (at < 1 || key === '') throw new ConfigError(`${name} must be a list of key=value pairs`);
+    try {
+      result[key] = decodeURIComponent(pair.slice(at + 1).trim());
+    } catch {
+      throw new ConfigError(`${name}: the value of ${key} is not valid percent-encoding`);
+    }
+  }
+  return result;
 }
 
 /** Hides the password of a URL; leaves everything else readable. */
@@ -288,6 +515,15 @@ export function redactConfig(config: Config): Record<string, unknown> {
     db: { ...config.db, url: redactUrl(config.db.url), migrationUrl: redactUrl(config.db.migrationUrl) },
     model: { ...config.model, apiKey: hidden(config.model.apiKey) },
     auth: { ...config.auth, jwtSecret: hidden(config.auth.jwtSecret) },
+    metricsToken: hidden(config.metricsToken),
+    telemetry: {
+      ...config.telemetry,
+      otlp: {
+        ...config.telemetry.otlp,
+        url: redactUrl(config.telemetry.otlp.url),
+        headers: Object.fromEntries(Object.keys(config.telemetry.otlp.headers).map((k) => [k, '***'])),
+      },
+    },
   };
 }
 

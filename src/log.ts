@@ -36,21 +36,20 @@ export function createLogger(
   };
 }
 
-/** What of an error may be logged: its class and codes, not its message (it can carry data). */
+/**
+ * What of an error may be logged: its kind and codes (SQLSTATE, errno, HTTP status, down the cause
+ * chain), never its message: driver messages carry SQL and query parameters (the user's data),
+ * SDK messages carry model output. The AI SDK's `AI_` prefix is dropped from kinds.
+ */
 export function errorFields(error: unknown): Fields {
-  const e = error as { name?: string; code?: unknown; statusCode?: unknown; cause?: { code?: unknown } };
-  return { error: e?.name ?? typeof error, code: e?.code ?? e?.cause?.code, status: e?.statusCode };
-}
-
-/** An error's reason with any URL credentials masked: for start-up failures, where the reason matters. */
-export function safeMessage(error: unknown): string {
-  // Wrappers (Drizzle's failed-query error, our DbUnavailableError) hide the driver's reason.
-  let e: unknown = error;
-  while ((e as { cause?: unknown })?.cause instanceof Error) e = (e as Error).cause;
-  const reason =
-    e instanceof AggregateError
-      ? e.errors.map((x) => String(x?.message)).join('; ')
-      : String((e as Error)?.message ?? e);
-  const text = e === error ? reason : `${(error as Error).message}: ${reason}`;
-  return text.replace(/(\w+:\/\/[^:/\s@]+:)[^@\s]+@/g, '$1***@');
+  const e = error as { name?: unknown; code?: unknown; statusCode?: unknown };
+  let code: unknown;
+  let status: unknown;
+  for (let x: unknown = error, depth = 0; x && depth < 6; x = (x as { cause?: unknown }).cause, depth++) {
+    const f = x as { code?: unknown; statusCode?: unknown };
+    code ??= typeof f.code === 'string' || typeof f.code === 'number' ? f.code : undefined;
+    status ??= typeof f.statusCode === 'number' ? f.statusCode : undefined;
+  }
+  const kind = typeof e?.name === 'string' ? e.name.replace(/^AI_/, '') : typeof error;
+  return { error: kind, code, status };
 }

@@ -1,40 +1,86 @@
 /**
  * @module server
- * Runs the app on Node: migrate, listen, and on shutdown stop accepting, let in-flight requests
- * and turns finish, then close the database, so a deploy or Ctrl-C loses nothing.
+ * Runs the app on Node: migrate, listen, and on shutdown drain: keep listening but answer every
+ * new request `503 draining` (on kept-alive connections too), close idle connections, let running
+ * turns finish and be stored, then close the database, so a deploy or Ctrl-C loses nothing. A turn
+ * still running near the end of the grace period is stopped and ends as a failed turn (its lease
+ * released, its task changes recorded), so nothing is left half done for the next process.
  */
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.ts';
 import { type Config, redactConfig } from './config.ts';
 import { createDatabase, type Database } from './db/client.ts';
 import { migrateDatabase } from './db/migrate.ts';
+import { describeStartupFailure, StartupError } from './db/startup-error.ts';
+import { Drain } from './http/drain.ts';
 import { Inflight } from './http/inflight.ts';
 import { createLogger, type Logger } from './log.ts';
+import { createObservability } from './observability/index.ts';
 
 export type RunningServer = {
   url: string;
   database: Database;
-  /** Stops accepting, waits for in-flight work (at most `graceMs`), closes the database. */
+  /** The shutdown state: a `/readyz` reads `drain.draining`. */
+  drain: Drain;
+  /**
+   * Drains (see the module header) for at most `graceMs`, then closes the database. Turns still
+   * running `stopTurnsBeforeMs` before the deadline are stopped and end as failed.
+   */
   close(graceMs?: number): Promise<void>;
 };
+
+// Time left, at the end, for stopped turns to write their failure endings and for the database to close.
+const STOP_TURNS_BEFORE_MS = 3000;
+// While draining, connections that became idle are closed this often.
+const IDLE_SWEEP_MS = 100;
 
 export async function startServer(
   config: Config,
   logger: Logger = createLogger(config.logLevel),
 ): Promise<RunningServer> {
-  const database = await createDatabase(config.db);
+  let database: Database | undefined;
   try {
+    database = await createDatabase(config.db);
     await migrateDatabase(config.db, database);
   } catch (error) {
-    await database.close();
-    throw error;
+    await database?.close().catch(() => {});
+    // In a person's words: which variable, which host, why (never SQL, never the password).
+    throw describeStartupFailure(error, config.db);
   }
+  const db = database;
   const inflight = new Inflight();
-  const app = createApp({ config, database, logger, inflight });
+  const drain = new Drain();
+  const observability = createObservability(config, { database: db, logger, processMetrics: true });
+  const app = createApp({ config, database: db, logger, inflight, drain, observability });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
-    s.once('error', reject);
+    s.once('error', (error: NodeJS.ErrnoException) => {
+      const where = `${config.host}:${config.port}`;
+      reject(
+        new StartupError(
+          error.code === 'EADDRINUSE'
+            ? `PORT: ${where} is already in use by another process`
+            : `HOST/PORT: cannot listen on ${where} (${error.code ?? 'unknown error'})`,
+        ),
+      );
+    });
+  }).catch(async (error) => {
+    await db.close();
+    throw error;
+  });
+  // Requests whose response has not finished yet (streams included): drained before closing.
+  let active = 0;
+  let idleWaiters: (() => void)[] = [];
+  (server as Server).on('request', (_req, res) => {
+    active++;
+    res.once('close', () => {
+      active--;
+      if (active > 0) return;
+      for (const resolve of idleWaiters) resolve();
+      idleWaiters = [];
+    });
   });
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -44,17 +90,47 @@ export async function startServer(
     logger.warn('AUTH_MODE=dev: any caller can act as any user with X-User-Id. Do not expose this server.');
   }
 
+  const requestsDone = () =>
+    active === 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          idleWaiters.push(resolve);
+        });
+  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)).unref());
+
   let closing: Promise<void> | undefined;
-  const close = (graceMs = 30_000) => {
+  // The default grace period stays under the 30 s most platforms wait between SIGTERM and SIGKILL.
+  const close = (graceMs = 25_000) => {
     closing ??= (async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      if ('closeIdleConnections' in server) server.closeIdleConnections();
-      const deadline = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
-      await Promise.race([Promise.all([closed, inflight.idle()]), deadline]);
-      if ('closeAllConnections' in server) server.closeAllConnections();
-      await database.close();
+      const deadline = Date.now() + graceMs;
+      drain.begin();
+      const http = server as Server;
+      http.closeIdleConnections();
+      const sweep = setInterval(() => http.closeIdleConnections(), IDLE_SWEEP_MS);
+      sweep.unref();
+      const settled = async () => {
+        await inflight.idle();
+        await requestsDone();
+      };
+      const stopAt = Math.max(graceMs / 2, graceMs - STOP_TURNS_BEFORE_MS);
+      const finished = await Promise.race([settled().then(() => true), sleep(stopAt).then(() => false)]);
+      if (!finished) {
+        logger.warn('grace period nearly over: stopping the turns still running', {
+          inflight: inflight.size,
+        });
+        drain.stopTurns();
+        await Promise.race([settled(), sleep(deadline - Date.now() - 250)]);
+      }
+      clearInterval(sweep);
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+      await db.close();
+      // The spans of the last requests, exported before the process exits.
+      await observability.shutdown();
     })();
     return closing;
   };
-  return { url, database, close };
+  return { url, database: db, drain, close };
 }

@@ -112,7 +112,10 @@ type AppName = keyof typeof apps;
 
 async function expectUnauthorized(res: Response, sent: string | undefined) {
   expect(res.status).toBe(401);
-  expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="taskchat"/);
+  // With an https issuer (an authorization server MCP hosts can discover) the challenge names the metadata.
+  expect(res.headers.get('www-authenticate')).toMatch(
+    /^Bearer (realm="taskchat"|resource_metadata="http:\/\/127\.0\.0\.1:3000\/\.well-known\/oauth-protected-resource\/mcp")/,
+  );
   const text = await res.text();
   expect(JSON.parse(text)).toMatchObject({ error: { code: 'unauthorized', message: expect.any(String) } });
   if (sent) expect(text).not.toContain(sent);
@@ -277,7 +280,7 @@ describe('JWKS keys are cached and refreshed', () => {
       vi.setSystemTime(Date.now());
       const advance = (ms: number) => vi.setSystemTime(Date.now() + ms);
       const app = createApp({
-        config: testConfig({ AUTH_JWKS_URL: server.url, AUTH_JWT_ISSUER: ISS }),
+        config: testConfig({ AUTH_JWKS_URL: server.url, AUTH_JWT_ISSUER: ISS, AUTH_JWT_AUDIENCE: AUD }),
         database,
       });
       const status = async (key: KeyPair, kid = key.kid) => {

@@ -105,3 +105,41 @@ describe('configuration', () => {
     expect(config.auth.mode).toBe('jwt');
   });
 });
+
+describe('PUBLIC_URL and AUTH_AUTHORIZATION_SERVERS', () => {
+  it('names the server by where it listens unless PUBLIC_URL says otherwise', () => {
+    expect(loadConfig({}).publicUrl).toBe('http://127.0.0.1:3000');
+    expect(loadConfig({ HOST: '::1', PORT: '8080' }).publicUrl).toBe('http://[::1]:8080');
+    expect(loadConfig({ PUBLIC_URL: 'https://Tasks.Example.com/' }).publicUrl).toBe(
+      'https://tasks.example.com',
+    );
+    expect(loadConfig({ PUBLIC_URL: 'https://example.com:8443/taskchat/' }).publicUrl).toBe(
+      'https://example.com:8443/taskchat',
+    );
+  });
+
+  it.each(['ftp://example.com', 'example.com', 'https://example.com/?x=1', 'https://user:pw@example.com'])(
+    'refuses PUBLIC_URL=%s with one line naming it',
+    (value) => {
+      expect(fails({ PUBLIC_URL: value })).toMatch(/^PUBLIC_URL/);
+    },
+  );
+
+  it('announces AUTH_AUTHORIZATION_SERVERS, else an AUTH_JWT_ISSUER that is a URL, else none', () => {
+    const jwks = { AUTH_JWKS_URL: 'https://auth.example.com/jwks' };
+    expect(
+      loadConfig({
+        ...jwks,
+        AUTH_AUTHORIZATION_SERVERS: 'https://a.example.com, https://b.example.com/tenant',
+      }).auth.authorizationServers,
+    ).toEqual(['https://a.example.com', 'https://b.example.com/tenant']);
+    expect(
+      loadConfig({ ...jwks, AUTH_JWT_ISSUER: 'https://auth.example.com' }).auth.authorizationServers,
+    ).toEqual(['https://auth.example.com']);
+    expect(loadConfig({ ...jwks, AUTH_JWT_ISSUER: 'taskchat-issuer' }).auth.authorizationServers).toEqual([]);
+    expect(loadConfig(jwks).auth.authorizationServers).toEqual([]);
+    expect(fails({ ...jwks, AUTH_AUTHORIZATION_SERVERS: 'not a url' })).toMatch(
+      /^AUTH_AUTHORIZATION_SERVERS/,
+    );
+  });
+});

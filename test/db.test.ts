@@ -22,13 +22,18 @@ describe.each(testDrivers)('database on %s', (driver) => {
       'conversations',
       'messages',
       'rate_limits',
+      'task_counters',
       'tasks',
+      'turn_effects',
       'turns',
     ]);
   });
 
   it('stores tasks with integer ids and the contract defaults', async () => {
-    const [task] = await t.database.db.insert(tasks).values({ userId: 'u1', title: 'buy milk' }).returning();
+    const [task] = await t.database.db
+      .insert(tasks)
+      .values({ id: 1, userId: 'u1', title: 'buy milk' })
+      .returning();
     expect(task).toMatchObject({ title: 'buy milk', completed: false, priority: 'medium', dueDate: null });
     expect(Number.isInteger(task?.id)).toBe(true);
   });

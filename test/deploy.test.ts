@@ -15,12 +15,8 @@ import { type Child, startMain } from './support/process.ts';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const at = (...parts: string[]) => join(ROOT, ...parts);
 
-// The probe endpoints CONTRACT.md promises. /livez and /readyz are being added to the app on
-// another branch: until they land the server does not answer them 200 (it says 401, as for any
-// unknown path without credentials), which the probe test below accepts only for paths listed in
-// AWAITING_ROUTES, and it fails once they are served, so that the list gets emptied.
+// The probe endpoints CONTRACT.md promises.
 const PROBE_PATHS = ['/livez', '/readyz', '/health'];
-const AWAITING_ROUTES = new Set(['/livez', '/readyz']);
 
 type K8s = {
   kind: string;
@@ -285,7 +281,7 @@ describe('probe paths on the running server', () => {
     await child.exited;
   });
 
-  it('every probe path the manifests and the image use is served (or listed as awaiting its route)', async () => {
+  it('every probe path the manifests and the image use is served', async () => {
     const used = new Set<string>([
       ...containers().flatMap((c) =>
         ['livenessProbe', 'readinessProbe', 'startupProbe'].map((p) => c[p]?.httpGet?.path).filter(Boolean),
@@ -294,13 +290,7 @@ describe('probe paths on the running server', () => {
     ]);
     for (const path of used) {
       expect(PROBE_PATHS).toContain(path);
-      const status = (await fetch(`${url}${path}`)).status;
-      if (AWAITING_ROUTES.has(path)) {
-        // Not there yet, the app answers an unknown path as it answers any route without credentials.
-        expect(status, `${path} is served now: remove it from AWAITING_ROUTES`).not.toBe(200);
-      } else {
-        expect(status, path).toBe(200);
-      }
+      expect((await fetch(`${url}${path}`)).status, path).toBe(200);
     }
   });
 });
@@ -324,12 +314,12 @@ function namesConfigReads(): Set<string> {
   return read;
 }
 
-/** How long the server drains at most: the default `graceMs` of its close(), in seconds. */
+/** How long the server drains at most: the default `graceMs` of its close() (or DEFAULT_GRACE_MS), in seconds. */
 function drainSeconds(): number {
   const found = sourceFiles(at('src'))
-    .map((file) => /graceMs\s*=\s*([\d_]+)/.exec(readFileSync(file, 'utf8'))?.[1])
+    .map((file) => /(?:graceMs|DEFAULT_GRACE_MS)\s*=\s*([\d_]+)/.exec(readFileSync(file, 'utf8'))?.[1])
     .filter((value) => value !== undefined);
-  expect(found, 'the server drain default (graceMs = ...) in src/').toHaveLength(1);
+  expect(found, 'the server drain default (graceMs = ... or DEFAULT_GRACE_MS = ...) in src/').toHaveLength(1);
   return Number(found[0]!.replaceAll('_', '')) / 1000;
 }
 

@@ -348,7 +348,8 @@ describe('limits and hardening on pglite', () => {
       ]) {
         expect((await preflight(app, origin)).headers.get('access-control-allow-origin'), origin).toBeNull();
         const res = await app.request('/tasks', { headers: { origin, 'x-user-id': 'cors-user' } });
-        expect(res.status).toBe(200);
+        // Refused outright (contract: 403 forbidden_origin), and still without CORS headers.
+        expect(res.status).toBe(403);
         expect(res.headers.get('access-control-allow-origin'), origin).toBeNull();
       }
     });
@@ -357,7 +358,7 @@ describe('limits and hardening on pglite', () => {
       const app = corsApp();
       expect(corsHeaders(await preflight(app, ALLOWED))).toEqual([]);
       const res = await app.request('/tasks', { headers: { origin: ALLOWED, 'x-user-id': 'cors-user' } });
-      expect(res.status).toBe(200);
+      expect(res.status).toBe(403);
       expect(corsHeaders(res)).toEqual([]);
     });
   });

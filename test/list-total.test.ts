@@ -18,8 +18,8 @@ describe.each(testDrivers)('the total of a task list on %s', (driver) => {
       ['many', TOTAL_CAP + 200],
     ] as const) {
       await t.database.db.execute(sql`
-        insert into tasks (user_id, title, completed)
-        select ${user}, 'task ' || g, g % 3 = 1 from generate_series(1, ${count}::int) g`);
+        insert into tasks (user_id, id, title, completed)
+        select ${user}, g, 'task ' || g, g % 3 = 1 from generate_series(1, ${count}::int) g`);
     }
   });
   afterAll(() => t?.drop());

@@ -258,11 +258,12 @@ describe.each(testDrivers)('MCP over Streamable HTTP on %s', (driver) => {
 });
 
 describe('MCP server without a database', () => {
-  it('answers a database outage with a protocol error that discloses nothing else', async () => {
+  it('answers a database outage with an isError result that discloses nothing else', async () => {
     const unavailable = () =>
       Promise.reject(new DbUnavailableError(3, { cause: new Error('secret driver detail') }));
     const repo: TaskRepository = {
       add: unavailable,
+      get: unavailable,
       list: unavailable,
       setCompleted: unavailable,
       update: unavailable,
@@ -274,13 +275,18 @@ describe('MCP server without a database', () => {
     const client = new Client({ name: 'taskchat-test', version: '1.0.0' });
     await client.connect(clientSide);
     try {
-      const call = client.callTool({ name: 'list_tasks', arguments: {} });
-      await expect(call).rejects.toMatchObject({
-        code: ErrorCode.InternalError,
-        message: expect.stringContaining('The database is unavailable; try again shortly'),
-        data: { retryAfterSeconds: 3 },
+      const result = await client.callTool({ name: 'list_tasks', arguments: {} });
+      expect(result).toMatchObject({
+        isError: true,
+        content: [{ type: 'text', text: 'The database is unavailable; try again shortly.' }],
+        _meta: { retryAfterSeconds: 3 },
       });
-      await expect(call).rejects.not.toMatchObject({ message: expect.stringContaining('secret') });
+      expect(JSON.stringify(result)).not.toContain('secret');
+      // A change says what became of it: the outage came before the statement, nothing was changed.
+      expect(await callTool(client, 'add_task', { title: 'x' })).toMatchObject({
+        isError: true,
+        text: 'The database is unavailable; try again shortly. Nothing was changed.',
+      });
       // Argument errors are still answered without touching the database.
       expect(await callTool(client, 'add_task', { title: '' })).toMatchObject({ isError: true });
     } finally {

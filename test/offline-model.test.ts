@@ -4,9 +4,27 @@ import type { LanguageModelV4StreamPart } from '@ai-sdk/provider';
 import { generateText, isStepCount, streamText, type ToolSet, tool } from 'ai';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createOfflineModel, parseCommand } from '../src/model/offline.ts';
+import { createOfflineModel } from '../src/model/offline.ts';
 
-describe('parseCommand', () => {
+// The model's first step for one message, as the AI SDK would call it with the five tools.
+async function firstStep(text: string) {
+  const tools = ['add_task', 'list_tasks', 'complete_task', 'update_task', 'delete_task'].map((name) => ({
+    type: 'function' as const,
+    name,
+    inputSchema: { type: 'object' as const },
+  }));
+  const result = await createOfflineModel().doGenerate({
+    prompt: [
+      { role: 'system', content: 'You are taskchat. Today is 2026-11-23.' },
+      { role: 'user', content: [{ type: 'text', text }] },
+    ],
+    tools,
+  });
+  const part = result.content[0];
+  return part?.type === 'tool-call' ? { tool: part.toolName, args: JSON.parse(part.input) } : { text: part };
+}
+
+describe('the rigid commands of before still make the same calls', () => {
   const cases: Array<[string, string, Record<string, unknown>]> = [
     ['add buy milk', 'add_task', { title: 'buy milk' }],
     ['  ADD Buy Milk  ', 'add_task', { title: 'Buy Milk' }],
@@ -41,28 +59,26 @@ describe('parseCommand', () => {
     ['priority #4 medium', 'update_task', { task_id: 4, priority: 'medium' }],
     ['delete 3', 'delete_task', { task_id: 3 }],
     ['remove #3', 'delete_task', { task_id: 3 }],
+    // Read as unknown before; the issue made them phrasings the reader understands.
+    ['priority 3 urgent', 'update_task', { task_id: 3, priority: 'high' }],
+    ['due 3 tomorrow', 'update_task', { task_id: 3, due_date: '2026-11-24' }],
+    // A title word: searched by its stem, which every form of the word starts with.
+    ['done three', 'list_tasks', { status: 'pending', search: 'thre' }],
   ];
-  it.each(cases)('%s', (text, toolName, args) => {
-    expect(parseCommand(text)).toEqual({ tool: toolName, args });
+  it.each(cases)('%s', async (text, toolName, args) => {
+    expect(await firstStep(text)).toEqual({ tool: toolName, args });
   });
 
-  it('recognises help', () => {
-    expect(parseCommand(' Help ')).toEqual({ help: true, unknown: false });
-  });
-
-  it.each([
-    '',
-    'hello there',
-    'add',
-    'add !high',
-    'done three',
-    'priority 3 urgent',
-    'rename 3',
-    'due 3 tomorrow',
-  ])('treats %j as unknown', (text) => {
-    expect(parseCommand(text)).toEqual({ help: true, unknown: true });
-  });
+  it.each(['', 'hello there', 'help', 'add', 'add !high', 'rename 3', 'blah'])(
+    'calls no tool for %j',
+    async (text) => {
+      expect(await firstStep(text)).toMatchObject({ text: { type: 'text' } });
+    },
+  );
 });
+
+const FIRST_NOTE =
+  '(This is taskchat\'s offline command reader, not an AI: set OPENAI_API_KEY on the server for a real model; "help" shows what I understand.)';
 
 type Task = {
   id: number;
@@ -209,7 +225,7 @@ describe.each(runners)('tool loop with %s', (_name, run) => {
     expect(env.calls).toEqual([
       { name: 'add_task', args: { title: 'buy milk', due_date: '2026-11-24', priority: 'high' } },
     ]);
-    expect(text).toBe('Added task #1 "buy milk".');
+    expect(text).toBe(`Added #1 "buy milk" (due 2026-11-24, high priority).\n${FIRST_NOTE}`);
     expect(steps).toBe(2);
   });
 
@@ -219,19 +235,24 @@ describe.each(runners)('tool loop with %s', (_name, run) => {
     await run(env.tools, 'done 2');
     const { text } = await run(env.tools, 'list');
     expect(env.calls.at(-1)).toEqual({ name: 'list_tasks', args: { status: 'all' } });
-    expect(text).toBe('#1 [ ] buy milk (due 2026-11-24, high)\n#2 [x] pay rent');
+    expect(text).toBe(
+      `Your tasks (2):\n#1 [ ] buy milk (due 2026-11-24, high)\n#2 [x] pay rent\n${FIRST_NOTE}`,
+    );
   });
 
   it('says so when there are no tasks', async () => {
-    expect((await run(env.tools, 'pending')).text).toBe('No tasks.');
+    expect((await run(env.tools, 'pending')).text).toBe(`You have no pending tasks.\n${FIRST_NOTE}`);
   });
 
   it('completes, reopens, renames and deletes', async () => {
     await run(env.tools, 'add x');
-    expect((await run(env.tools, 'done #1')).text).toBe('Marked #1 "x" as done.');
-    expect((await run(env.tools, 'reopen 1')).text).toBe('Reopened #1 "x".');
-    expect((await run(env.tools, 'rename 1 to y')).text).toBe('Updated #1 "y".');
-    expect((await run(env.tools, 'delete 1')).text).toBe('Deleted #1 "y".');
+    // Each run is a new conversation, so each answer is a first answer and carries the note.
+    const reply = async (prompt: string) =>
+      (await run(env.tools, prompt)).text.replace(`\n${FIRST_NOTE}`, '');
+    expect(await reply('done #1')).toBe('Marked #1 "x" done.');
+    expect(await reply('reopen 1')).toBe('Reopened #1 "x".');
+    expect(await reply('rename 1 to y')).toBe('Renamed #1 to "y".');
+    expect(await reply('delete 1')).toBe('Deleted #1 "y".');
     expect(env.calls.map((c) => c.args)).toEqual([
       { title: 'x' },
       { task_id: 1 },
@@ -244,7 +265,7 @@ describe.each(runners)('tool loop with %s', (_name, run) => {
   it('explains an {error} tool result', async () => {
     const { text } = await run(env.tools, 'delete 42');
     expect(env.calls).toEqual([{ name: 'delete_task', args: { task_id: 42 } }]);
-    expect(text).toBe('Sorry: Task #42 not found.');
+    expect(text).toBe(`Sorry: Task #42 not found.\n${FIRST_NOTE}`);
   });
 
   it('explains a tool that throws', async () => {
@@ -258,7 +279,9 @@ describe.each(runners)('tool loop with %s', (_name, run) => {
         },
       }),
     };
-    expect((await run(tools, 'delete 1')).text).toBe('Sorry: database is down (task 1 untouched)');
+    expect((await run(tools, 'delete 1')).text).toBe(
+      `Sorry: database is down (task 1 untouched)\n${FIRST_NOTE}`,
+    );
   });
 
   it('answers help without calling a tool, and says it is offline', async () => {
@@ -270,11 +293,12 @@ describe.each(runners)('tool loop with %s', (_name, run) => {
     expect(text).toContain('OPENAI_API_KEY');
   });
 
-  it('admits it did not understand free text', async () => {
-    const { text } = await run(env.tools, 'could you remind me to call mum?');
+  it('admits it did not understand free text, in one sentence with suggestions', async () => {
+    const { text } = await run(env.tools, 'tell me a joke');
     expect(env.calls).toEqual([]);
-    expect(text.startsWith("I didn't understand that.")).toBe(true);
-    expect(text).toContain('offline command mode');
+    expect(text).toBe(
+      'I didn\'t understand that (I\'m an offline command reader, not an AI; set OPENAI_API_KEY for a real one); try "add tell me a joke", "find joke" or "help".',
+    );
   });
 
   it('does not call a tool that was not offered', async () => {

@@ -95,6 +95,8 @@ describe.each(drivers)('statement plans on %s', (driver) => {
         for (const path of [
           '/conversations',
           `/conversations/${conversation}`,
+          `/conversations/${conversation}/messages`,
+          `/tasks/${id + 1}`,
           '/tasks',
           '/tasks?status=pending',
           '/tasks?status=completed&limit=100',
@@ -147,10 +149,15 @@ describe.each(drivers)('statement plans on %s', (driver) => {
 async function seed(db: Db, size: number, template: string): Promise<string> {
   const owner = (g: string) =>
     sql.raw(`case when ${g} % ${SHARE} = 0 then '${user}' else 'other-' || (${g} % 97) end`);
+  // Numbered per user, as the app numbers them, with each user's counter at its last number.
   await db.execute(sql`
-    insert into tasks (user_id, title, completed)
-    select ${owner('g')}, 'seeded task ' || g, (g / ${SHARE}) % 3 = 0
-    from generate_series(1, ${size * SHARE}::int) g`);
+    insert into tasks (user_id, id, title, completed)
+    select owner, row_number() over (partition by owner order by g), 'seeded task ' || g, (g / ${SHARE}) % 3 = 0
+    from (select g, ${owner('g')} as owner from generate_series(1, ${size * SHARE}::int) g) s
+    order by g`);
+  await db.execute(sql`
+    insert into task_counters (user_id, last_task_id) select user_id, max(id) from tasks group by user_id
+    on conflict (user_id) do update set last_task_id = excluded.last_task_id`);
   await db.execute(sql`
     insert into conversations (user_id, title, updated_at)
     select ${owner('g')}, 'seeded ' || g, now() - g * interval '1 second'

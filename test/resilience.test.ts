@@ -29,9 +29,9 @@ describe('transient database errors', () => {
   it('classifies a refused connection as transient and a unique violation as not', async () => {
     const refused = await refusedQuery().catch((e) => e);
     expect(classifyDbError(refused)).toBe('connect');
-    await t.database.db.insert(tasks).values({ userId: 'u', title: 'a' });
+    await t.database.db.insert(tasks).values({ id: 1, userId: 'u', title: 'a' });
     const duplicate = await t.database.db
-      .execute('insert into tasks (id, user_id, title) overriding system value values (1, $$u$$, $$b$$)')
+      .execute('insert into tasks (id, user_id, title) values (1, $$u$$, $$b$$)')
       .catch((e) => e);
     expect(duplicate).toBeInstanceOf(Error);
     expect(classifyDbError(duplicate)).toBe('other');

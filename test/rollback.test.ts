@@ -33,6 +33,7 @@ import {
   readJournal,
   rollbackDatabase,
 } from '../src/db/rollback.ts';
+import { createTaskRepository } from '../src/tasks/repository.ts';
 import { type Catalog, dumpCatalog } from './support/catalog.ts';
 import {
   createServerDatabase,
@@ -100,9 +101,8 @@ describe.each(testDrivers)('rollback on %s', (driver) => {
 
   it('rolling back the newest migration and migrating again round-trips and keeps older data', async () => {
     const before = await catalog();
-    await t.database.db.execute(
-      sql`insert into tasks (user_id, title) values ('ann', 'kept through the rollback')`,
-    );
+    // Written the way the app writes tasks, so it fits whatever the newest schema is.
+    await createTaskRepository(t.database).add('ann', { title: 'kept through the rollback' });
 
     expect(await rollback()).toEqual([newest]);
     expect(await appliedCount()).toBe(tags.length - 1);
@@ -140,14 +140,16 @@ describe.each(testDrivers)('rollback on %s', (driver) => {
   it('a down migration that fails part-way leaves its migration fully applied', async () => {
     // The second statement of 0001's down (dropping rate_limits) fails on a dependent view, after
     // the first one put an index back: the transaction must take that index away again.
+    const target = '0001_rate_limits';
+    if (newest !== target) await rollback({ to: target }); // 0001 is then the newest applied
     await t.database.db.execute(sql`create view recent_limits as select * from rate_limits`);
     const before = await catalog();
     const failure = await rollback().catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(RollbackFailed);
-    expect((failure as RollbackFailed).tag).toBe('0001_rate_limits');
+    expect((failure as RollbackFailed).tag).toBe(target);
     expect((failure as Error).message).not.toMatch(SQL_WORDS);
     expect(await catalog()).toEqual(before);
-    expect(await appliedCount()).toBe(tags.length);
+    expect(await appliedCount()).toBe(tags.indexOf(target) + 1);
   });
 
   it.skipIf(driver === 'pglite')('waits for the migration lock that migrations hold', async () => {

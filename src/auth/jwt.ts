@@ -12,6 +12,9 @@
  *   have none). A token without `exp` is accepted: whether tokens expire is the issuer's policy
  *   (Better Auth's always do), and `iss`/`aud` pin which issuer we trust.
  * - The user id is `sub`: a non-empty string of at most 255 characters with no control characters.
+ * - `typ`, when present, is `JWT` or `at+jwt` (RFC 9068 access tokens from OAuth servers).
+ * - The scopes are the space-separated `scope` claim (RFC 9068); no claim means none were issued
+ *   (auth/scopes.ts gives such tokens full access), a claim that is not a string is refused.
  *
  * Every failure is one `InvalidToken`; its `problem` only tells expired tokens and an unreachable
  * JWKS apart (for the client's message and the operator's log). Nothing here echoes the token.
@@ -27,6 +30,8 @@ export const CLOCK_SKEW_SECONDS = 30;
 export const MAX_SUB_LENGTH = 255;
 const MAX_TOKEN_LENGTH = 8192;
 const MAX_KID_LENGTH = 256;
+
+const TOKEN_TYPES = ['JWT', 'at+jwt'];
 
 const ASYMMETRIC: readonly AsymmetricAlgorithm[] = [
   'RS256',
@@ -55,16 +60,33 @@ export class InvalidToken extends Error {
 /** Resolves to the token's user id (`sub`), or rejects with `InvalidToken`. */
 export type Verifier = (token: string) => Promise<string>;
 
+export type VerifiedToken = {
+  userId: string;
+  /** The token's `scope` claim, split; undefined when it has none. */
+  scopes: readonly string[] | undefined;
+};
+
+/** Resolves to who the token names and what it allows, or rejects with `InvalidToken`. */
+export type TokenVerifier = (token: string) => Promise<VerifiedToken>;
+
 export type VerifierOptions = { jwks?: KeySetOptions };
 
 export function createVerifier(auth: Config['auth'], options: VerifierOptions = {}): Verifier {
+  const verify = createTokenVerifier(auth, options);
+  return async (token) => (await verify(token)).userId;
+}
+
+export function createTokenVerifier(auth: Config['auth'], options: VerifierOptions = {}): TokenVerifier {
   const secret = auth.jwtSecret ? importHmacKey(auth.jwtSecret) : undefined;
   const keySet = auth.jwksUrl ? createKeySet(auth.jwksUrl, options.jwks) : undefined;
   // Time claims are checked below, with skew; Hono checks iss, aud, the header and the signature.
-  const checks = { iss: auth.issuer, aud: auth.audience, exp: false, nbf: false, iat: false };
+  const claimChecks = { iss: auth.issuer, aud: auth.audience, exp: false, nbf: false, iat: false };
 
   const verifySignature = async (token: string): Promise<JWTPayload> => {
-    const { alg, kid } = decode(token).header as { alg?: unknown; kid?: unknown };
+    const { alg, kid, typ } = decode(token).header as { alg?: unknown; kid?: unknown; typ?: unknown };
+    // A token with no `typ` passes as before; one with a `typ` must be a JWT or an OAuth access
+    // token (RFC 9068 `at+jwt`, what authorization servers issue to MCP hosts).
+    const checks = { ...claimChecks, typ: typ === undefined ? undefined : TOKEN_TYPES };
     if (alg === 'HS256') {
       if (!secret) throw new InvalidToken('invalid');
       return verify(token, await secret, { alg: 'HS256', ...checks });
@@ -91,8 +113,15 @@ export function createVerifier(auth: Config['auth'], options: VerifierOptions = 
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload))
       throw new InvalidToken('invalid');
     checkTimes(payload, Math.floor(Date.now() / 1000));
-    return userIdOf(payload);
+    return { userId: userIdOf(payload), scopes: scopesOf(payload) };
   };
+}
+
+function scopesOf(payload: JWTPayload): readonly string[] | undefined {
+  const { scope } = payload;
+  if (scope === undefined) return undefined;
+  if (typeof scope !== 'string') throw new InvalidToken('invalid');
+  return scope.split(' ').filter(Boolean);
 }
 
 function checkTimes(payload: JWTPayload, now: number): void {

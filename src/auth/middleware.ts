@@ -4,16 +4,23 @@
  * from `c.get('userId')`; nothing downstream takes a user id from the request body or the model.
  *
  * `jwt` mode: `Authorization: Bearer <token>`, exactly that scheme and one space, verified by
- * ./jwt.ts; `X-User-Id` is ignored. `dev` mode: `X-User-Id` names the user (config refuses dev
- * mode in production). Every failure is `401 unauthorized` with a `WWW-Authenticate` challenge and
- * a short message that never repeats what the client sent.
+ * ./jwt.ts; `X-User-Id` is ignored. The token's scopes go to `c.get('scopes')` for ./scopes.ts.
+ * `dev` mode: `X-User-Id` names the user (config refuses dev mode in production). Every failure is
+ * `401 unauthorized` with a `WWW-Authenticate` challenge and a short message that never repeats
+ * what the client sent.
+ *
+ * When this server is an OAuth protected resource (./resource-metadata.ts), the challenge names
+ * its metadata (`resource_metadata`, how MCP hosts find where to log in) and tokens must be issued
+ * for it: `aud` must include the resource URL unless `AUTH_JWT_AUDIENCE` names another audience,
+ * so a token some other service received cannot be replayed here (RFC 8707).
  */
 import type { MiddlewareHandler } from 'hono';
 import type { Config } from '../config.ts';
 import type { AppEnv } from '../http/env.ts';
 import { ApiError } from '../http/errors.ts';
 import { errorFields } from '../log.ts';
-import { createVerifier, InvalidToken } from './jwt.ts';
+import { createTokenVerifier, InvalidToken, type VerifiedToken } from './jwt.ts';
+import type { ProtectedResource } from './resource-metadata.ts';
 import { USER_ID_PATTERN, USER_ID_RULE } from './user-id.ts';
 
 /** RFC 6750 `b64token`; the scheme is matched case-sensitively on purpose (one spelling, one space). */
@@ -26,27 +33,35 @@ const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
  * app.get('/tasks', (c) => listTasks(c.get('userId')));
  * ```
  */
-export function authenticate(auth: Config['auth']): MiddlewareHandler<AppEnv> {
+export function authenticate(
+  auth: Config['auth'],
+  resource?: ProtectedResource | undefined,
+): MiddlewareHandler<AppEnv> {
   if (auth.mode === 'dev') {
     return async (c, next) => {
       const userId = c.req.header('x-user-id');
       if (!userId || !USER_ID_PATTERN.test(userId)) {
-        throw unauthorized(`Send X-User-Id (dev mode): ${USER_ID_RULE}`, false);
+        throw new ApiError('unauthorized', `Send X-User-Id (dev mode): ${USER_ID_RULE}`, {
+          'WWW-Authenticate': 'Bearer realm="taskchat"',
+        });
       }
       c.set('userId', userId);
+      c.set('scopes', undefined);
       await next();
     };
   }
 
-  const verify = createVerifier(auth);
+  const verify = createTokenVerifier({ ...auth, audience: auth.audience ?? resource?.resource });
+  const unauthorized = (message: string, invalidToken = true): ApiError =>
+    new ApiError('unauthorized', message, { 'WWW-Authenticate': challenge(resource, invalidToken) });
   return async (c, next) => {
     const header = c.req.header('authorization');
     if (header === undefined) throw unauthorized('Send Authorization: Bearer <token>', false);
     const token = BEARER.exec(header)?.[1];
     if (token === undefined) throw unauthorized('Malformed Authorization header; send Bearer <token>');
-    let userId: string;
+    let verified: VerifiedToken;
     try {
-      userId = await verify(token);
+      verified = await verify(token);
     } catch (error) {
       const problem = error instanceof InvalidToken ? error.problem : 'invalid';
       if (problem === 'jwks_unavailable') {
@@ -54,18 +69,18 @@ export function authenticate(auth: Config['auth']): MiddlewareHandler<AppEnv> {
       }
       throw unauthorized(problem === 'expired' ? 'Bearer token expired' : 'Invalid bearer token');
     }
-    c.set('userId', userId);
+    c.set('userId', verified.userId);
+    c.set('scopes', verified.scopes);
     await next();
   };
 }
 
 /**
  * RFC 6750 §3.1: a request with no credentials gets a bare challenge; one with bad credentials
- * gets `error="invalid_token"`.
+ * gets `error="invalid_token"`. With OAuth discovery the challenge names the resource metadata
+ * (RFC 9728 §5.1) instead of a realm.
  */
-function unauthorized(message: string, invalidToken = true): ApiError {
-  const challenge = invalidToken
-    ? 'Bearer realm="taskchat", error="invalid_token"'
-    : 'Bearer realm="taskchat"';
-  return new ApiError('unauthorized', message, { 'WWW-Authenticate': challenge });
+function challenge(resource: ProtectedResource | undefined, invalidToken: boolean): string {
+  const first = resource ? `resource_metadata="${resource.metadataUrl}"` : 'realm="taskchat"';
+  return `Bearer ${first}${invalidToken ? ', error="invalid_token"' : ''}`;
 }

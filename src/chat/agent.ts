@@ -3,22 +3,36 @@
  * The model side of a turn: the system prompt and one run of the AI SDK tool loop over the
  * user-bound task tools, as JSON or as a stream. The SDK does the loop, the step limit
  * (`stopWhen`) and the time limit (`timeout.totalMs`). Failures come out as the contract's errors:
- * the provider answered with errors (502 model_error) or gave nothing in time (504 model_timeout);
- * a database outage inside a tool surfaces as itself (503), never as a tool error the model explains.
+ * the provider answered with errors, at any point, whatever the timer says (502 model_error), or
+ * never answered at all in time (504 model_timeout); a database outage inside a tool surfaces as
+ * itself (503), never as a tool error the model explains; shutdown's last call is 503 draining.
+ *
+ * What leaves a run is our own, valid text: the SDK's own tool errors (an unknown tool, arguments
+ * that are not JSON) are reworded before the model, the client or the store sees them (no SDK
+ * class names, no parser messages), and model text and tool arguments are cleaned of what
+ * Postgres cannot store (../text.ts), in the stream and in what is stored alike.
  */
 import {
   APICallError,
   generateText,
+  InvalidToolInputError,
   isStepCount,
   type LanguageModel,
+  type LanguageModelMiddleware,
   type ModelMessage,
+  NoSuchToolError,
   RetryError,
   streamText,
   type ToolSet,
+  type UIMessageChunk,
+  wrapLanguageModel,
 } from 'ai';
 import type { Config } from '../config.ts';
 import { DbUnavailableError } from '../db/resilience.ts';
 import { ApiError } from '../http/errors.ts';
+import { type ProviderWatch, watchProviderCalls } from '../model/provider.ts';
+import { taskToolNames } from '../tasks/tools.ts';
+import { cleanDeep, cleanText, createDeltaCleaner } from '../text.ts';
 
 function systemPrompt(today: string): string {
   return [
@@ -50,7 +64,12 @@ export type TurnInput = {
   history: ModelMessage[];
   settings: Config['model'];
   today: string;
+  /** Aborted when the server must stop running turns (the end of shutdown's grace period). */
+  stop?: AbortSignal;
 };
+
+/** What a tool call the SDK refused before any tool ran says, in our words. */
+const FALLBACK_TOOL_ERROR = 'The tool could not be run.';
 
 /**
  * What the SDK cannot do for us, around one run:
@@ -59,11 +78,23 @@ export type TurnInput = {
  *   must stop and answer 503 instead, hence our own abort controller.
  * - Cap tool calls per turn. `stopWhen` is checked between steps, but one step may hold many
  *   calls; the cap must refuse the call itself, with a result the model can read.
+ * - Know whether the provider answered: retries happen inside the SDK, and a time limit that runs
+ *   out during a retry's wait hides the errors before it. A middleware notes every failed call
+ *   (and every error inside a stream) that was not our own abort, and the provider's fetch notes
+ *   whether the call cut off by the time limit had an answer started (model/provider.ts): 504 is
+ *   only for a provider that never answered.
+ * - Word the SDK's own tool errors: `repairToolCall` sees each one first (and repairs nothing);
+ *   their text is replaced in the messages of the next step, the outcome and the UI stream.
  */
 function prepare(input: TurnInput) {
   const outage = new AbortController();
   let dbDown: DbUnavailableError | undefined;
+  let providerFailed = false;
+  /** `answered`: the model call in flight got a response (set by the provider's fetch). */
+  const watch: ProviderWatch = { answered: false };
   let calls = 0;
+  /** Our words for the tool calls that ended in an error, by call id. */
+  const toolErrors = new Map<string, string>();
   const tools: ToolSet = {};
   for (const [name, t] of Object.entries(input.tools)) {
     const execute = t.execute;
@@ -79,6 +110,7 @@ function prepare(input: TurnInput) {
             } catch (error) {
               if (error instanceof DbUnavailableError) {
                 dbDown = error;
+                toolErrors.set(options.toolCallId, error.message);
                 outage.abort();
               }
               throw error;
@@ -87,26 +119,78 @@ function prepare(input: TurnInput) {
         : undefined,
     } as typeof t;
   }
+  const noteProviderErrors: LanguageModelMiddleware = {
+    wrapGenerate: async ({ doGenerate }) => {
+      watch.answered = false;
+      try {
+        return await doGenerate();
+      } catch (error) {
+        if (!isAbort(error)) providerFailed = true;
+        throw error;
+      }
+    },
+    wrapStream: async ({ doStream }) => {
+      watch.answered = false;
+      try {
+        const result = await doStream();
+        const watched = result.stream.pipeThrough(
+          new TransformStream({
+            transform(chunk, controller) {
+              if (chunk.type === 'error' && !isAbort(chunk.error)) providerFailed = true;
+              controller.enqueue(chunk);
+            },
+          }),
+        );
+        return { ...result, stream: watched };
+      } catch (error) {
+        if (!isAbort(error)) providerFailed = true;
+        throw error;
+      }
+    },
+  };
+  const model =
+    typeof input.model === 'string'
+      ? input.model
+      : wrapLanguageModel({ model: input.model, middleware: noteProviderErrors });
+  const signals = [outage.signal, ...(input.stop ? [input.stop] : [])];
   const options = {
-    model: input.model,
+    model,
     instructions: systemPrompt(input.today),
     messages: input.history,
     tools,
     stopWhen: isStepCount(input.settings.maxSteps),
-    abortSignal: outage.signal,
+    abortSignal: AbortSignal.any(signals),
     timeout: { totalMs: input.settings.timeoutMs },
     maxRetries: input.settings.maxRetries,
+    telemetry: input.settings.telemetry,
     // History comes from Postgres, never from OpenAI: with the Responses API the provider would
     // otherwise default to store: true and send earlier assistant messages and reasoning as
     // `item_reference`s to items kept at OpenAI. With store: false it sends them in full, and
     // for reasoning models asks for `reasoning.encrypted_content` so reasoning can be sent back.
     providerOptions: input.settings.api === 'responses' ? { openai: { store: false } } : undefined,
+    repairToolCall: async ({ toolCall, error }: { toolCall: { toolCallId: string }; error: unknown }) => {
+      toolErrors.set(toolCall.toolCallId, sdkToolErrorText(error));
+      return null;
+    },
+    // The SDK's text for those errors is in the messages the next step sends: send ours.
+    prepareStep: ({ messages }: { messages: ModelMessage[] }) => {
+      const reworded = rewordToolErrors(messages, toolErrors);
+      return reworded === messages ? undefined : { messages: reworded };
+    },
   };
   /** Any failure of the run as what the turn answers: 503, 504 or 502. */
   const failure = (error: unknown, timedOut = isTimeout(error)): Error => {
     if (dbDown) return dbDown;
     if (error instanceof DbUnavailableError) return error;
-    if (timedOut && !sawProviderError(error)) {
+    if (input.stop?.aborted) {
+      return new ApiError(
+        'draining',
+        'The server is shutting down; your message was kept, send it again',
+        { 'Retry-After': '1' },
+        { cause: error },
+      );
+    }
+    if (timedOut && !providerFailed && !watch.answered && !sawProviderError(error)) {
       return new ApiError(
         'model_timeout',
         'The model gave no answer in time; your message was kept',
@@ -123,7 +207,51 @@ function prepare(input: TurnInput) {
       { cause: error },
     );
   };
-  return { options, failure, dbDown: () => dbDown };
+  /** Runs the SDK call so that the provider's fetch reports into this run. */
+  const watched = <T>(work: () => T): T => watchProviderCalls(watch, work);
+  return { options, failure, dbDown: () => dbDown, toolErrors, watched };
+}
+
+/** Our sentence for a tool call the SDK refused before our code ran. */
+function sdkToolErrorText(error: unknown): string {
+  if (NoSuchToolError.isInstance(error)) {
+    const name = cleanText(String(error.toolName)).slice(0, 64);
+    return `There is no tool named ${JSON.stringify(name)}; the tools are ${taskToolNames.join(', ')}.`;
+  }
+  if (InvalidToolInputError.isInstance(error)) {
+    return 'Invalid arguments: the arguments must be a JSON object; nothing was done.';
+  }
+  return FALLBACK_TOOL_ERROR;
+}
+
+/** `messages` with every tool error result in our words (the same array when there is none). */
+function rewordToolErrors(messages: ModelMessage[], texts: Map<string, string>): ModelMessage[] {
+  let changed = false;
+  const out = messages.map((message) => {
+    if (message.role !== 'tool') return message;
+    let touched = false;
+    const content = message.content.map((part) => {
+      if (part.type !== 'tool-result') return part;
+      const type = part.output.type;
+      if (type !== 'error-text' && type !== 'error-json') return part;
+      const value = texts.get(part.toolCallId) ?? FALLBACK_TOOL_ERROR;
+      if (type === 'error-text' && part.output.value === value) return part;
+      touched = true;
+      return { ...part, output: { type: 'error-text' as const, value } };
+    });
+    if (!touched) return message;
+    changed = true;
+    return { ...message, content };
+  });
+  return changed ? out : messages;
+}
+
+/** Our own aborts (the time limit, an outage, shutdown), as opposed to the provider failing. */
+function isAbort(error: unknown): boolean {
+  return someCause(error, (e) => {
+    const name = (e as { name?: unknown }).name;
+    return name === 'AbortError' || name === 'TimeoutError';
+  });
 }
 
 /** The SDK's time limit aborts with a `TimeoutError` DOMException, somewhere in the cause chain. */
@@ -151,10 +279,10 @@ function someCause(error: unknown, test: (e: unknown) => boolean): boolean {
 export async function generateTurn(input: TurnInput): Promise<TurnOutcome> {
   const run = prepare(input);
   try {
-    const result = await generateText(run.options);
+    const result = await run.watched(() => generateText(run.options));
     const dbDown = run.dbDown();
     if (dbDown) throw dbDown;
-    return outcomeOf(result);
+    return outcomeOf(result, run.toolErrors);
   } catch (error) {
     throw run.failure(error);
   }
@@ -163,44 +291,93 @@ export async function generateTurn(input: TurnInput): Promise<TurnOutcome> {
 /**
  * Starts the turn as a stream. `outcome` settles when the run is over whether or not anyone
  * reads the stream (the run is consumed independently of the client), with the same result or
- * failure as `generateTurn`.
+ * failure as `generateTurn`. `parts(options)` is the UI message stream of the run, cleaned and
+ * in our words, without error parts: the turn writes the one error part itself, from `outcome`'s
+ * failure, so a stream and a JSON answer of the same failure say the same thing.
  */
-export function streamTurn(input: TurnInput): { result: StreamRun; outcome: Promise<TurnOutcome> } {
+export function streamTurn(input: TurnInput) {
   const run = prepare(input);
   let streamError: unknown;
   let aborted = false;
-  const result = streamText({
-    ...run.options,
-    onError: ({ error }) => {
-      streamError ??= error;
-    },
-    // A timeout (or our outage abort) ends a stream without an error: note it here.
-    onAbort: () => {
-      aborted = true;
-    },
-  });
+  const result = run.watched(() =>
+    streamText({
+      ...run.options,
+      onError: ({ error }) => {
+        streamError ??= error;
+      },
+      // A timeout (or our outage abort) ends a stream without an error: note it here.
+      onAbort: () => {
+        aborted = true;
+      },
+    }),
+  );
   const outcome = (async () => {
     try {
-      await result.consumeStream();
+      await run.watched(() => result.consumeStream());
       const dbDown = run.dbDown();
       if (dbDown) throw dbDown;
       if (streamError) throw streamError;
       if (aborted) throw run.failure(undefined, true);
       const [steps, responseMessages] = await Promise.all([result.steps, result.responseMessages]);
-      return outcomeOf({ steps, responseMessages });
+      return outcomeOf({ steps, responseMessages }, run.toolErrors);
     } catch (error) {
-      if (error instanceof ApiError) throw error;
+      if (error instanceof ApiError || error instanceof DbUnavailableError) throw error;
       throw run.failure(streamError ?? error);
     }
   })();
   outcome.catch(() => {});
-  return { result, outcome };
+  const parts = (options: UIStreamOptions) =>
+    cleanParts(result.toUIMessageStream({ ...options, onError: () => '' }), run.toolErrors);
+  return { parts, outcome };
 }
 
-export type StreamRun = ReturnType<typeof streamText<ToolSet>>;
+type StreamRun = ReturnType<typeof streamText<ToolSet>>;
+type UIStreamOptions = Omit<NonNullable<Parameters<StreamRun['toUIMessageStream']>[0]>, 'onError'>;
 type Finished = Pick<Awaited<ReturnType<typeof generateText<ToolSet>>>, 'steps' | 'responseMessages'>;
 
-function outcomeOf({ steps, responseMessages }: Finished): TurnOutcome {
+/**
+ * The UI parts as the client may see them: text cleaned piece by piece the way the stored text is
+ * cleaned whole, tool inputs and outputs cleaned, tool errors in our words, no error part.
+ */
+async function* cleanParts(
+  parts: AsyncIterable<UIMessageChunk>,
+  toolErrors: Map<string, string>,
+): AsyncGenerator<UIMessageChunk> {
+  const texts = new Map<string, ReturnType<typeof createDeltaCleaner>>();
+  try {
+    for await (const part of parts) {
+      switch (part.type) {
+        case 'error':
+        case 'abort':
+          continue;
+        case 'text-delta': {
+          const cleaner = texts.get(part.id) ?? createDeltaCleaner();
+          texts.set(part.id, cleaner);
+          const delta = cleaner.push(part.delta);
+          if (delta) yield { ...part, delta };
+          continue;
+        }
+        case 'text-end': {
+          const rest = texts.get(part.id)?.flush();
+          if (rest) yield { type: 'text-delta', id: part.id, delta: rest };
+          yield part;
+          continue;
+        }
+        case 'tool-input-error':
+        case 'tool-output-error':
+          yield cleanDeep({ ...part, errorText: toolErrors.get(part.toolCallId) ?? FALLBACK_TOOL_ERROR });
+          continue;
+        default:
+          yield cleanDeep(part);
+      }
+    }
+  } catch {
+    // The run failed mid-stream: the turn writes the error part from its outcome.
+  }
+}
+
+/** What the turn answers and stores: cleaned of what Postgres cannot hold, tool errors in our words. */
+function outcomeOf({ steps, responseMessages }: Finished, toolErrors: Map<string, string>): TurnOutcome {
   const toolCalls: ToolCallRecord[] = [];
   const texts: string[] = [];
   for (const step of steps) {
@@ -208,14 +385,15 @@ function outcomeOf({ steps, responseMessages }: Finished): TurnOutcome {
       if (part.type === 'tool-result')
         toolCalls.push({ name: part.toolName, args: part.input, result: part.output });
       if (part.type === 'tool-error') {
-        toolCalls.push({ name: part.toolName, args: part.input, result: { error: errorText(part.error) } });
+        const error = toolErrors.get(part.toolCallId) ?? FALLBACK_TOOL_ERROR;
+        toolCalls.push({ name: part.toolName, args: part.input, result: { error } });
       }
     }
     if (step.text.trim()) texts.push(step.text.trim());
   }
-  return { reply: texts.join('\n\n'), toolCalls, messages: [...responseMessages] as ModelMessage[] };
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return cleanDeep({
+    reply: texts.join('\n\n'),
+    toolCalls,
+    messages: rewordToolErrors([...responseMessages] as ModelMessage[], toolErrors),
+  });
 }

@@ -3,7 +3,7 @@
  * The conversation read model: what the conversation routes list, show and delete, each one
  * statement scoped by user, and the contract's transcript built from stored model messages (user
  * and assistant messages with plain text, each tool call folded with its result into the
- * assistant message that made it).
+ * assistant message that made it). The UI message view of the same rows is ./ui-messages.ts.
  */
 import type { TextPart, ToolCallPart, ToolResultPart } from 'ai';
 import { sql } from 'drizzle-orm';
@@ -15,7 +15,14 @@ export type ConversationSummary = { id: string; title: string; createdAt: string
 export type ConversationDetail = {
   id: string;
   title: string;
-  messages: (StoredMessage & { id: string; createdAt: string })[];
+  messages: (StoredMessage & {
+    id: string;
+    createdAt: string;
+    turnId: string | null;
+    replaced: boolean;
+    /** For a user message: the client's messageId of its turn. */
+    messageId: string | null;
+  })[];
 };
 
 const iso = (value: unknown) => new Date(value as string).toISOString();
@@ -43,8 +50,16 @@ export function createConversations(database: Database) {
       }));
     },
 
-    /** The conversation with its newest `limit` messages, oldest first; undefined if not this user's. */
-    async get(userId: string, conversationId: string, limit = 1000): Promise<ConversationDetail | undefined> {
+    /**
+     * The conversation with its newest `limit` messages, oldest first; undefined if not this user's.
+     * `alias`: another id that may name it (a chat id's derived conversation), tried second.
+     */
+    async get(
+      userId: string,
+      conversationId: string | null,
+      limit = 1000,
+      alias: string | null = null,
+    ): Promise<ConversationDetail | undefined> {
       const rows = await database.run(
         (db) =>
           queryRows<{ id: string; title: string; messages: ConversationDetail['messages'] }>(
@@ -53,11 +68,17 @@ export function createConversations(database: Database) {
             // conversation's length; json_agg of the rows appends text where a jsonb object per
             // message copied every content again.
             sql`select c.id, c.title,
-                  coalesce((select json_agg(m order by m.seq)
-                            from (select id, seq, role, content, created_at as "createdAt" from messages
-                                  where conversation_id = c.id order by seq desc limit ${limit}::int) m),
-                           '[]'::json) as messages
-                from conversations c where c.id = ${conversationId}::uuid and c.user_id = ${userId}`,
+                  coalesce((select json_agg(x order by x.seq)
+                            from (select m.id, m.seq, m.role, m.content, m.created_at as "createdAt",
+                                    m.turn_id as "turnId", m.replaced,
+                                    (select t.message_id from turns t
+                                     where t.id = m.turn_id and m.role = 'user') as "messageId"
+                                  from (select * from messages where conversation_id = c.id
+                                        order by seq desc limit ${limit}::int) m) x), '[]'::json) as messages
+                from conversations c
+                where c.user_id = ${userId} and (c.id = ${conversationId}::uuid or c.id = ${alias}::uuid)
+                order by (c.id = ${conversationId}::uuid) is true desc
+                limit 1`,
           ),
         { idempotent: true },
       );
@@ -113,6 +134,8 @@ export function toTranscript(messages: ConversationDetail['messages']): Transcri
   const out: TranscriptMessage[] = [];
   const calls = new Map<string, ToolCallRecord>();
   for (const stored of messages) {
+    // An answer a regenerated one replaced is history for the model only.
+    if (stored.replaced) continue;
     const parts = partsOf(stored.content.content);
     if (stored.role === 'user') {
       out.push({ id: stored.id, role: 'user', content: textOf(parts), createdAt: stored.createdAt });

@@ -2,22 +2,55 @@
  * @module chat/turn-store
  * The turn store: a chat turn is exactly two statements, whatever the conversation's
  * length. BEGIN TURN (one statement) creates the conversation or checks it is the user's, honours
- * an earlier send of the same `messageId` (replay, busy, or re-run after a failure), applies the
- * per-user rate limit, claims the turn lease, stores the user message and returns the history
- * window. END TURN (one statement) stores every new message, the answer for replays, and
- * releases the lease. Both are data-modifying CTEs: the builder cannot say them, so the SQL is
- * here, whole, in two well-named functions.
+ * an earlier send of the same `messageId` (replay, busy, or re-run after a failure or for a
+ * regenerate), applies the per-user rate limit, claims the turn lease, stores the user message and
+ * returns the history window, and for a re-run the task changes earlier attempts made
+ * (chat/turn-effects.ts). END TURN (one statement) stores every new message (marking the answer a
+ * re-run replaces), the answer for replays, and releases the lease. Both are data-modifying CTEs:
+ * the builder cannot say them, so the SQL is here, whole, in well-named functions.
+ *
+ * A turn always ends. The lease is only for a process that died; a living process releases what
+ * it holds, whatever failed after BEGIN TURN (the model, END TURN itself, the database going away
+ * for seconds or minutes):
+ * - Every BEGIN TURN is one attempt with its own id, written on the lease and on the turn. An
+ *   ending applies only while its own attempt holds the lease, so an ending retried late, or a
+ *   re-run of the same turn id, can never release or overwrite another attempt's.
+ * - The failure ending (mark the turn failed, release the lease, store nothing) is handed to
+ *   `endings`, which retries it with backoff for as long as the process lives, as a probe that the
+ *   open circuit breaker does not refuse: a few hundred milliseconds after the database answers
+ *   again, every lease this process held is free.
+ * - A BEGIN TURN whose answer was lost (the connection died, the driver stopped waiting) may have
+ *   committed after its client gave up: the attempt is "abandoned" the same way, found by its id.
+ *
+ * Why this can neither lose nor duplicate a message: the failure ending writes no message at all,
+ * and the done ending (END TURN) stores the turn's messages in the same statement that releases
+ * the lease, conditioned on this attempt still holding it. Whichever ending commits first takes
+ * the lease away from the other, so a turn's messages are stored once or not at all; and the user
+ * message, stored by BEGIN TURN, is never stored again (a re-run finds the turn row by its
+ * messageId and stores nothing new). Retrying END TURN after a lost connection is therefore safe,
+ * and it reports success when its earlier try had committed (the turn is done by this attempt).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { ModelMessage } from 'ai';
 import { sql } from 'drizzle-orm';
 import { type Database, queryRows } from '../db/client.ts';
-import { type StoredMessage, windowFromUserMessage } from './history.ts';
+import { DbUnavailableError, mayHaveRun } from '../db/resilience.ts';
+import type { Logger } from '../log.ts';
+import { inTurnOrder, type StoredMessage, windowFromUserMessage, withTurnLast } from './history.ts';
+import type { RecordedEffect } from './turn-effects.ts';
 
 export type BeginTurnInput = {
   userId: string;
-  /** Undefined: start a new conversation. */
+  /** Undefined: start a new conversation (unless `chat` names one). */
   conversationId: string | undefined;
+  /**
+   * The AI SDK UI body's chat id, resolved (see `chatConversationIdFor`): `given` is the id itself
+   * when it is a UUID (one of this user's conversations continues; another user's is not found),
+   * `named` the conversation the id names for this user, continued or created on its first send.
+   */
+  chat?: { given: string | null; named: string };
+  /** A finished turn of this messageId runs again for a new answer instead of being replayed. */
+  regenerate?: boolean;
   messageId: string;
   message: ModelMessage;
   /** Title of a new conversation. */
@@ -37,21 +70,39 @@ export type BeginTurnResult =
       outcome: 'started';
       conversationId: string;
       turnId: string;
+      /** This BEGIN TURN's own id: the ending must name it (see the module header). */
+      attemptId: string;
       /** seq of the last stored message; the turn's messages follow it. */
       lastSeq: number;
-      /** True when this re-runs a failed send: the user message was stored by the first one. */
+      /** True when this re-runs a failed or regenerated send: its user message was stored before. */
       rerun: boolean;
-      /** The history window, oldest first, starting at a user message, ending with this turn's. */
+      /** seq of this turn's user message. */
+      userSeq: number;
+      /**
+       * The history window, oldest first, starting at a user message, ending with this turn's (or,
+       * for a regenerate, with the answer being replaced).
+       */
       history: StoredMessage[];
+      /** The task changes earlier attempts of this turn made (a re-run only), oldest first. */
+      effects: RecordedEffect[];
     };
+
+/** Which attempt of which turn an ending is for. */
+export type TurnAttempt = { conversationId: string; turnId: string; attemptId: string };
 
 export type EndTurnInput = {
   conversationId: string;
   turnId: string;
+  attemptId: string;
   /** `lastSeq` from BEGIN TURN: the new messages take the seqs after it. */
   lastSeq: number;
-  status: 'done' | 'failed';
-  /** The assistant and tool messages of the turn; none for a failed turn. */
+  /** `userSeq` from BEGIN TURN: the turn's earlier answer (seqs after it) is marked replaced. */
+  userSeq: number;
+  /** Row id of the first new message: the assistant message id the client was told. */
+  answerId: string;
+  /** created_at of the new messages: the time the client was told. */
+  createdAt: string;
+  /** The assistant and tool messages of the turn. */
   messages: ModelMessage[];
   /** The JSON answer, replayed for a repeated messageId. */
   answer: unknown;
@@ -62,19 +113,47 @@ type BeginRow = {
   conversation_id: string | null;
   turn_id: string | null;
   last_seq: number | null;
+  user_seq: number | null;
   rerun: boolean;
   answer: unknown;
   retry_after_ms: number | null;
   history: StoredMessage[];
+  effects: RecordedEffect[];
 };
 
-export function createTurnStore(database: Database) {
+export type TurnStoreOptions = {
+  /** Where failed endings are logged (no message text). */
+  logger?: Logger;
+  /** Given the endings still being retried, so shutdown can wait for them. */
+  track?: (work: Promise<unknown>) => void;
+  /**
+   * How long after a first successful check an abandoned BEGIN TURN is looked for once more: a
+   * statement delayed in the network may still arrive and commit after its client gave up.
+   * The statement timeout plus a margin.
+   */
+  abandonConfirmMs?: number;
+  /** First retry delay and cap of the failure endings' backoff. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+};
+
+export function createTurnStore(database: Database, options: TurnStoreOptions = {}) {
+  const endings = new TurnEndings(database, options);
+
   async function beginTurn(input: BeginTurnInput): Promise<BeginTurnResult> {
     const newTurnId = randomUUID();
-    const newConversationId = conversationIdFor(input.userId, input.messageId);
-    const [row] = await database.run((db) =>
-      queryRows<BeginRow>(db, beginTurnStatement(input, newTurnId, newConversationId)),
-    );
+    const attemptId = randomUUID();
+    const newConversationId = input.chat?.named ?? conversationIdFor(input.userId, input.messageId);
+    let row: BeginRow | undefined;
+    try {
+      [row] = await database.run((db) =>
+        queryRows<BeginRow>(db, beginTurnStatement(input, newTurnId, attemptId, newConversationId)),
+      );
+    } catch (error) {
+      // Its answer was lost, not its effect: it may have claimed the lease.
+      if (mayHaveRun(error)) endings.abandon({ userId: input.userId, messageId: input.messageId, attemptId });
+      throw error;
+    }
     if (!row) throw new Error('BEGIN TURN returned no row');
     switch (row.outcome) {
       case 'not_found':
@@ -106,33 +185,62 @@ export function createTurnStore(database: Database) {
       );
       history.reverse();
     }
-    // This turn's user message ends the window: stored just now, or for a re-run stored by the
-    // first attempt. A re-run whose message is no longer the newest (later turns came after it)
-    // gets it repeated at the end, so the model answers the message being re-run.
-    if (!row.rerun || history.at(-1)?.role !== 'user') {
-      history = [...history, { seq: lastSeq, role: 'user', content: input.message }];
-    }
+    // This turn's user message ends the window (stored just now, so the snapshot missed it), or
+    // for a re-run, stored by the first attempt, goes last with what that attempt stored.
+    const turnId = row.turn_id as string;
+    const question: StoredMessage = {
+      seq: row.user_seq ?? lastSeq,
+      role: 'user',
+      content: input.message,
+      turnId,
+    };
+    history = inTurnOrder(history);
+    if (!row.rerun) history = [...history, question];
+    else if (row.user_seq !== null) history = withTurnLast(history, turnId, question);
+    // A turn begun before messages recorded their turn: its message is repeated unless it is the newest.
+    else if (history.at(-1)?.role !== 'user') history = [...history, question];
     return {
       outcome: 'started',
       conversationId,
-      turnId: row.turn_id as string,
+      turnId,
+      attemptId,
       lastSeq,
       rerun: row.rerun,
+      userSeq: row.user_seq ?? lastSeq,
       history: windowFromUserMessage(history),
+      effects: row.effects ?? [],
     };
   }
 
   /**
-   * Stores the turn's new messages (none for a failed turn), its answer, and releases the lease.
-   * Returns false when the lease was lost (the turn outlived it and another turn took over):
-   * then nothing is written.
+   * The done ending: stores the turn's new messages and its answer, and releases the lease.
+   * Returns false when this attempt no longer held the lease (it outlived it and another turn took
+   * over): then nothing is written. Retried after a lost connection: it holds the lease or it is
+   * already done by this attempt, so a retry never stores twice (see the module header).
    */
   async function endTurn(input: EndTurnInput): Promise<boolean> {
-    const rows = await database.run((db) => queryRows<{ ok: boolean }>(db, endTurnStatement(input)));
+    const rows = await database.run((db) => queryRows<{ ok: boolean }>(db, endTurnStatement(input)), {
+      idempotent: true,
+    });
     return rows[0]?.ok === true;
   }
 
-  return { beginTurn, endTurn };
+  /**
+   * The failure ending: marks the turn failed and releases the lease if this attempt holds it,
+   * storing nothing. Resolves after the first try, or after `waitMs` if that try is slow; if it
+   * failed, it goes on being retried with backoff while the process lives. Never rejects.
+   */
+  function failTurn(attempt: TurnAttempt, waitMs = 1000): Promise<void> {
+    return endings.fail(attempt, waitMs);
+  }
+
+  return {
+    beginTurn,
+    endTurn,
+    failTurn,
+    /** Failure endings not yet written. */
+    pendingEndings: () => endings.size,
+  };
 }
 
 export type TurnStore = ReturnType<typeof createTurnStore>;
@@ -143,29 +251,69 @@ export type TurnStore = ReturnType<typeof createTurnStore>;
  * collide on the primary key instead of starting two conversations and running the model twice.
  */
 export function conversationIdFor(userId: string, messageId: string): string {
-  const hex = createHash('sha256').update(`${userId}\u0000${messageId}`).digest('hex');
+  return uuidFromHash(`${userId}\u0000${messageId}`);
+}
+
+/**
+ * The conversation a client's own chat id names for this user (the AI SDK UI body's `id`, made by
+ * `useChat`): derived, so every later send with that id reaches the same conversation with no
+ * lookup table, and two users' identical ids never meet. Its own namespace, so a chat id never
+ * lands in the conversation a first send of the same text as a messageId created.
+ */
+export function chatConversationIdFor(userId: string, chatId: string): string {
+  return uuidFromHash(`chat\u0000${userId}\u0000${chatId}`);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The conversations a UI chat id can name for this user: `given`, the id itself when it is a
+ * conversation id (a UUID, as `GET /conversations` lists them), and `named`, the one derived from
+ * it. The given one wins when it is the user's.
+ */
+export function chatTargets(userId: string, chatId: string): { given: string | null; named: string } {
+  return { given: UUID.test(chatId) ? chatId : null, named: chatConversationIdFor(userId, chatId) };
+}
+
+function uuidFromHash(key: string): string {
+  const hex = createHash('sha256').update(key).digest('hex');
   // Laid out as an RFC 9562 version 8 (custom) UUID.
   const variant = ((Number.parseInt(hex[16] ?? '0', 16) & 0x3) | 0x8).toString(16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-function beginTurnStatement(input: BeginTurnInput, newTurnId: string, newConversationId: string) {
+function beginTurnStatement(
+  input: BeginTurnInput,
+  newTurnId: string,
+  attemptId: string,
+  newConversationId: string,
+) {
   const { userId, messageId, historyMessages, leaseMs, rateLimit } = input;
-  const conversationId = input.conversationId ?? null;
+  // The contract body names a conversation that must exist; the UI body's chat id may name one
+  // (`given`, also refused when it is another user's) or else the one it creates (`named`).
+  const lookupId = input.chat ? input.chat.given : (input.conversationId ?? null);
+  const namedId = input.chat?.named ?? null;
+  const mustExist = !input.chat && input.conversationId !== undefined;
+  const regenerate = input.regenerate === true;
   const message = JSON.stringify(input.message);
   return sql`
     with
     prior as (
-      select id, status, answer, conversation_id from turns
+      select id, status, answer, conversation_id, seq from turns
       where user_id = ${userId} and message_id = ${messageId}
     ),
     existing as (
-      select id from conversations where id = ${conversationId}::uuid and user_id = ${userId}
+      select id from conversations
+      where user_id = ${userId} and (id = ${lookupId}::uuid or id = ${namedId}::uuid)
+      order by (id = ${lookupId}::uuid) is true desc
+      limit 1
     ),
     decision as (
       select case
-        when p.status = 'done' then 'replay'
-        when p.id is null and ${conversationId}::uuid is not null and e.id is null then 'not_found'
+        when p.status = 'done' and not ${regenerate}::boolean then 'replay'
+        when p.id is null and ${mustExist}::boolean and e.id is null then 'not_found'
+        when p.id is null and exists (select 1 from conversations
+                                      where id = ${lookupId}::uuid and user_id <> ${userId}) then 'not_found'
         else 'go'
       end as outcome,
       p.id as prior_id,
@@ -196,6 +344,7 @@ function beginTurnStatement(input: BeginTurnInput, newTurnId: string, newConvers
     claimed as (
       update conversations c
       set lease_turn_id = coalesce(d.prior_id, ${newTurnId}::uuid),
+          lease_attempt_id = ${attemptId}::uuid,
           lease_expires_at = now() + ${leaseMs}::int * interval '1 millisecond',
           last_seq = c.last_seq + (case when d.prior_id is null then 1 else 0 end),
           updated_at = now()
@@ -205,8 +354,8 @@ function beginTurnStatement(input: BeginTurnInput, newTurnId: string, newConvers
       returning c.id, c.last_seq, c.lease_turn_id
     ),
     created as (
-      insert into conversations (id, user_id, title, last_seq, lease_turn_id, lease_expires_at)
-      select ${newConversationId}::uuid, ${userId}, ${input.title}, 1, ${newTurnId}::uuid,
+      insert into conversations (id, user_id, title, last_seq, lease_turn_id, lease_attempt_id, lease_expires_at)
+      select ${newConversationId}::uuid, ${userId}, ${input.title}, 1, ${newTurnId}::uuid, ${attemptId}::uuid,
              now() + ${leaseMs}::int * interval '1 millisecond'
       from admitted d where d.outcome = 'go' and d.ok and d.target_id is null
       -- The same first send racing itself: the loser waits for the winner's commit, inserts
@@ -216,36 +365,36 @@ function beginTurnStatement(input: BeginTurnInput, newTurnId: string, newConvers
     ),
     target as (select * from claimed union all select * from created),
     new_turn as (
-      insert into turns (id, user_id, message_id, conversation_id)
-      select t.lease_turn_id, ${userId}, ${messageId}, t.id
+      insert into turns (id, user_id, message_id, conversation_id, attempt_id, seq)
+      select t.lease_turn_id, ${userId}, ${messageId}, t.id, ${attemptId}::uuid, t.last_seq
       from target t, decision d where d.prior_id is null
       on conflict (user_id, message_id) do nothing
       returning id
     ),
     rerun_turn as (
-      update turns set status = 'running', finished_at = null
+      update turns set status = 'running', finished_at = null, attempt_id = ${attemptId}::uuid
       from target t, decision d
       where turns.id = d.prior_id and turns.id = t.lease_turn_id
       returning turns.id
     ),
     user_message as (
-      insert into messages (conversation_id, seq, role, content)
-      select t.id, t.last_seq, 'user', ${message}::jsonb
+      insert into messages (conversation_id, seq, role, content, turn_id)
+      select t.id, t.last_seq, 'user', ${message}::jsonb, t.lease_turn_id
       from target t, decision d where d.prior_id is null
       returning seq
     ),
     history as (
       -- The window touches only its own rows, however long the conversation. Seqs are gapless
-      -- per conversation (every writer takes the next ones from last_seq), so the window is the
-      -- seq range (last_seq - n, last_seq]; LATERAL makes it an index range scan on
-      -- messages_conversation_seq_key for the one target row. As a plain join the planner
-      -- read every message of the conversation (bitmap scan, then a top-N sort), or, with
-      -- statistics, the whole table (test/plans.test.ts). The range holds this turn's user
-      -- message, stored by this very statement and so not visible to it; a re-run's, stored
-      -- earlier, is: LIMIT keeps n - 1.
-      select m.seq, m.role, m.content
+      -- per conversation (every writer takes the next ones from last_seq; a replaced answer is
+      -- flagged, not removed), so the window is the seq range (last_seq - n, last_seq]; LATERAL
+      -- makes it an index range scan on messages_conversation_seq_key for the one target row. As
+      -- a plain join the planner read every message of the conversation (bitmap scan, then a
+      -- top-N sort), or, with statistics, the whole table (test/plans.test.ts). The range holds
+      -- this turn's user message, stored by this very statement and so not visible to it; a
+      -- re-run's, stored earlier, is: LIMIT keeps n - 1.
+      select m.seq, m.role, m.content, m.turn_id as "turnId", m.replaced
       from target t, lateral (
-        select seq, role, content from messages
+        select seq, role, content, turn_id, replaced from messages
         where conversation_id = t.id and seq > t.last_seq - ${historyMessages}::int and seq <= t.last_seq
         order by seq desc limit ${historyMessages - 1}::int
       ) m
@@ -259,6 +408,7 @@ function beginTurnStatement(input: BeginTurnInput, newTurnId: string, newConvers
       coalesce(t.id, d.target_id) as conversation_id,
       t.lease_turn_id as turn_id,
       t.last_seq,
+      coalesce(p.seq, t.last_seq) as user_seq,
       d.prior_id is not null as rerun,
       p.answer,
       -- When the oldest counted turn leaves the window (read from the snapshot: a turn that
@@ -267,9 +417,14 @@ function beginTurnStatement(input: BeginTurnInput, newTurnId: string, newConvers
                 from rate_limits r, unnest(r.recent) x
                 where r.user_id = ${userId} and x > now() - interval '1 minute'), 60000)::float8
         as retry_after_ms,
-      -- json_agg of the rows themselves (keys seq, role, content) only appends text; building a
-      -- jsonb object per message copied every content into a new jsonb tree: 4 times the CPU.
-      coalesce((select json_agg(h order by h.seq) from history h), '[]'::json) as history
+      -- json_agg of the rows themselves (keys seq, role, content, turnId, replaced) only appends
+      -- text; building a jsonb object per message copied every content into a new jsonb tree: 4
+      -- times the CPU.
+      coalesce((select json_agg(h order by h.seq) from history h), '[]'::json) as history,
+      -- What earlier attempts of a re-run turn changed (none for a new turn: its id is new).
+      (select coalesce(jsonb_agg(jsonb_build_object('callKey', e.call_key, 'occurrence', e.occurrence,
+                'tool', e.tool, 'args', e.args, 'task', e.task) order by e.created_at, e.occurrence), '[]'::jsonb)
+       from turn_effects e where e.turn_id = d.prior_id and t.id is not null) as effects
     from admitted d
     left join target t on true
     left join prior p on true`;
@@ -278,33 +433,256 @@ function beginTurnStatement(input: BeginTurnInput, newTurnId: string, newConvers
 // The same bounded range as BEGIN TURN's window (seqs are gapless): at most `limit` rows read.
 function historyStatement(conversationId: string, newestSeq: number, limit: number) {
   return sql`
-    select seq, role, content from messages
+    select seq, role, content, turn_id as "turnId", replaced from messages
     where conversation_id = ${conversationId}::uuid
       and seq > ${newestSeq}::int - ${limit}::int and seq <= ${newestSeq}::int
     order by seq desc limit ${limit}::int`;
 }
 
 function endTurnStatement(input: EndTurnInput) {
-  const { conversationId, turnId, lastSeq, status } = input;
+  const { conversationId, turnId, attemptId, lastSeq, userSeq } = input;
   return sql`
     with
     released as (
       update conversations
       set last_seq = ${lastSeq}::int + ${input.messages.length}::int,
-          lease_turn_id = null, lease_expires_at = null, updated_at = now()
+          lease_turn_id = null, lease_attempt_id = null, lease_expires_at = null, updated_at = now()
       where id = ${conversationId}::uuid and lease_turn_id = ${turnId}::uuid
+        and lease_attempt_id = ${attemptId}::uuid
       returning id
     ),
+    -- A re-run that ends done (a regenerate, or a resend after a failed regenerate) replaces the
+    -- answer an earlier attempt stored (a failed attempt, ended by failTurn, leaves it standing).
+    -- The seq range keeps this to the rows after the turn's user message; none exist for a turn that
+    -- never finished before.
+    replaced as (
+      update messages set replaced = true
+      from released r
+      where messages.conversation_id = r.id
+        and messages.seq > ${userSeq}::int and messages.seq <= ${lastSeq}::int
+        and messages.turn_id = ${turnId}::uuid and not messages.replaced
+      returning 1
+    ),
     stored as (
-      insert into messages (conversation_id, seq, role, content)
-      select r.id, ${lastSeq}::int + m.ord::int, m.message->>'role', m.message
+      insert into messages (id, conversation_id, seq, role, content, turn_id, created_at)
+      select case when m.ord = 1 then ${input.answerId}::uuid else gen_random_uuid() end,
+             r.id, ${lastSeq}::int + m.ord::int, m.message->>'role', m.message, ${turnId}::uuid,
+             ${input.createdAt}::timestamptz
       from released r, jsonb_array_elements(${JSON.stringify(input.messages)}::jsonb) with ordinality as m(message, ord)
       returning 1
     ),
     finished as (
-      update turns set status = ${status}, answer = ${JSON.stringify(input.answer ?? null)}::jsonb, finished_at = now()
+      update turns set status = 'done', answer = ${JSON.stringify(input.answer ?? null)}::jsonb, finished_at = now()
       where id = ${turnId}::uuid and exists (select 1 from released)
       returning 1
     )
-    select exists (select 1 from released) as ok`;
+    select exists (select 1 from released)
+      -- An earlier try of this same ending committed (its answer was lost): done, by this attempt.
+      or exists (select 1 from turns where id = ${turnId}::uuid and attempt_id = ${attemptId}::uuid
+                 and status = 'done') as ok`;
+}
+
+/** The failure ending of one attempt: store nothing, mark the turn failed, release the lease. */
+function failTurnStatement({ conversationId, turnId, attemptId }: TurnAttempt) {
+  return sql`
+    with
+    released as (
+      update conversations
+      set lease_turn_id = null, lease_attempt_id = null, lease_expires_at = null, updated_at = now()
+      where id = ${conversationId}::uuid and lease_turn_id = ${turnId}::uuid
+        and lease_attempt_id = ${attemptId}::uuid
+      returning id
+    ),
+    finished as (
+      update turns set status = 'failed', finished_at = now()
+      where id = ${turnId}::uuid and attempt_id = ${attemptId}::uuid and status = 'running'
+      returning 1
+    )
+    select exists (select 1 from released) as released`;
+}
+
+/**
+ * The failure ending of a BEGIN TURN whose answer was lost, found by its attempt id through the
+ * user's messageId (the unique key of turns), since its turn id may be one this process never saw
+ * (a re-run keeps the earlier id). `found`: the attempt committed (and is now ended).
+ */
+function abandonStatement({ userId, messageId, attemptId }: AbandonedBegin) {
+  return sql`
+    with
+    attempt as (
+      select id, conversation_id from turns
+      where user_id = ${userId} and message_id = ${messageId} and attempt_id = ${attemptId}::uuid
+    ),
+    released as (
+      update conversations c
+      set lease_turn_id = null, lease_attempt_id = null, lease_expires_at = null, updated_at = now()
+      from attempt a
+      where c.id = a.conversation_id and c.lease_turn_id = a.id and c.lease_attempt_id = ${attemptId}::uuid
+      returning c.id
+    ),
+    finished as (
+      update turns set status = 'failed', finished_at = now()
+      from attempt a
+      where turns.id = a.id and turns.status = 'running'
+      returning 1
+    )
+    select exists (select 1 from attempt) as found`;
+}
+
+type AbandonedBegin = { userId: string; messageId: string; attemptId: string };
+
+type Ending = {
+  /** Runs the ending once: undefined when it is done, or in how many ms to check again. */
+  run(): Promise<number | undefined>;
+  /** No longer owed: written, or (an abandoned BEGIN) found absent once; a re-check is a bonus. */
+  settle(): void;
+  failures: number;
+  dueAt: number;
+};
+
+/**
+ * The endings this process still owes: failure endings that could not be written yet, and BEGIN
+ * TURNs whose answer was lost. One worker retries them with capped exponential backoff (plus
+ * jitter) for as long as the process lives, through `probe` runs that the open circuit breaker
+ * lets through, and whose success closes it for every other request too. Stops when the
+ * database is closed; a lease left then is what the lease's expiry is for.
+ */
+class TurnEndings {
+  readonly #database: Database;
+  readonly #options: TurnStoreOptions;
+  readonly #pending = new Map<string, Ending>();
+  #worker: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(database: Database, options: TurnStoreOptions) {
+    this.#database = database;
+    this.#options = options;
+  }
+
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  fail(attempt: TurnAttempt, waitMs: number): Promise<void> {
+    const firstTry = this.#add(`fail:${attempt.attemptId}`, async () => {
+      const rows = await this.#database.run(
+        (db) => queryRows<{ released: boolean }>(db, failTurnStatement(attempt)),
+        { probe: true },
+      );
+      if (!rows[0]?.released) this.#options.logger?.debug('failed turn had no lease left', attempt);
+      return undefined;
+    });
+    return Promise.race([firstTry, new Promise<void>((resolve) => setTimeout(resolve, waitMs).unref())]);
+  }
+
+  abandon(begin: AbandonedBegin): void {
+    const confirmMs = this.#options.abandonConfirmMs ?? 11_000;
+    let checkedAt: number | undefined;
+    void this.#add(`abandon:${begin.attemptId}`, async () => {
+      const rows = await this.#database.run(
+        (db) => queryRows<{ found: boolean }>(db, abandonStatement(begin)),
+        { probe: true },
+      );
+      if (rows[0]?.found) return undefined;
+      // Not there: it never committed, or it is still on its way. Look once more, later.
+      const now = Date.now();
+      if (checkedAt !== undefined && now - checkedAt >= confirmMs) return undefined;
+      checkedAt ??= now;
+      return confirmMs - (now - checkedAt);
+    });
+  }
+
+  /**
+   * Adds an ending and tries it at once; resolves after that first try, whatever it gave. Until it
+   * is no longer owed, it is given to `track` (shutdown waits for it, up to its deadline).
+   */
+  #add(key: string, run: Ending['run']): Promise<void> {
+    if (this.#database.closed) return Promise.resolve();
+    let tried!: () => void;
+    const firstTry = new Promise<void>((resolve) => {
+      tried = resolve;
+    });
+    let settle!: () => void;
+    const owed = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    this.#options.track?.(owed);
+    const ending: Ending = {
+      failures: 0,
+      dueAt: 0,
+      settle,
+      run: async () => {
+        try {
+          return await run();
+        } finally {
+          tried();
+        }
+      },
+    };
+    this.#pending.get(key)?.settle();
+    this.#pending.set(key, ending);
+    this.#start();
+    return firstTry;
+  }
+
+  #start(): void {
+    this.#wake?.();
+    if (this.#worker) return;
+    this.#worker = this.#work().finally(() => {
+      this.#worker = undefined;
+    });
+  }
+
+  async #work(): Promise<void> {
+    const { retryBaseMs = 100, retryMaxMs = 1000 } = this.#options;
+    while (this.#pending.size > 0 && !this.#database.closed) {
+      const now = Date.now();
+      const due = [...this.#pending].filter(([, e]) => e.dueAt <= now);
+      for (const [key, ending] of due) {
+        if (this.#database.closed) break;
+        try {
+          const again = await ending.run();
+          ending.settle();
+          if (again === undefined) this.#pending.delete(key);
+          else {
+            ending.failures = 0;
+            ending.dueAt = Date.now() + again;
+          }
+        } catch (error) {
+          ending.failures++;
+          if (!(error instanceof DbUnavailableError) && ending.failures >= 10) {
+            // Not an outage and not going away: the lease's expiry will end it.
+            this.#options.logger?.error('could not end a turn; its lease will expire', { key });
+            ending.settle();
+            this.#pending.delete(key);
+            continue;
+          }
+          const backoff = Math.min(retryMaxMs, retryBaseMs * 2 ** (ending.failures - 1));
+          ending.dueAt = Date.now() + backoff / 2 + (Math.random() * backoff) / 2;
+          // The database is still away: the other endings would fail the same way now.
+          if (error instanceof DbUnavailableError) {
+            for (const other of this.#pending.values()) other.dueAt = Math.max(other.dueAt, ending.dueAt);
+            break;
+          }
+        }
+      }
+      const next = Math.min(...[...this.#pending.values()].map((e) => e.dueAt));
+      const wait = Math.max(0, next - Date.now());
+      if (this.#pending.size > 0 && wait > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, wait);
+          timer.unref();
+          this.#wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.#wake = undefined;
+      }
+    }
+    if (this.#database.closed) {
+      for (const ending of this.#pending.values()) ending.settle();
+      this.#pending.clear();
+    }
+  }
 }

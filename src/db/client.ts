@@ -4,9 +4,16 @@
  * type: embedded PGlite (no server: the first-run default), `pg` over TCP, Neon's serverless
  * `Pool` over WebSocket, and Neon's HTTP query function. Nothing outside this file knows which
  * one is underneath. `close()` releases every socket, file and timer, so the process can exit.
+ *
+ * An embedded PGlite directory is open in one process at a time: two processes on one directory
+ * (two `npm start`, or `npm start` plus the stdio MCP server) each keep their own copy of the
+ * database in memory and overwrite each other's writes. A lock file in the directory makes the
+ * second opener stop at start-up with one line, before it writes anything.
  */
 import { createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join, resolve as resolvePath } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Pool as NeonPool, neon, neonConfig } from '@neondatabase/serverless';
 import type { SQL } from 'drizzle-orm';
@@ -18,8 +25,9 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import { WebSocket } from 'ws';
 import { type Config, isLocalHost } from '../config.ts';
-import { Resilience, type ResilienceOptions } from './resilience.ts';
+import { type BreakerState, Resilience, type ResilienceOptions } from './resilience.ts';
 import * as schema from './schema.ts';
+import { databaseInUse } from './startup-error.ts';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 
@@ -34,12 +42,19 @@ export type PoolStats = { total: number; idle: number; waiting: number };
 export type Database = {
   readonly db: Db;
   readonly driver: Config['db']['driver'];
-  /** Runs database work with retries of transient errors and the circuit breaker. */
-  run<T>(operation: (db: Db) => Promise<T>, options?: { idempotent?: boolean }): Promise<T>;
+  /**
+   * Runs database work with retries of transient errors and the circuit breaker. `probe`: once,
+   * even while the breaker is open (see Resilience.run).
+   */
+  run<T>(operation: (db: Db) => Promise<T>, options?: { idempotent?: boolean; probe?: boolean }): Promise<T>;
+  /** True once `close()` was called: background work stops then. */
+  readonly closed: boolean;
   /** One cheap statement under `timeoutMs`; true when the database answered. */
   ping(timeoutMs: number): Promise<boolean>;
   /** Pool figures where the driver has a pool. */
   poolStats(): PoolStats | undefined;
+  /** The circuit breaker of `run`: `open` while calls fail fast with 503. */
+  breakerState(): BreakerState;
   close(): Promise<void>;
 };
 
@@ -62,6 +77,9 @@ export async function createDatabase(
     db: handle.db,
     driver: settings.driver,
     run: (operation, runOptions) => resilience.run(() => operation(handle.db), runOptions),
+    get closed() {
+      return closed !== undefined;
+    },
     async ping(timeoutMs) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<false>((resolve) => {
@@ -78,6 +96,7 @@ export async function createDatabase(
       }
     },
     poolStats: handle.poolStats,
+    breakerState: () => resilience.state,
     close: () => {
       closed ??= handle.close();
       return closed;
@@ -104,9 +123,19 @@ export async function openHandle(
 }
 
 async function openPglite(settings: Config['db'], location: string, onStatement?: (sql: string) => void) {
-  if (location !== 'memory') await mkdir(location, { recursive: true });
-  const client = location === 'memory' ? new PGlite() : new PGlite(location);
-  await client.waitReady;
+  let unlock = async () => {};
+  if (location !== 'memory') {
+    await mkdir(location, { recursive: true });
+    unlock = await lockDirectory(location);
+  }
+  let client: PGlite;
+  try {
+    client = location === 'memory' ? new PGlite() : new PGlite(location);
+    await client.waitReady;
+  } catch (error) {
+    await unlock();
+    throw error;
+  }
   await client.exec(`set statement_timeout = ${settings.statementTimeoutMs}`);
   if (onStatement) {
     const query = client.query.bind(client);
@@ -116,7 +145,69 @@ async function openPglite(settings: Config['db'], location: string, onStatement?
     }) as typeof client.query;
   }
   const db = drizzlePglite({ client, schema }) as unknown as Db;
-  return { db, close: () => client.close(), poolStats: () => undefined };
+  return {
+    db,
+    close: async () => {
+      await client.close();
+      await unlock();
+    },
+    poolStats: () => undefined,
+  };
+}
+
+const LOCK_FILE = 'taskchat.lock';
+/** Directories this process has open: a second open in the same process is refused too. */
+const openDirectories = new Set<string>();
+
+/**
+ * Takes `<directory>/taskchat.lock` (created exclusively, holding this process's pid and host) or
+ * refuses with `databaseInUse`. A lock whose process is gone (killed, crashed) is taken over; so
+ * is one naming this very pid from an earlier life (a container restarted with the same pid).
+ * Returns the release, which removes the file.
+ */
+async function lockDirectory(directory: string): Promise<() => Promise<void>> {
+  const absolute = resolvePath(directory);
+  if (openDirectories.has(absolute)) throw databaseInUse(absolute, 'this same process');
+  const file = join(absolute, LOCK_FILE);
+  const mine = JSON.stringify({ pid: process.pid, host: hostname() });
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await writeFile(file, mine, { flag: 'wx' });
+      openDirectories.add(absolute);
+      return async () => {
+        openDirectories.delete(absolute);
+        if ((await readFile(file, 'utf8').catch(() => '')) === mine) await rm(file, { force: true });
+      };
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'EEXIST') throw error;
+    }
+    const holder = await readFile(file, 'utf8').then(
+      (text) => JSON.parse(text) as { pid?: unknown; host?: unknown },
+      () => ({}) as { pid?: unknown; host?: unknown },
+    );
+    const pid = typeof holder.pid === 'number' ? holder.pid : undefined;
+    if (holder.host !== undefined && holder.host !== hostname()) {
+      throw databaseInUse(
+        absolute,
+        `a process on host ${String(holder.host)} (remove ${file} if it is gone)`,
+      );
+    }
+    if (pid !== undefined && pid !== process.pid && processAlive(pid)) {
+      throw databaseInUse(absolute, `another process (pid ${pid})`);
+    }
+    // The holder is gone: take the lock over.
+    await rm(file, { force: true });
+  }
+  throw databaseInUse(absolute, 'another process');
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: string }).code === 'EPERM';
+  }
 }
 
 function openPg(settings: Config['db'], url: string, onStatement?: (sql: string) => void): Handle {

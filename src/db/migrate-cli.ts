@@ -1,20 +1,19 @@
 /** `npm run db:migrate`: apply pending migrations through DATABASE_URL_UNPOOLED, then exit. */
-import { ConfigError, loadConfig, redactUrl } from '../config.ts';
+import { type Config, ConfigError, loadConfig, redactUrl } from '../config.ts';
 import { migrateDatabase } from './migrate.ts';
+import { describeStartupFailure } from './startup-error.ts';
 
+let config: Config | undefined;
 try {
-  const config = loadConfig(process.env);
+  config = loadConfig(process.env);
   await migrateDatabase(config.db);
   console.log(`migrations applied (${config.db.driver}, ${redactUrl(config.db.migrationUrl)})`);
 } catch (error) {
-  const reason = error instanceof ConfigError ? error.message : describeFailure(error);
+  // Driver messages can carry the URL and SQL: only our own words (variable, host, reason).
+  const reason =
+    error instanceof ConfigError || !config
+      ? (error as Error).message
+      : describeStartupFailure(error, config.db).message;
   console.error(`db:migrate failed: ${reason}`);
   process.exitCode = 1;
-}
-
-function describeFailure(error: unknown): string {
-  // Driver messages can carry the URL; print only the error's class and code.
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  const code = (error as { code?: string }).code ?? cause?.code;
-  return `${(error as Error).name ?? 'Error'}${code ? ` (${code})` : ''}`;
 }

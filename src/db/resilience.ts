@@ -6,15 +6,38 @@
  * ones are retried, with capped exponential backoff and full jitter. After repeated transient
  * failures a circuit breaker opens and calls fail fast with `DbUnavailableError` (503 over HTTP)
  * instead of piling up behind a dead database; after a cool-down one trial call decides.
+ *
+ * A statement that did not answer in time (the server's statement timeout, 57014, or the driver's
+ * own read timeout) is an outage too, not a bug: a stalled or overloaded database answers 503
+ * like a stopped one. It is never retried (a stall would multiply the wait), and the error says
+ * whether the statement may have run (`mayHaveRun`), so that callers never report a change that
+ * may have been made as one that was not.
  */
+
+export type Unavailability = 'unreachable' | 'timeout';
 
 /** The database cannot be reached now; `retryAfterSeconds` is when trying again makes sense. */
 export class DbUnavailableError extends Error {
   override name = 'DbUnavailableError';
   readonly retryAfterSeconds: number;
-  constructor(retryAfterSeconds: number, options?: { cause?: unknown }) {
-    super('database unavailable', options);
+  /** `unreachable`: no answer at all (refused, reset, breaker open); `timeout`: no answer in time. */
+  readonly reason: Unavailability;
+  /** False only when the statement certainly did not run (or was rolled back); true when it may have committed. */
+  readonly mayHaveRun: boolean;
+  constructor(
+    retryAfterSeconds: number,
+    options: { cause?: unknown; reason?: Unavailability; mayHaveRun?: boolean } = {},
+  ) {
+    // Our own sentence: wherever this message ends up (a tool part, a log), it is the contract's.
+    super(
+      options.reason === 'timeout'
+        ? 'The database did not answer in time; try again shortly'
+        : 'The database is unavailable; try again shortly',
+      { cause: options.cause },
+    );
     this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterSeconds));
+    this.reason = options.reason ?? 'unreachable';
+    this.mayHaveRun = options.mayHaveRun ?? false;
   }
 }
 
@@ -47,8 +70,18 @@ const CONNECT_MESSAGES = [
 // The connection died while a statement may have been running: safe to retry only for reads.
 const LOST_MESSAGES = [/connection terminated/i, /server closed the connection/i, /ECONNRESET/];
 const LOST_SQLSTATE = new Set(['08006', '08003', '57P01']);
+// The server cancelled the statement (statement_timeout): it was rolled back, nothing changed.
+const CANCELLED_SQLSTATE = '57014';
+// The driver gave up waiting for the answer (pg and Neon's `query_timeout`): it may have committed.
+const READ_TIMEOUT_MESSAGES = [/query read timeout/i];
 
-export type ErrorKind = 'connect' | 'lost' | 'other';
+/**
+ * `connect`: the statement never reached the server. `lost`: the connection died while it may have
+ * been running. `cancelled`: the server's statement timeout cancelled it (rolled back).
+ * `read_timeout`: the driver stopped waiting (it may have committed). `other`: the database answered
+ * with an error of its own (a constraint, a bug): it is up.
+ */
+export type ErrorKind = 'connect' | 'lost' | 'cancelled' | 'read_timeout' | 'other';
 
 /** Walks the cause chain (Drizzle wraps driver errors) to classify a failure. */
 export function classifyDbError(error: unknown): ErrorKind {
@@ -62,6 +95,8 @@ export function classifyDbError(error: unknown): ErrorKind {
       return 'connect';
     }
     if (CONNECT_MESSAGES.some((re) => re.test(message))) return 'connect';
+    if (code === CANCELLED_SQLSTATE) return 'cancelled';
+    if (READ_TIMEOUT_MESSAGES.some((re) => re.test(message))) return 'read_timeout';
     if (LOST_SQLSTATE.has(code) || code === 'ECONNRESET' || LOST_MESSAGES.some((re) => re.test(message))) {
       lost = true;
     }
@@ -73,6 +108,22 @@ export function classifyDbError(error: unknown): ErrorKind {
 export function isRetryable(error: unknown, idempotent: boolean): boolean {
   const kind = classifyDbError(error);
   return kind === 'connect' || (kind === 'lost' && idempotent);
+}
+
+/** Whether a failed statement may still have committed (so its effect must be looked for, not assumed absent). */
+export function mayHaveRun(error: unknown): boolean {
+  if (error instanceof DbUnavailableError) return error.mayHaveRun;
+  const kind = classifyDbError(error);
+  return kind === 'lost' || kind === 'read_timeout';
+}
+
+function unavailable(error: unknown, kind: ErrorKind, retryAfterSeconds: number): DbUnavailableError {
+  const timeout = kind === 'cancelled' || kind === 'read_timeout';
+  return new DbUnavailableError(retryAfterSeconds, {
+    cause: error,
+    reason: timeout ? 'timeout' : 'unreachable',
+    mayHaveRun: kind === 'lost' || kind === 'read_timeout',
+  });
 }
 
 export type ResilienceOptions = {
@@ -121,8 +172,14 @@ export class Resilience {
     return this.#state;
   }
 
-  /** Runs `operation`, retrying transient failures; throws `DbUnavailableError` when the DB is down. */
-  async run<T>(operation: () => Promise<T>, { idempotent = false } = {}): Promise<T> {
+  /**
+   * Runs `operation`, retrying transient failures; throws `DbUnavailableError` when the DB is down
+   * or did not answer in time. `probe`: background work that must learn as soon as the database is
+   * back (ending stranded turns): it runs even while the breaker is open, once, without retries; a
+   * success closes the breaker for everyone, a failure leaves the breaker as it was.
+   */
+  async run<T>(operation: () => Promise<T>, { idempotent = false, probe = false } = {}): Promise<T> {
+    if (probe) return this.#probe(operation);
     this.#admit();
     const { attempts, baseDelayMs, maxDelayMs, random, sleep } = this.#options;
     for (let attempt = 1; ; attempt++) {
@@ -139,10 +196,25 @@ export class Resilience {
         }
         if (attempt >= attempts || !isRetryable(error, idempotent) || this.#state === 'half-open') {
           this.#failed();
-          throw new DbUnavailableError(this.#retryAfterSeconds(), { cause: error });
+          throw unavailable(error, kind, this.#retryAfterSeconds());
         }
         await sleep(random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)));
       }
+    }
+  }
+
+  async #probe<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      const value = await operation();
+      this.#succeeded();
+      return value;
+    } catch (error) {
+      const kind = classifyDbError(error);
+      if (kind === 'other') {
+        this.#succeeded();
+        throw error;
+      }
+      throw unavailable(error, kind, this.#retryAfterSeconds());
     }
   }
 
@@ -153,7 +225,7 @@ export class Resilience {
       this.#trialRunning = true;
       return;
     }
-    throw new DbUnavailableError(this.#retryAfterSeconds());
+    throw new DbUnavailableError(this.#retryAfterSeconds(), { mayHaveRun: false });
   }
 
   #succeeded(): void {

@@ -14,6 +14,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   unique,
@@ -23,10 +24,14 @@ import {
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
 
+/**
+ * A task's `id` is its number for its user (the user's first task is 1), so the key is the pair.
+ * The number comes from `taskCounters` in the same INSERT statement (tasks/repository.ts).
+ */
 export const tasks = pgTable(
   'tasks',
   {
-    id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+    id: integer('id').notNull(),
     userId: text('user_id').notNull(),
     title: text('title').notNull(),
     description: text('description'),
@@ -39,13 +44,25 @@ export const tasks = pgTable(
     updatedAt: updatedAt(),
   },
   (t) => [
-    // Newest first is id order (ids only grow), so these serve "all" and "by status" lists.
-    index('tasks_user_recent_idx').on(t.userId, t.id.desc()),
+    // Newest first is id order (a user's numbers only grow): the key, read backwards, serves "all"
+    // lists, and this index lists by status.
+    primaryKey({ name: 'tasks_pkey', columns: [t.userId, t.id] }),
     index('tasks_user_status_recent_idx').on(t.userId, t.completed, t.id.desc()),
     check('tasks_priority_check', sql`${t.priority} in ('low', 'medium', 'high')`),
     check('tasks_title_length_check', sql`char_length(${t.title}) between 1 and 200`),
   ],
 );
+
+/**
+ * The last task number handed out to each user. Adding a task bumps it with INSERT ... ON CONFLICT
+ * DO UPDATE inside the task's own INSERT statement: concurrent adds of one user queue on this row
+ * and each sees the previous one's number, and deleting a task never lowers it, so a number is
+ * never given twice.
+ */
+export const taskCounters = pgTable('task_counters', {
+  userId: text('user_id').primaryKey(),
+  lastTaskId: integer('last_task_id').notNull(),
+});
 
 export const conversations = pgTable(
   'conversations',
@@ -57,6 +74,11 @@ export const conversations = pgTable(
     lastSeq: integer('last_seq').notNull().default(0),
     /** The turn holding the conversation; a lease, so a dead process cannot block it forever. */
     leaseTurnId: uuid('lease_turn_id'),
+    /**
+     * Which attempt of that turn holds it (a re-run keeps the turn id): an ending only applies
+     * while its own attempt holds the lease, so a late or retried ending never touches another's.
+     */
+    leaseAttemptId: uuid('lease_attempt_id'),
     leaseExpiresAt: timestamp('lease_expires_at', { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
@@ -75,6 +97,18 @@ export const messages = pgTable(
     role: text('role', { enum: ['user', 'assistant', 'tool'] }).notNull(),
     /** The AI SDK model message exactly as the model saw or produced it. */
     content: jsonb('content').$type<ModelMessage>().notNull(),
+    /**
+     * The turn that stored it (null for messages stored before turns were recorded here). A turn's
+     * answer may be stored after later turns (a stale client regenerating), so seq alone cannot say
+     * which user message an answer belongs to. No foreign key: turns and messages go together with
+     * their conversation, and a key check would cost every stored message a lookup.
+     */
+    turnId: uuid('turn_id'),
+    /**
+     * An answer replaced by a regenerated one: left out of what clients read, and shown to the model
+     * only for what its tool calls did (their text is dropped), since those changes happened.
+     */
+    replaced: boolean('replaced').notNull().default(false),
     createdAt: createdAt(),
   },
   // The unique index is also the history index: a conversation's last N messages by seq.
@@ -99,6 +133,10 @@ export const turns = pgTable(
       .default('running'),
     /** The JSON answer of a finished turn, replayed for a repeated messageId. */
     answer: jsonb('answer'),
+    /** The latest attempt (BEGIN TURN) of this turn: the one whose END TURN may store its answer. */
+    attemptId: uuid('attempt_id'),
+    /** seq of the turn's user message: where its answer starts, for a re-run that replaces it. */
+    seq: integer('seq'),
     createdAt: createdAt(),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
   },
@@ -106,6 +144,33 @@ export const turns = pgTable(
     unique('turns_user_message_key').on(t.userId, t.messageId),
     index('turns_conversation_idx').on(t.conversationId),
   ],
+);
+
+/**
+ * The task changes a chat turn made, whatever became of the turn: a fact recorded by the tool's own
+ * write statement (one data-modifying CTE, no extra round trip). A re-run or a regenerated answer
+ * of the same turn (same turn id) answers a repeated change (same tool, same canonical arguments,
+ * same occurrence) from here instead of changing the tasks again, and shows it to the model; the
+ * primary key makes the rule hold even if two attempts of one turn ever ran at once.
+ */
+export const turnEffects = pgTable(
+  'turn_effects',
+  {
+    turnId: uuid('turn_id')
+      .notNull()
+      .references(() => turns.id, { onDelete: 'cascade' }),
+    /** sha256 of the tool name and its canonical arguments. */
+    callKey: text('call_key').notNull(),
+    /** 1 for the first such call in an attempt, 2 for the second identical one... */
+    occurrence: integer('occurrence').notNull(),
+    tool: text('tool').notNull(),
+    /** The canonical arguments, as the model is shown them again. */
+    args: jsonb('args').notNull(),
+    /** The task row as the change left it (as it was, for a delete). */
+    task: jsonb('task').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.turnId, t.callKey, t.occurrence] })],
 );
 
 /**

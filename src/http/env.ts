@@ -1,7 +1,7 @@
 /**
  * @module http/env
- * What the app's middleware puts on every request, declared once: the authenticated user (set by
- * auth, read by every feature route), the request id, and the request-scoped logger that carries it.
+ * What the app's middleware puts on every request, declared once: the authenticated user and
+ * the token's scopes (set by auth, read by every feature route), the request id, and the request-scoped logger that carries it.
  */
 import type { RequestIdVariables } from 'hono/request-id';
 import type { Logger } from '../log.ts';
@@ -10,6 +10,11 @@ export type AppEnv = {
   Variables: RequestIdVariables & {
     /** Set by the auth middleware; every feature route runs behind it. */
     userId: string;
+    /**
+     * The scopes of the request's token (auth/scopes.ts); undefined when it has no `scope` claim
+     * or the request was not made with a token (dev mode): full access.
+     */
+    scopes: readonly string[] | undefined;
     log: Logger;
   };
 };

@@ -4,6 +4,8 @@
  * the contract's code, message and headers by ONE function (`describeError`), which the HTTP error
  * handler, the UI stream's error part and the MCP server all use. Anything it does not recognise is
  * `internal_error` with a fixed sentence: no driver, SQL or SDK text ever leaves through it.
+ * A database that did not answer in time (a statement timeout, a stall) is `db_unavailable` like
+ * one that is down (see db/resilience.ts); `draining` is a server shutting down (http/drain.ts).
  */
 import { HTTPException } from 'hono/http-exception';
 import { DbUnavailableError } from '../db/resilience.ts';
@@ -11,6 +13,8 @@ import { DbUnavailableError } from '../db/resilience.ts';
 export const ERROR_STATUS = {
   invalid_request: 400,
   unauthorized: 401,
+  forbidden_origin: 403,
+  insufficient_scope: 403,
   not_found: 404,
   conversation_busy: 409,
   payload_too_large: 413,
@@ -18,6 +22,7 @@ export const ERROR_STATUS = {
   internal_error: 500,
   model_error: 502,
   db_unavailable: 503,
+  draining: 503,
   model_timeout: 504,
 } as const;
 
@@ -48,9 +53,10 @@ export type DescribedError = { code: ErrorCode; message: string; headers: Record
 export function describeError(error: unknown): DescribedError {
   if (error instanceof ApiError) return { code: error.code, message: error.message, headers: error.headers };
   if (error instanceof DbUnavailableError) {
+    // The error's message is already ours: unavailable, or did not answer in time.
     return {
       code: 'db_unavailable',
-      message: 'The database is unavailable; try again shortly',
+      message: error.message,
       headers: { 'Retry-After': String(error.retryAfterSeconds) },
     };
   }

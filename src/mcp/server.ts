@@ -2,34 +2,42 @@
  * @module mcp/server
  * The five task tools as an MCP server bound to one user: the same definitions the model gets
  * (`taskTools`: names, descriptions, JSON schemas, validation and `runTaskTool`), so an MCP host
- * and taskchat's own chat can never disagree about what a tool takes or does.
+ * and taskchat's own chat can never disagree about what a tool takes or does. Built on the MCP
+ * SDK v2's low-level `Server`, which serves both protocol generations (2025-11-25 with its
+ * `initialize` handshake, and 2026-07-28 without one) from the same handlers; ./http.ts and
+ * ./stdio.ts make one per request or connection.
  *
- * The tools are served through the McpServer's underlying `Server` handlers rather than
- * `registerTool`: `registerTool` would list its own conversion of the zod schema (with `$schema`
- * and without the `additionalProperties: false` the model sees) and reject bad input with its own
- * wording before our validation runs. Here `tools/list` answers exactly `taskToolJsonSchema(name)`,
- * and bad input gets exactly the `{ error }` text the model would get, as an `isError` result.
+ * The low-level handlers rather than `McpServer.registerTool`: that would list its own conversion
+ * of a schema and reject bad input with the SDK's wording before our validation runs. Here
+ * `tools/list` answers exactly `taskToolJsonSchema(name)`, and bad input gets exactly the
+ * `{ error }` text the model would get, as an `isError` result.
+ *
+ * What a host shows a person lives with each tool here: its title and the hints hosts use to
+ * decide what to confirm (`TOOL_PRESENTATION`). The read-only hint also decides the scope a call
+ * needs over HTTP (`toolScope`).
  *
  * The user id comes from whoever built the server (authentication, or TASKCHAT_USER for stdio);
- * no tool argument can name another user. A database outage is a protocol error, not a tool
- * result (the tool did not fail, the server could not run it); nothing internal is disclosed.
+ * no tool argument can name another user. Every failure of a known tool is an `isError` result
+ * in our own words, which the host shows to its model: bad arguments (text with U+0000 or a lone
+ * surrogate included), and a database that is down or did not answer in time, saying whether the
+ * change may have been made. Nothing internal is disclosed; the detail goes to the log.
  *
  * @example
  * const server = createMcpServer(createTaskRepository(database), userId);
  * await server.connect(transport);
  */
 import { readFileSync } from 'node:fs';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
-  CallToolRequestSchema,
   type CallToolResult,
-  ErrorCode,
-  ListToolsRequestSchema,
-  McpError,
+  ProtocolError,
+  ProtocolErrorCode,
+  Server,
   type Tool,
   type ToolAnnotations,
-} from '@modelcontextprotocol/sdk/types.js';
+} from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import type { TaskScope } from '../auth/scopes.ts';
+import { DbUnavailableError } from '../db/resilience.ts';
 import { describeError } from '../http/errors.ts';
 import { errorFields, type Logger } from '../log.ts';
 import type { TaskRepository } from '../tasks/repository.ts';
@@ -54,32 +62,59 @@ const INSTRUCTIONS = [
   'Find task ids with list_tasks before completing, updating or deleting a task named by its title.',
 ].join(' ');
 
-// Hints for hosts deciding what to confirm with the user; none of them changes behaviour.
-const ANNOTATIONS: Record<TaskToolName, ToolAnnotations> = {
-  add_task: { title: 'Add task', readOnlyHint: false, destructiveHint: false, openWorldHint: false },
-  list_tasks: { title: 'List tasks', readOnlyHint: true, openWorldHint: false },
+type Presentation = { title: string; hints: Required<Omit<ToolAnnotations, 'title'>> };
+
+/**
+ * Titles and behaviour hints, for hosts deciding what to show and what to confirm with the user;
+ * none of them changes behaviour. Every tool acts on this server's own database only (no open
+ * world). Completing, updating and deleting again leave the task as the first call did
+ * (idempotent); updating only changes the fields asked for and can be changed back, so only
+ * deleting is destructive.
+ */
+const TOOL_PRESENTATION: Record<TaskToolName, Presentation> = {
+  add_task: {
+    title: 'Add task',
+    hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  },
+  list_tasks: {
+    title: 'List tasks',
+    hints: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  },
   complete_task: {
     title: 'Complete or reopen task',
-    readOnlyHint: false,
-    destructiveHint: false,
-    idempotentHint: true,
-    openWorldHint: false,
+    hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   },
-  update_task: { title: 'Update task', readOnlyHint: false, destructiveHint: false, openWorldHint: false },
-  delete_task: { title: 'Delete task', readOnlyHint: false, destructiveHint: true, openWorldHint: false },
+  update_task: {
+    title: 'Update task',
+    hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  },
+  delete_task: {
+    title: 'Delete task',
+    hints: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+  },
 };
+
+/** The scope a call of `name` needs: `tasks:read` for read-only tools, `tasks:write` otherwise. */
+export function toolScope(name: string): TaskScope {
+  return isTaskToolName(name) && TOOL_PRESENTATION[name].hints.readOnlyHint ? 'tasks:read' : 'tasks:write';
+}
 
 let toolList: Tool[] | undefined;
 
 /** The tool descriptors `tools/list` answers: built once, the same for every user. */
 function mcpToolList(): Tool[] {
-  toolList ??= taskToolNames.map((name) => ({
-    name,
-    description: taskTools[name].description,
-    inputSchema: taskToolJsonSchema(name) as Tool['inputSchema'],
-    outputSchema: outputJsonSchema(name),
-    annotations: ANNOTATIONS[name],
-  }));
+  toolList ??= taskToolNames.map((name) => {
+    const { title, hints } = TOOL_PRESENTATION[name];
+    return {
+      name,
+      title,
+      description: taskTools[name].description,
+      inputSchema: taskToolJsonSchema(name) as Tool['inputSchema'],
+      outputSchema: outputJsonSchema(name),
+      // The title again for hosts of the 2025-03-26 generation, which read it only here.
+      annotations: { title, ...hints },
+    };
+  });
   return toolList;
 }
 
@@ -88,12 +123,28 @@ function outputJsonSchema(name: TaskToolName): Tool['outputSchema'] {
     target: 'draft-7',
     io: 'output',
   });
-  return schema as Tool['outputSchema'];
+  return singleTypes(schema) as Tool['outputSchema'];
+}
+
+/**
+ * Nullable fields as `anyOf` branches of one type each, instead of zod's `type: [t, "null"]`:
+ * clients that map schemas onto a single-type dialect (Gemini's function declarations, the
+ * Inspector's `--strict` portability check) reject or drop type lists.
+ */
+function singleTypes(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(singleTypes);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const entries = Object.entries(schema).map(([key, value]) => [key, singleTypes(value)] as const);
+  const node = Object.fromEntries(entries) as Record<string, unknown>;
+  if (!Array.isArray(node.type)) return node;
+  const { type, description, ...rest } = node as { type: string[]; description?: unknown };
+  const branches = type.map((one) => (one === 'null' ? { type: 'null' } : { type: one, ...rest }));
+  return description === undefined ? { anyOf: branches } : { description, anyOf: branches };
 }
 
 export type McpServerOptions = {
   /** Where unexpected failures are logged; tool arguments and results are never logged. */
-  logger?: Logger;
+  logger?: Logger | undefined;
 };
 
 /** A new MCP server whose tools act for `userId` only. One per connection (or per HTTP request). */
@@ -101,32 +152,32 @@ export function createMcpServer(
   repo: TaskRepository,
   userId: string,
   options: McpServerOptions = {},
-): McpServer {
-  const mcp = new McpServer(
-    { name: MCP_SERVER_NAME, version: MCP_SERVER_VERSION },
-    { instructions: INSTRUCTIONS },
+): Server {
+  const server = new Server(
+    { name: MCP_SERVER_NAME, title: 'taskchat tasks', version: MCP_SERVER_VERSION },
+    { capabilities: { tools: {} }, instructions: INSTRUCTIONS },
   );
-  // Declared here rather than in the options: there, McpServer would install its own tool handlers.
-  mcp.server.registerCapabilities({ tools: {} });
 
-  mcp.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: mcpToolList() }));
+  server.setRequestHandler('tools/list', () => ({ tools: mcpToolList() }));
 
-  mcp.server.setRequestHandler(CallToolRequestSchema, async (request) => {
+  server.setRequestHandler('tools/call', async (request) => {
     const { name, arguments: args } = request.params;
     // An unknown tool is a protocol error (the client asked for something never listed);
     // bad arguments to a known tool are a tool result the model can correct.
-    if (!isTaskToolName(name)) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    if (!isTaskToolName(name)) {
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    }
     let result: TaskToolResult;
     try {
-      result = await runTaskTool(repo, userId, name, args ?? {});
+      result = await runTaskTool(repo, userId, name, args ?? {}, { log: options.logger });
     } catch (error) {
-      throw protocolError(error, name, options.logger);
+      return failedCall(error, name, options.logger);
     }
     options.logger?.debug('mcp tool call', { tool: name, isError: 'error' in result });
     return toCallToolResult(result);
   });
 
-  return mcp;
+  return server;
 }
 
 /** The contract's tool result as MCP content: JSON text plus the same value as structured content. */
@@ -135,14 +186,24 @@ function toCallToolResult(result: TaskToolResult): CallToolResult {
   return { content: [{ type: 'text', text: JSON.stringify(result) }], structuredContent: result };
 }
 
-function protocolError(error: unknown, tool: string, logger: Logger | undefined): McpError {
+/**
+ * A tool call the server could not complete, as an `isError` result: the contract's sentence, and
+ * for a change what became of it (nothing, or perhaps it was made: look before doing it again).
+ */
+function failedCall(error: unknown, tool: TaskToolName, logger: Logger | undefined): CallToolResult {
   const { code, message, headers } = describeError(error);
   if (code === 'internal_error') logger?.error('mcp tool call failed', { tool, ...errorFields(error) });
-  else logger?.warn(`mcp tool call failed: ${code}`, { tool });
+  else logger?.warn(`mcp tool call failed: ${code}`, { tool, ...errorFields(error) });
+  const changes = taskTools[tool].resultOf !== undefined;
+  const outcome = !changes
+    ? ''
+    : error instanceof DbUnavailableError && error.mayHaveRun
+      ? ' The change may have been made: list the tasks before trying again.'
+      : ' Nothing was changed.';
   const retryAfter = headers['Retry-After'];
-  return new McpError(
-    ErrorCode.InternalError,
-    message,
-    retryAfter ? { retryAfterSeconds: Number(retryAfter) } : undefined,
-  );
+  return {
+    content: [{ type: 'text', text: `${message}.${outcome}`.replace('..', '.') }],
+    isError: true,
+    ...(retryAfter ? { _meta: { retryAfterSeconds: Number(retryAfter) } } : {}),
+  };
 }

@@ -8,13 +8,21 @@
  * stdout carries the protocol and nothing else: logs are JSON lines on stderr, and console output
  * a dependency might print is sent there too, since one stray line would break the client.
  * Closing stdin (the host quitting), SIGTERM or SIGINT close the database and exit 0.
+ *
+ * The SDK's `serveStdio` decides the protocol generation from the host's first message (a
+ * 2025-era `initialize`, or a 2026-07-28 request) and serves the connection with one server from
+ * the factory. A 2026-era host built on the TypeScript SDK first starts the server once more just
+ * to ask its version (`server/discover`), then stops it (SIGTERM, then SIGKILL after a second)
+ * before starting the one it keeps: the two never run at the same time, and an embedded database
+ * left locked by a killed probe is taken over (db/client.ts).
  */
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { USER_ID_PATTERN, USER_ID_RULE } from '../auth/user-id.ts';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { createDatabase, type Database } from '../db/client.ts';
 import { migrateDatabase } from '../db/migrate.ts';
-import { createLogger, errorFields, safeMessage } from '../log.ts';
+import { describeStartupFailure } from '../db/startup-error.ts';
+import { createLogger, errorFields } from '../log.ts';
 import { createTaskRepository } from '../tasks/repository.ts';
 import { createMcpServer } from './server.ts';
 
@@ -47,14 +55,15 @@ try {
   database = await createDatabase(config.db);
   await migrateDatabase(config.db, database);
 } catch (error) {
-  logger.error(`start-up failed: ${safeMessage(error)}`, errorFields(error));
   await database?.close().catch(() => {});
-  process.exit(1);
+  refuse(`start-up failed: ${describeStartupFailure(error, config.db).message}`);
 }
 const db = database;
 
-const server = createMcpServer(createTaskRepository(db), userId, { logger });
-server.server.onerror = (error) => logger.warn('mcp protocol error', errorFields(error));
+const repo = createTaskRepository(db);
+const connection = serveStdio(() => createMcpServer(repo, userId, { logger }), {
+  onerror: (error) => logger.warn('mcp protocol error', errorFields(error)),
+});
 
 let stopping = false;
 async function stop(reason: string): Promise<void> {
@@ -64,7 +73,7 @@ async function stop(reason: string): Promise<void> {
   // A database that will not close must not keep a host waiting for the process to go away.
   setTimeout(() => process.exit(0), 5000).unref();
   try {
-    await server.close();
+    await connection.close();
     await db.close();
   } catch (error) {
     logger.error('shutdown failed', errorFields(error));
@@ -79,5 +88,4 @@ process.stdout.on('error', () => stop('stdout closed'));
 process.once('SIGTERM', () => stop('SIGTERM'));
 process.once('SIGINT', () => stop('SIGINT'));
 
-await server.connect(new StdioServerTransport());
 logger.info('taskchat MCP server ready', { user: userId, driver: config.db.driver });

@@ -1,123 +1,392 @@
-// The offline model: a deterministic command interpreter behind the AI SDK's LanguageModelV4
-// interface, so the first run works with no API key and no network. It goes through the same
-// tool loop as a real model (tool calls, tool results, final text), which keeps the chat route
-// model-agnostic. It is honest about being a command parser, not an LLM.
+/**
+ * @module model/offline
+ * The offline model: a deterministic command reader behind the AI SDK's LanguageModelV4
+ * interface, so the first run works with no API key and no network. It goes through the same
+ * tool loop as a real model (tool calls, tool results in the next step's prompt, final text),
+ * which keeps the chat route model-agnostic, and it says plainly that it is a command reader,
+ * not an AI.
+ *
+ * Each step is decided from the prompt alone, as the SDK sends it: today's date from the system
+ * prompt, the conversation so far (what the last list showed, for "the second one"; the task
+ * touched last, for "it"; an open "which one?" question), and the current turn's own tool calls
+ * and results. A task named by words of its title costs one `list_tasks` search before the action.
+ * Reading the text itself is `offline-reader.ts`.
+ */
 import { createHash } from 'node:crypto';
 import type {
   LanguageModelV4,
   LanguageModelV4CallOptions,
-  LanguageModelV4Message,
+  LanguageModelV4Prompt,
   LanguageModelV4ToolResultPart,
 } from '@ai-sdk/provider';
+import { weekdayName } from './offline-dates.ts';
+import {
+  type ActionIntent,
+  type DueFilter,
+  type Intent,
+  matchTitle,
+  type Ref,
+  readMessage,
+  searchWord,
+  type TitleRef,
+  titleRefOf,
+} from './offline-reader.ts';
 import { createStepModel, type ModelStep } from './step-model.ts';
 
-export type ParsedCommand =
-  | { tool: string; args: Record<string, unknown> }
-  | { help: true; unknown: boolean };
-
 export const OFFLINE_HELP = [
-  "This is taskchat's offline command mode: a simple command parser, not an AI model.",
-  'Set OPENAI_API_KEY to chat in natural language. Commands:',
-  '  add <title> [due YYYY-MM-DD] [!high|!low]',
-  '  list | pending | completed',
-  '  find <text>',
-  '  done <id> | undo <id>',
-  '  rename <id> to <title>',
-  '  due <id> YYYY-MM-DD',
-  '  priority <id> high|medium|low',
-  '  delete <id>',
-  '  help',
+  "This is taskchat's offline command reader, not an AI model: it understands the kinds of phrases below and nothing more. Set OPENAI_API_KEY on the server to chat with a real model.",
+  'Add: "add buy milk tomorrow", "remind me to pay rent next monday, high priority", "I need to call the dentist on Friday".',
+  'Look: "list", "what\'s on my list?", "show pending tasks", "anything due tomorrow?", "find milk".',
+  'Finish: "done 2", "mark the milk one done", "I finished buying milk"; undo with "reopen 2".',
+  'Change: "rename 3 to buy oat milk", "move the dentist to Friday", "make 2 high priority", "remove the due date of 2".',
+  'Delete: "delete task 2", "delete the dentist task".',
+  'Name a task by #id, by its place in the last list ("the second one"), by "it", or by words of its title.',
+  "Dates: today, tomorrow, friday (the coming one), next friday (next week's), in 3 days, in 2 weeks, on December 5, 5 dec, 2026-12-05.",
+  'Priorities: high priority, low priority, urgent, important, !high, !low.',
 ].join('\n');
 
-const UNKNOWN_PREFIX = "I didn't understand that.";
+const FIRST_NOTE =
+  '(This is taskchat\'s offline command reader, not an AI: set OPENAI_API_KEY on the server for a real model; "help" shows what I understand.)';
 
 // ---------------------------------------------------------------------------------------------
-// Parsing: keywords are case-insensitive, but titles and search text keep the user's casing.
+// The conversation as the prompt carries it: turns of a user message and the tool steps after it.
 
-const ID = String.raw`#?(\d+)`;
-const DATE = String.raw`(\d{4}-\d{2}-\d{2})`;
-const PRIORITY = '(high|medium|low)';
+type Outcome = { ok: true; value: unknown } | { ok: false; error: string };
+type Step = { name: string; input: unknown; outcome?: Outcome };
+type Turn = { text: string; steps: Step[] };
+type Conversation = { today: string; turns: Turn[]; answeredBefore: boolean };
 
-// Each rule is anchored; the first match wins. Calendar validity of dates is left to the tool,
-// so there is one source of truth for what a valid due date is.
-const RULES: Array<[RegExp, (m: RegExpExecArray) => ParsedCommand | undefined]> = [
-  [/^help$/i, () => ({ help: true, unknown: false })],
-  [/^add\s+(.+)$/i, (m) => parseAdd(m[1] ?? '')],
-  [/^(?:list|list all)$/i, () => list({ status: 'all' })],
-  [/^(?:list\s+)?pending$/i, () => list({ status: 'pending' })],
-  [/^(?:list\s+)?(?:completed|done)$/i, () => list({ status: 'completed' })],
-  [/^(?:find|search)\s+(.+)$/i, (m) => list({ search: m[1] })],
-  [new RegExp(`^(?:done|complete)\\s+${ID}$`, 'i'), (m) => call('complete_task', { task_id: id(m[1]) })],
-  [
-    new RegExp(`^(?:undo|reopen)\\s+${ID}$`, 'i'),
-    (m) => call('complete_task', { task_id: id(m[1]), completed: false }),
-  ],
-  [
-    new RegExp(`^rename\\s+${ID}\\s+to\\s+(.+)$`, 'i'),
-    (m) => call('update_task', { task_id: id(m[1]), title: m[2] }),
-  ],
-  [
-    new RegExp(`^due\\s+${ID}\\s+${DATE}$`, 'i'),
-    (m) => call('update_task', { task_id: id(m[1]), due_date: m[2] }),
-  ],
-  [
-    new RegExp(`^priority\\s+${ID}\\s+${PRIORITY}$`, 'i'),
-    (m) => call('update_task', { task_id: id(m[1]), priority: m[2]?.toLowerCase() }),
-  ],
-  [new RegExp(`^(?:delete|remove)\\s+${ID}$`, 'i'), (m) => call('delete_task', { task_id: id(m[1]) })],
-];
-
-export function parseCommand(text: string): ParsedCommand {
-  // Collapsing whitespace makes "add  buy   milk" and multi-line pastes behave predictably.
-  const input = text.trim().replace(/\s+/g, ' ');
-  for (const [pattern, build] of RULES) {
-    const match = pattern.exec(input);
-    const parsed = match ? build(match) : undefined;
-    if (parsed) return parsed;
-  }
-  return { help: true, unknown: true };
-}
-
-// Modifiers may come in either order at the end of the title; each is taken at most once.
-function parseAdd(rest: string): ParsedCommand | undefined {
-  let title = rest;
-  const args: Record<string, unknown> = {};
-  for (let changed = true; changed; ) {
-    changed = false;
-    const due = new RegExp(`(?:^|\\s)due\\s+${DATE}$`, 'i').exec(title);
-    if (due && args.due_date === undefined) {
-      args.due_date = due[1];
-      title = title.slice(0, due.index);
-      changed = true;
-    }
-    const prio = new RegExp(`(?:^|\\s)!${PRIORITY}$`, 'i').exec(title);
-    if (prio && args.priority === undefined) {
-      args.priority = prio[1]?.toLowerCase();
-      title = title.slice(0, prio.index);
-      changed = true;
+function readConversation(prompt: LanguageModelV4Prompt): Conversation {
+  let today: string | undefined;
+  const turns: Turn[] = [];
+  const byCallId = new Map<string, Step>();
+  let firstAnswered: number | undefined;
+  for (const message of prompt) {
+    switch (message.role) {
+      case 'system':
+        today ??= /\bToday is (\d{4}-\d{2}-\d{2})\b/.exec(message.content)?.[1];
+        break;
+      case 'user':
+        turns.push({
+          text: message.content.map((part) => (part.type === 'text' ? part.text : '')).join(' '),
+          steps: [],
+        });
+        break;
+      case 'assistant': {
+        const turn = turns.at(-1);
+        if (turns.length > 0) firstAnswered ??= turns.length;
+        for (const part of message.content) {
+          if (part.type !== 'tool-call' || !turn) continue;
+          const step: Step = { name: part.toolName, input: parseInput(part.input) };
+          turn.steps.push(step);
+          byCallId.set(part.toolCallId, step);
+        }
+        break;
+      }
+      case 'tool':
+        for (const part of message.content) {
+          if (part.type !== 'tool-result') continue;
+          const step = byCallId.get(part.toolCallId);
+          if (step) step.outcome = outcomeOf(part);
+        }
+        break;
     }
   }
-  title = title.trim();
-  if (!title) return undefined;
-  return call('add_task', { title, ...args });
+  // No date in the prompt (a caller without the app's system prompt): the host's UTC date.
+  return {
+    today: today ?? new Date().toISOString().slice(0, 10),
+    turns,
+    // An assistant message after an earlier user message: this is not the first answer.
+    answeredBefore: firstAnswered !== undefined && firstAnswered < turns.length,
+  };
 }
 
-function list(args: Record<string, unknown>): ParsedCommand {
-  return call('list_tasks', args);
+function parseInput(input: unknown): unknown {
+  if (typeof input !== 'string') return input;
+  try {
+    return JSON.parse(input);
+  } catch {
+    return input;
+  }
 }
 
-function call(tool: string, args: Record<string, unknown>): ParsedCommand {
-  return { tool, args };
-}
-
-function id(digits: string | undefined): number {
-  return Number(digits);
+function outcomeOf(part: LanguageModelV4ToolResultPart): Outcome {
+  const { output } = part;
+  const fromValue = (value: unknown): Outcome =>
+    isObject(value) && typeof value.error === 'string'
+      ? { ok: false, error: value.error }
+      : { ok: true, value };
+  switch (output.type) {
+    case 'json':
+      return fromValue(output.value);
+    case 'text':
+      // A tool may have stringified its JSON; read it as JSON when it parses.
+      try {
+        return fromValue(JSON.parse(output.value));
+      } catch {
+        return { ok: true, value: output.value };
+      }
+    case 'error-text':
+      // The SDK turns a thrown tool error into String(error), i.e. "Error: <message>".
+      return { ok: false, error: output.value.replace(/^Error:\s*/, '') };
+    case 'error-json':
+      return {
+        ok: false,
+        error:
+          isObject(output.value) && typeof output.value.error === 'string'
+            ? output.value.error
+            : compact(output.value),
+      };
+    case 'execution-denied':
+      return { ok: false, error: `${part.toolName} was not run${output.reason ? `: ${output.reason}` : ''}` };
+    case 'content':
+      return {
+        ok: true,
+        value: output.value
+          .map((item) => (item.type === 'text' ? item.text : ''))
+          .join('')
+          .trim(),
+      };
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
-// Describing tool results. Results come from our own tools (contract: Task, {tasks,total},
-// {task_id,deleted,title}, {error}), but they are read defensively: a wrong guess about a shape
-// should give a vaguer sentence, never a crash mid-turn.
+// What earlier turns left behind: the list shown last, the task touched last, an open question.
+
+type TaskLike = {
+  id: number;
+  title: string;
+  completed?: boolean;
+  dueDate?: string | null;
+  priority?: string;
+};
+
+class History {
+  private readonly intents = new Map<number, Intent>();
+  private readonly convo: Conversation;
+  constructor(convo: Conversation) {
+    this.convo = convo;
+  }
+
+  /** The intent of turn `i`, an answer to an earlier "which one?" joined to its question. */
+  intentOf(i: number): Intent {
+    const cached = this.intents.get(i);
+    if (cached) return cached;
+    const turn = this.convo.turns[i];
+    let intent = readMessage(turn?.text ?? '', this.convo.today);
+    if ((intent.kind === 'bare' || intent.kind === 'miss') && i > 0) {
+      const question = this.openQuestion(i - 1);
+      const ref: Ref | undefined = intent.kind === 'bare' ? intent.ref : titleRefOf(turn?.text ?? '');
+      if (question && ref) intent = { ...question, ref };
+    }
+    this.intents.set(i, intent);
+    return intent;
+  }
+
+  /** The action of turn `j` when that turn ended by asking which of several tasks was meant. */
+  private openQuestion(j: number): ActionIntent | undefined {
+    const intent = this.intentOf(j);
+    if (!isAction(intent) || intent.ref.kind !== 'title') return undefined;
+    const steps = this.convo.turns[j]?.steps ?? [];
+    const lookup = steps[0];
+    if (steps.length !== 1 || lookup?.name !== 'list_tasks' || !lookup.outcome?.ok) return undefined;
+    return matchTitle(intent.ref, tasksOf(lookup.outcome.value)).length > 1 ? intent : undefined;
+  }
+
+  /** What turn `j`'s list_tasks result showed the user, in order (undefined: not shown as a list). */
+  private shown(j: number, step: Step): TaskLike[] | undefined {
+    if (step.name !== 'list_tasks' || !step.outcome?.ok) return undefined;
+    const tasks = tasksOf(step.outcome.value);
+    const intent = this.intentOf(j);
+    if (intent.kind === 'list') return filterDue(tasks, intent.due);
+    if (isAction(intent) && intent.ref.kind === 'title') {
+      const matches = matchTitle(intent.ref, tasks);
+      return matches.length > 1 ? matches : undefined;
+    }
+    return tasks;
+  }
+
+  /** The list shown last before turn `i`. */
+  lastList(i: number): TaskLike[] | undefined {
+    for (let j = i - 1; j >= 0; j--) {
+      const steps = this.convo.turns[j]?.steps ?? [];
+      for (let k = steps.length - 1; k >= 0; k--) {
+        const step = steps[k];
+        const shown = step && this.shown(j, step);
+        if (shown) return shown;
+      }
+    }
+    return undefined;
+  }
+
+  /** The id of the task the conversation touched last before turn `i` ("it"). */
+  lastTouched(i: number): number | undefined {
+    for (let j = i - 1; j >= 0; j--) {
+      const steps = this.convo.turns[j]?.steps ?? [];
+      for (let k = steps.length - 1; k >= 0; k--) {
+        const step = steps[k];
+        if (!step?.outcome?.ok) continue;
+        const value = step.outcome.value;
+        if (step.name === 'list_tasks') {
+          const shown = this.shown(j, step);
+          if (shown?.length === 1) return shown[0]?.id;
+          continue;
+        }
+        if (isObject(value) && typeof value.id === 'number') return value.id;
+        if (isObject(value) && typeof value.task_id === 'number') return value.task_id;
+      }
+    }
+    return undefined;
+  }
+}
+
+function isAction(intent: Intent): intent is ActionIntent {
+  return intent.kind === 'complete' || intent.kind === 'update' || intent.kind === 'delete';
+}
+
+function tasksOf(value: unknown): TaskLike[] {
+  if (!isObject(value) || !Array.isArray(value.tasks)) return [];
+  return value.tasks.filter(
+    (t): t is TaskLike => isObject(t) && typeof t.id === 'number' && typeof t.title === 'string',
+  );
+}
+
+function filterDue(tasks: TaskLike[], due: DueFilter | undefined): TaskLike[] {
+  if (!due) return tasks;
+  return tasks.filter((task) => {
+    const date = task.dueDate;
+    if (typeof date !== 'string') return false;
+    switch (due.kind) {
+      case 'on':
+        return date === due.date;
+      case 'range':
+        return date >= due.from && date <= due.to;
+      case 'overdue':
+        return date < due.today;
+      case 'upcoming':
+        return date >= due.today;
+      default:
+        return false;
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deciding the next step.
+
+type Plan = { call: { name: string; args: Record<string, unknown> } } | { text: string };
+
+function plan(intent: Intent, turnIndex: number, steps: Step[], history: History, today: string): Plan {
+  const last = steps.at(-1);
+  switch (intent.kind) {
+    case 'help':
+      return { text: OFFLINE_HELP };
+    case 'greeting':
+      return { text: 'Hello! Try "add buy milk tomorrow", "what\'s on my list?" or "help".' };
+    case 'refuse':
+      return { text: intent.text };
+    case 'miss':
+      return { text: missText(intent.suggestions) };
+    case 'bare':
+      // A reference with nothing to do: no question was open.
+      return { text: missText(bareSuggestions(intent.ref)) };
+    case 'add':
+      if (!last) return { call: { name: 'add_task', args: intent.args } };
+      return { text: describeStep(last) };
+    case 'list':
+      if (!last) return { call: { name: 'list_tasks', args: listArgs(intent) } };
+      return { text: describeList(intent, last, today) };
+  }
+  // complete, update, delete: find the task first unless the reference already names it.
+  const ref = intent.ref;
+  if (ref.kind === 'title') {
+    if (!last) return { call: { name: 'list_tasks', args: lookupArgs(intent, ref) } };
+    if (steps.length > 1 || last.name !== 'list_tasks') return { text: describeStep(last) };
+    if (!last.outcome?.ok) return { text: describeStep(last) };
+    const value = last.outcome.value;
+    const found = matchTitle(ref, tasksOf(value));
+    const total = isObject(value) && typeof value.total === 'number' ? value.total : 0;
+    if (found.length === 1 && total <= tasksOf(value).length) {
+      return { call: actionCall(intent, (found[0] as TaskLike).id) };
+    }
+    return { text: lookupText(intent, ref, found, total > tasksOf(value).length) };
+  }
+  if (last) return { text: describeStep(last) };
+  const target = resolve(ref, turnIndex, history);
+  return 'id' in target ? { call: actionCall(intent, target.id) } : target;
+}
+
+function resolve(
+  ref: Exclude<Ref, TitleRef>,
+  turnIndex: number,
+  history: History,
+): { id: number } | { text: string } {
+  if (ref.kind === 'id') return { id: ref.id };
+  if (ref.kind === 'it') {
+    const id = history.lastTouched(turnIndex);
+    return id === undefined
+      ? { text: 'I\'m not sure which task "it" is here; name it by its #id, e.g. "done 2".' }
+      : { id };
+  }
+  const list = history.lastList(turnIndex);
+  if (!list) {
+    return {
+      text: `I haven't shown you a list in this conversation yet, so I don't know which is "${ref.text}"; say "list" first, or use the task's #id.`,
+    };
+  }
+  const task = ref.index >= 0 ? list[ref.index] : list[list.length + ref.index];
+  if (!task) {
+    return {
+      text: `The last list I showed has ${plural(list.length, 'task')}, so there is no "${ref.text}"; say "list" to see them again.`,
+    };
+  }
+  return { id: task.id };
+}
+
+function actionCall(intent: ActionIntent, taskId: number): { name: string; args: Record<string, unknown> } {
+  switch (intent.kind) {
+    case 'complete':
+      return {
+        name: 'complete_task',
+        args: intent.completed ? { task_id: taskId } : { task_id: taskId, completed: false },
+      };
+    case 'update':
+      return { name: 'update_task', args: { task_id: taskId, ...intent.changes } };
+    case 'delete':
+      return { name: 'delete_task', args: { task_id: taskId } };
+  }
+}
+
+function listArgs(intent: Extract<Intent, { kind: 'list' }>): Record<string, unknown> {
+  if (intent.search !== undefined) return { search: intent.search };
+  // Due dates are filtered here, from the newest 100 pending tasks.
+  if (intent.due) return { status: 'pending', limit: 100 };
+  return { status: intent.status };
+}
+
+// Completing looks among pending tasks and reopening among completed ones, so "mark the milk one
+// done" is not made ambiguous by last week's milk.
+function lookupArgs(intent: ActionIntent, ref: TitleRef): Record<string, unknown> {
+  const search = searchWord(ref);
+  if (intent.kind === 'complete') return { status: intent.completed ? 'pending' : 'completed', search };
+  return { search };
+}
+
+function lookupText(intent: ActionIntent, ref: TitleRef, found: TaskLike[], more: boolean): string {
+  const which = intent.kind === 'complete' ? (intent.completed ? 'pending task' : 'completed task') : 'task';
+  if (more) {
+    return `Too many tasks contain "${searchWord(ref)}" for me to pick one; name it by its #id (say "find ${searchWord(ref)}" to see them).`;
+  }
+  if (found.length === 0) {
+    return `No ${which} matches "${ref.text}"; say "list" to see your tasks, or use the task's #id.`;
+  }
+  const shown = found.slice(0, 10).map((t) => `#${t.id} "${t.title}"`);
+  const rest = found.length > 10 ? ` and ${found.length - 10} more` : '';
+  return `${found.length} ${which}s match "${ref.text}": ${joinAnd(shown)}${rest}. Which one do you mean? Answer with its #id or "the first one".`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replies: one short sentence saying what happened, task ids as #id.
 
 type Json = Record<string, unknown>;
 
@@ -130,46 +399,131 @@ function str(value: unknown): string | undefined {
 }
 
 function taskRef(task: Json): string {
-  const taskId = task.id ?? task.task_id;
-  return `#${String(taskId ?? '?')} "${str(task.title) ?? ''}"`;
+  return `#${String(task.id ?? task.task_id ?? '?')} "${str(task.title) ?? ''}"`;
 }
 
-function taskLine(task: Json): string {
-  const due = str(task.dueDate) ?? str(task.due_date);
-  const priority = str(task.priority);
-  // Medium is the default, so only the exceptions are worth the space.
-  const extras = [
-    due ? `due ${due}` : undefined,
-    priority && priority !== 'medium' ? priority : undefined,
-  ].filter((part) => part !== undefined);
-  const box = task.completed === true ? '[x]' : '[ ]';
-  const suffix = extras.length ? ` (${extras.join(', ')})` : '';
-  return `#${String(task.id ?? '?')} ${box} ${str(task.title) ?? ''}${suffix}`;
+function details(due: unknown, priority: unknown): string {
+  const parts = [
+    typeof due === 'string' ? `due ${due}` : undefined,
+    typeof priority === 'string' && priority !== 'medium' ? `${priority} priority` : undefined,
+  ].filter((p) => p !== undefined);
+  return parts.length ? ` (${parts.join(', ')})` : '';
 }
 
-function describeValue(toolName: string, value: unknown): string {
-  if (isObject(value) && typeof value.error === 'string') return `Sorry: ${value.error}`;
-  if (!isObject(value)) return `${toolName}: ${compact(value)}`;
-  switch (toolName) {
+function describeStep(step: Step): string {
+  const outcome = step.outcome;
+  if (!outcome) return 'Done.';
+  if (!outcome.ok) return `Sorry: ${outcome.error}`;
+  const value = outcome.value;
+  if (!isObject(value)) return typeof value === 'string' && value ? value : `${step.name}: ${compact(value)}`;
+  const args = isObject(step.input) ? step.input : {};
+  switch (step.name) {
     case 'add_task':
-      return `Added task ${taskRef(value)}.`;
-    case 'list_tasks': {
-      const tasks = Array.isArray(value.tasks) ? value.tasks.filter(isObject) : [];
-      if (tasks.length === 0) return 'No tasks.';
-      const lines = tasks.map(taskLine);
-      const total = typeof value.total === 'number' ? value.total : tasks.length;
-      if (total > tasks.length) lines.push(`(showing ${tasks.length} of ${total})`);
-      return lines.join('\n');
-    }
+      return `Added ${taskRef(value)}${details(value.dueDate, value.priority)}.`;
     case 'complete_task':
-      return value.completed === false ? `Reopened ${taskRef(value)}.` : `Marked ${taskRef(value)} as done.`;
+      return value.completed === false ? `Reopened ${taskRef(value)}.` : `Marked ${taskRef(value)} done.`;
     case 'update_task':
-      return `Updated ${taskRef(value)}.`;
+      return describeUpdate(value, args);
     case 'delete_task':
       return `Deleted ${taskRef(value)}.`;
+    case 'list_tasks':
+      return listLines(tasksOf(value), value.total).join('\n') || 'No tasks.';
     default:
-      return `${toolName}: ${compact(value)}`;
+      return `${step.name}: ${compact(value)}`;
   }
+}
+
+function describeUpdate(task: Json, args: Json): string {
+  const changed = ['title', 'due_date', 'priority', 'description'].filter((key) => key in args);
+  const id = `#${String(task.id ?? '?')}`;
+  if (changed.length === 1) {
+    if (changed[0] === 'title') return `Renamed ${id} to "${str(task.title) ?? ''}".`;
+    if (changed[0] === 'due_date') {
+      return task.dueDate
+        ? `Moved ${taskRef(task)} to ${str(task.dueDate)}.`
+        : `Removed the due date of ${taskRef(task)}.`;
+    }
+    if (changed[0] === 'priority') return `Set ${taskRef(task)} to ${str(task.priority) ?? '?'} priority.`;
+  }
+  return `Updated ${taskRef(task)}${details(task.dueDate, task.priority)}.`;
+}
+
+function describeList(intent: Extract<Intent, { kind: 'list' }>, step: Step, today: string): string {
+  if (!step.outcome?.ok) return describeStep(step);
+  const value = step.outcome.value;
+  const all = tasksOf(value);
+  const total = isObject(value) ? value.total : undefined;
+  const shown = filterDue(all, intent.due);
+  const lines = intent.due ? shown.map(line) : listLines(all, total);
+  if (intent.due) {
+    const words = dueWords(intent.due, today);
+    if (shown.length === 0) return `Nothing pending is due ${words}.`;
+    return [`Due ${words} (${shown.length}):`, ...lines].join('\n');
+  }
+  const count = typeof total === 'number' ? total : all.length;
+  if (intent.search !== undefined) {
+    if (all.length === 0) return `No tasks match "${intent.search}".`;
+    return [`Tasks matching "${intent.search}" (${count}):`, ...lines].join('\n');
+  }
+  const noun = { all: 'tasks', pending: 'pending tasks', completed: 'completed tasks' }[intent.status];
+  if (all.length === 0) return intent.status === 'all' ? 'You have no tasks yet.' : `You have no ${noun}.`;
+  const header = { all: 'Your tasks', pending: 'Pending tasks', completed: 'Completed tasks' }[intent.status];
+  return [`${header} (${count}):`, ...lines].join('\n');
+}
+
+function dueWords(due: DueFilter, today: string): string {
+  switch (due.kind) {
+    case 'on':
+      if (due.date === today) return `today (${due.date})`;
+      // "on Friday (2026-11-27)", "tomorrow (Tuesday 2026-11-24)": the weekday once.
+      return due.words.includes(weekdayName(due.date))
+        ? `${due.words} (${due.date})`
+        : `${due.words} (${weekdayName(due.date)} ${due.date})`;
+    case 'range':
+      return `${due.words} (${due.from} to ${due.to})`;
+    case 'overdue':
+      return `before today (${due.today})`;
+    case 'upcoming':
+      return `from today (${due.today}) on`;
+  }
+}
+
+function listLines(tasks: TaskLike[], total: unknown): string[] {
+  const lines = tasks.map(line);
+  if (typeof total === 'number' && total > tasks.length) lines.push(`(showing ${tasks.length} of ${total})`);
+  return lines;
+}
+
+function line(task: TaskLike): string {
+  // Medium is the default, so only the exceptions are worth the space.
+  const extras = [
+    task.dueDate ? `due ${task.dueDate}` : undefined,
+    task.priority && task.priority !== 'medium' ? task.priority : undefined,
+  ].filter((part) => part !== undefined);
+  const suffix = extras.length ? ` (${extras.join(', ')})` : '';
+  return `#${task.id} [${task.completed === true ? 'x' : ' '}] ${task.title}${suffix}`;
+}
+
+function missText(suggestions: string[]): string {
+  const quoted = suggestions.map((s) => `"${s}"`);
+  return `I didn't understand that (I'm an offline command reader, not an AI); try ${joinOr(quoted)}.`;
+}
+
+function bareSuggestions(r: Ref): string[] {
+  const name = r.kind === 'id' ? String(r.id) : r.kind === 'position' ? `the ${r.text}` : 'it';
+  return [`done ${name}`, `delete ${name}`, 'help'];
+}
+
+function joinAnd(items: string[]): string {
+  return items.length < 2 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
+
+function joinOr(items: string[]): string {
+  return items.length < 2 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 function compact(value: unknown): string {
@@ -177,60 +531,38 @@ function compact(value: unknown): string {
   return text.length > 300 ? `${text.slice(0, 297)}...` : text;
 }
 
-function describeResult(part: LanguageModelV4ToolResultPart): string {
-  const { output, toolName } = part;
-  switch (output.type) {
-    case 'json':
-      return describeValue(toolName, output.value);
-    case 'text':
-      // A tool may have stringified its JSON; describe it as JSON when it parses.
-      try {
-        return describeValue(toolName, JSON.parse(output.value));
-      } catch {
-        return output.value;
-      }
-    case 'error-text':
-      // The SDK turns a thrown tool error into String(error), i.e. "Error: <message>".
-      return `Sorry: ${output.value.replace(/^Error:\s*/, '')}`;
-    case 'error-json':
-      return isObject(output.value) && typeof output.value.error === 'string'
-        ? `Sorry: ${output.value.error}`
-        : `Sorry: ${compact(output.value)}`;
-    case 'execution-denied':
-      return `Did not run ${toolName}${output.reason ? `: ${output.reason}` : ' (not approved)'}.`;
-    case 'content':
-      return (
-        output.value
-          .map((item) => (item.type === 'text' ? item.text : ''))
-          .join('')
-          .trim() || `${toolName} done.`
-      );
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
-// Deciding the next step from the last prompt message, as every model in a tool loop does.
+// The V4 glue.
 
 function decide(options: LanguageModelV4CallOptions): ModelStep {
-  const last: LanguageModelV4Message | undefined = options.prompt.at(-1);
-  if (last?.role === 'tool') {
-    const results = last.content.filter((part) => part.type === 'tool-result');
-    return { kind: 'text', text: results.map(describeResult).join('\n') || 'Done.' };
-  }
-  if (last?.role !== 'user') return { kind: 'text', text: OFFLINE_HELP };
+  const convo = readConversation(options.prompt);
+  const lastRole = options.prompt.at(-1)?.role;
+  const turnIndex = convo.turns.length - 1;
+  const turn = convo.turns[turnIndex];
+  if (!turn || (lastRole !== 'user' && lastRole !== 'tool')) return { kind: 'text', text: OFFLINE_HELP };
 
-  const text = last.content.map((part) => (part.type === 'text' ? part.text : '')).join(' ');
-  const parsed = parseCommand(text);
-  if ('help' in parsed) {
-    return { kind: 'text', text: parsed.unknown ? `${UNKNOWN_PREFIX}\n${OFFLINE_HELP}` : OFFLINE_HELP };
+  const history = new History(convo);
+  const intent = history.intentOf(turnIndex);
+  const next = plan(intent, turnIndex, turn.steps, history, convo.today);
+  if ('call' in next) {
+    if (!offeredTools(options).has(next.call.name)) {
+      return { kind: 'text', text: `The ${next.call.name} tool is not available here, so I can't do that.` };
+    }
+    return {
+      kind: 'tools',
+      calls: [
+        { toolCallId: toolCallId(options), toolName: next.call.name, input: JSON.stringify(next.call.args) },
+      ],
+    };
   }
-  if (!offeredTools(options).has(parsed.tool)) {
-    return { kind: 'text', text: `The ${parsed.tool} tool is not available here, so I can't do that.` };
-  }
-  return {
-    kind: 'tools',
-    calls: [{ toolCallId: toolCallId(options), toolName: parsed.tool, input: JSON.stringify(parsed.args) }],
-  };
+  // The first answer of a conversation says what this is; the help already does.
+  const note =
+    convo.answeredBefore || intent.kind === 'help' || intent.kind === 'miss' ? '' : `\n${FIRST_NOTE}`;
+  const firstMiss = !convo.answeredBefore && (intent.kind === 'miss' || intent.kind === 'bare');
+  const text = firstMiss
+    ? next.text.replace('not an AI)', 'not an AI; set OPENAI_API_KEY for a real one)')
+    : next.text;
+  return { kind: 'text', text: `${text}${intent.kind === 'bare' ? '' : note}` };
 }
 
 function offeredTools(options: LanguageModelV4CallOptions): Set<string> {

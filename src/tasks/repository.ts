@@ -4,14 +4,23 @@
  * method, and every statement filters on it, so another user's task is indistinguishable from
  * one that does not exist (`undefined`), with no separate existence check.
  *
+ * Task ids are numbered per user (a user's first task is 1): `taskId` is that number, and a task
+ * is found by the pair (user id, number), the table's key. The number comes from the user's row in
+ * `task_counters`, bumped inside the same INSERT statement as the task (see `add`).
+ *
  * Each method is exactly one SQL statement (one round trip: the design's budget is one
  * statement per tool call), always with a `LIMIT` or a primary-key filter, served by the
- * (user_id, id desc) and (user_id, completed, id desc) indexes. Reads run as idempotent so a
+ * (user_id, id) key and the (user_id, completed, id desc) index. Reads run as idempotent so a
  * connection lost mid-statement is retried; writes are only retried when they surely never ran.
+ *
+ * A change made by a chat turn carries an `EffectRecord`: the same statement then also records the
+ * change in `turn_effects` (a data-modifying CTE around the write), so the fact that the task was
+ * changed is committed with the change itself, or not at all, at no extra round trip. A re-run of
+ * the turn finds it there even when this process never learnt whether the write committed.
  */
 import { and, eq, getTableColumns, ilike, or, type SQL, sql } from 'drizzle-orm';
-import type { Database } from '../db/client.ts';
-import { tasks } from '../db/schema.ts';
+import { type Database, queryRows } from '../db/client.ts';
+import { taskCounters, tasks } from '../db/schema.ts';
 import {
   MAX_LIST_LIMIT,
   type Priority,
@@ -34,17 +43,60 @@ export type TaskPatch = {
   description?: string | null;
   dueDate?: string | null;
   priority?: Priority;
+  completed?: boolean;
 };
 
 export type ListOptions = { status: TaskStatus; search?: string; limit: number };
 
-export type TaskRepository = {
-  add(userId: string, task: NewTask): Promise<Task>;
-  list(userId: string, options: ListOptions): Promise<TaskPage>;
-  setCompleted(userId: string, taskId: number, completed: boolean): Promise<Task | undefined>;
-  update(userId: string, taskId: number, patch: TaskPatch): Promise<Task | undefined>;
-  remove(userId: string, taskId: number): Promise<Task | undefined>;
+/** A task change made by a chat turn, recorded with it (see `turnEffects` in db/schema.ts). */
+export type EffectRecord = {
+  turnId: string;
+  callKey: string;
+  occurrence: number;
+  tool: string;
+  /** The canonical arguments of the call. */
+  args: unknown;
 };
+
+export type TaskRepository = {
+  add(userId: string, task: NewTask, record?: EffectRecord): Promise<Task>;
+  get(userId: string, taskId: number): Promise<Task | undefined>;
+  list(userId: string, options: ListOptions): Promise<TaskPage>;
+  setCompleted(
+    userId: string,
+    taskId: number,
+    completed: boolean,
+    record?: EffectRecord,
+  ): Promise<Task | undefined>;
+  update(userId: string, taskId: number, patch: TaskPatch, record?: EffectRecord): Promise<Task | undefined>;
+  remove(userId: string, taskId: number, record?: EffectRecord): Promise<Task | undefined>;
+};
+
+/** A task row as Postgres's `to_jsonb` writes it (snake_case, timestamps as text). */
+export type TaskJson = {
+  id: number;
+  title: string;
+  description: string | null;
+  completed: boolean;
+  priority: Priority;
+  due_date: string | null;
+  created_at: string;
+  updated_at: string;
+};
+
+/** The contract's Task from a row recorded as JSON (`turn_effects.task`, the recorded writes). */
+export function taskFromJson(row: TaskJson): Task {
+  return {
+    id: row.id,
+    title: row.title,
+    description: row.description,
+    completed: row.completed,
+    priority: row.priority,
+    dueDate: row.due_date,
+    createdAt: toIso(row.created_at),
+    updatedAt: toIso(row.updated_at),
+  };
+}
 
 function toTask(row: typeof tasks.$inferSelect): Task {
   return {
@@ -62,12 +114,53 @@ function toTask(row: typeof tasks.$inferSelect): Task {
 export function createTaskRepository(database: Database): TaskRepository {
   const ownTask = (userId: string, taskId: number) => and(eq(tasks.userId, userId), eq(tasks.id, taskId));
 
+  /**
+   * Runs a write (`... returning *`) and maps its row; with a record, the same statement also
+   * inserts the change into turn_effects. The write is never retried once it may have reached the
+   * server (not idempotent): a repeat is what the record exists to prevent.
+   */
+  async function write(
+    query: { getSQL(): SQL } & PromiseLike<(typeof tasks.$inferSelect)[]>,
+    record: EffectRecord | undefined,
+    before?: SQL,
+  ): Promise<Task | undefined> {
+    if (!record && !before) {
+      const [row] = await database.run(async () => await query);
+      return row && toTask(row);
+    }
+    // Postgres allows data-modifying CTEs only at the top level, so whatever the write depends on
+    // (`before`) and the effect record are siblings of the write itself.
+    const ctes = [before, sql`changed as (${query.getSQL()})`];
+    if (record) {
+      ctes.push(sql`recorded as (
+        insert into turn_effects (turn_id, call_key, occurrence, tool, args, task)
+        select ${record.turnId}::uuid, ${record.callKey}, ${record.occurrence}::int, ${record.tool},
+               ${JSON.stringify(record.args ?? {})}::jsonb, to_jsonb(changed)
+        from changed)`);
+    }
+    const [row] = await database.run((db) =>
+      queryRows<{ task: TaskJson }>(
+        db,
+        sql`with ${sql.join(ctes.filter(Boolean) as SQL[], sql`, `)} select to_jsonb(changed) as task from changed`,
+      ),
+    );
+    return row && taskFromJson(row.task);
+  }
+
   return {
-    async add(userId, task) {
-      const [row] = await database.run((db) =>
-        db
+    async add(userId, task, record) {
+      // The user's next number, taken in the same statement as the insert: no extra round trip.
+      // ON CONFLICT DO UPDATE locks the user's counter row until commit, so a concurrent add of
+      // the same user waits, then counts on from this one's number; a delete never lowers it.
+      const nextNumber = sql`next_task_number as (
+        insert into ${taskCounters} (user_id, last_task_id) values (${userId}, 1)
+        on conflict (user_id) do update set last_task_id = ${taskCounters}.last_task_id + 1
+        returning last_task_id)`;
+      const created = await write(
+        database.db
           .insert(tasks)
           .values({
+            id: sql`(select last_task_id from next_task_number)`,
             userId,
             title: task.title,
             description: task.description ?? null,
@@ -75,9 +168,19 @@ export function createTaskRepository(database: Database): TaskRepository {
             priority: task.priority ?? 'medium',
           })
           .returning(),
+        record,
+        nextNumber,
       );
-      if (!row) throw new Error('insert into tasks returned no row');
-      return toTask(row);
+      if (!created) throw new Error('insert into tasks returned no row');
+      return created;
+    },
+
+    async get(userId, taskId) {
+      const [row] = await database.run(
+        (db) => db.select().from(tasks).where(ownTask(userId, taskId)).limit(1),
+        { idempotent: true },
+      );
+      return row && toTask(row);
     },
 
     async list(userId, { status, search, limit }) {
@@ -91,15 +194,16 @@ export function createTaskRepository(database: Database): TaskRepository {
       // The total is bounded: an uncorrelated subquery (run once, before the page) counts the
       // newest matching tasks up to TOTAL_CAP + 1, where `count(*) over ()` read every match
       // (33 ms at 100,000 tasks). See TOTAL_CAP for the rule. Both read the user's index range
-      // newest first, stopping at their LIMIT: the ORDER BY says NULLS LAST because the indexes
-      // do (drizzle's `.desc()`), and plain DESC (NULLS FIRST) could not use them for order, so
-      // the planner sorted all the user's matches, or walked the primary key through every
-      // user's newer tasks (test/plans.test.ts). A search reads the user's tasks until the page
-      // and the capped total are found: text that few tasks contain is looked for in all of the
-      // user's tasks (never another user's); a trigram index would bound that, at a cost on
+      // newest first and stop at their LIMIT, but only if the ORDER BY is one an index gives,
+      // nulls included (ids are never null, yet the planner goes by the index's NULLS order):
+      // the (user_id, id) key read backwards gives `id desc` (NULLS FIRST); the status index is
+      // `id desc nulls last` (drizzle's `.desc()`). With the other one the planner sorted all of
+      // the user's matching tasks (test/plans.test.ts). A search reads the user's tasks until the
+      // page and the capped total are found: text that few tasks contain is looked for in all of
+      // the user's tasks (never another user's); a trigram index would bound that, at a cost on
       // every write and an extension to install.
       const where = and(...filters);
-      const newestFirst = sql`${tasks.id} desc nulls last`;
+      const newestFirst = status === 'all' ? sql`${tasks.id} desc` : sql`${tasks.id} desc nulls last`;
       const total = sql<number>`(select count(*) from (select 1 from ${tasks} where ${where} order by ${newestFirst} limit ${TOTAL_CAP + 1}::int) as capped)`;
       const rows = await database.run(
         (db) =>
@@ -114,43 +218,46 @@ export function createTaskRepository(database: Database): TaskRepository {
       return { tasks: rows.map(toTask), total: rows[0]?.total ?? 0 };
     },
 
-    async setCompleted(userId, taskId, completed) {
-      const [row] = await database.run((db) =>
-        db
+    async setCompleted(userId, taskId, completed, record) {
+      return write(
+        database.db
+          .update(tasks)
+          .set({ completed, updatedAt: touchedUnlessAlready(completed) })
+          .where(ownTask(userId, taskId))
+          .returning(),
+        record,
+      );
+    },
+
+    async update(userId, taskId, patch, record) {
+      const { completed, ...fields } = patch;
+      const edits = Object.values(fields).some((value) => value !== undefined);
+      return write(
+        database.db
           .update(tasks)
           .set({
+            title: fields.title,
+            description: fields.description,
+            dueDate: fields.dueDate,
+            priority: fields.priority,
             completed,
-            // Completing a completed task is a no-op, so it does not look freshly edited either.
-            updatedAt: sql`case when ${tasks.completed} = ${completed} then ${tasks.updatedAt} else now() end`,
+            updatedAt: edits || completed === undefined ? sql`now()` : touchedUnlessAlready(completed),
           })
           .where(ownTask(userId, taskId))
           .returning(),
+        record,
       );
-      return row && toTask(row);
     },
 
-    async update(userId, taskId, patch) {
-      const [row] = await database.run((db) =>
-        db
-          .update(tasks)
-          .set({
-            title: patch.title,
-            description: patch.description,
-            dueDate: patch.dueDate,
-            priority: patch.priority,
-            updatedAt: sql`now()`,
-          })
-          .where(ownTask(userId, taskId))
-          .returning(),
-      );
-      return row && toTask(row);
-    },
-
-    async remove(userId, taskId) {
-      const [row] = await database.run((db) => db.delete(tasks).where(ownTask(userId, taskId)).returning());
-      return row && toTask(row);
+    async remove(userId, taskId, record) {
+      return write(database.db.delete(tasks).where(ownTask(userId, taskId)).returning(), record);
     },
   };
+}
+
+/** Completing a completed task is a no-op, so it does not look freshly edited either. */
+function touchedUnlessAlready(completed: boolean): SQL {
+  return sql`case when ${tasks.completed} = ${completed} then ${tasks.updatedAt} else now() end`;
 }
 
 /** `%`, `_` and the escape character itself match literally (backslash is ILIKE's default escape). */

@@ -1,14 +1,39 @@
 /**
  * @module tasks/routes
- * The task routes of the HTTP API, over the same repository and the same argument rules as the
- * tools (tasks/task.ts), scoped to the authenticated user.
+ * The task routes of the HTTP API (what a UI's task panel needs), over the same repository and the
+ * same argument rules, limits and messages as the tools (tasks/task.ts), scoped to the
+ * authenticated user. Field names are camelCase over HTTP; a task id is the user's own number, and
+ * another user's number answers exactly like a missing one (404 not_found).
+ *
+ * Unknown body fields are refused rather than dropped: a client sending `due_date` instead of
+ * `dueDate` learns it at once instead of getting a task without its date.
  */
 import { Hono } from 'hono';
+import { describeRoute } from 'hono-openapi';
 import { z } from 'zod';
 import type { AppEnv } from '../http/env.ts';
+import { notFound } from '../http/errors.ts';
+import { errorResponses, jsonResponse, noContentResponse } from '../http/openapi.ts';
 import { validate } from '../http/validation.ts';
 import type { TaskRepository } from './repository.ts';
-import { limitArg, MAX_LIST_LIMIT, searchArg, statusArg } from './task.ts';
+import {
+  completedArg,
+  descriptionArg,
+  dueDateField,
+  limitArg,
+  MAX_LIST_LIMIT,
+  priorityArg,
+  searchArg,
+  statusArg,
+  taskIdParam,
+  taskPageSchema,
+  taskSchema,
+  titleArg,
+} from './task.ts';
+
+// Named schemas in the OpenAPI document; the shapes themselves are task.ts's.
+const Task = taskSchema.meta({ id: 'Task' });
+const TaskPage = taskPageSchema.extend({ tasks: z.array(Task) }).meta({ id: 'TaskPage' });
 
 const ListQuery = z.object({
   status: statusArg.default('all'),
@@ -19,11 +44,133 @@ const ListQuery = z.object({
   search: searchArg.optional(),
 });
 
+const IdParam = z.object({
+  id: taskIdParam.meta({ description: 'The task’s number: each user numbers their own tasks from 1.' }),
+});
+
+const bodyObject = <Shape extends z.ZodRawShape>(shape: Shape) =>
+  z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown field ${issue.keys.join(', ')}; the fields are ${Object.keys(shape).join(', ')}`
+        : 'the body must be a JSON object',
+  });
+
+const dueDate = dueDateField.meta({ format: 'date' });
+
+const CreateBody = bodyObject({
+  title: titleArg.meta({ description: 'What needs doing.' }),
+  description: descriptionArg.nullish().meta({ description: 'Details; blank or null for none.' }),
+  dueDate: dueDate.nullish().meta({ description: 'YYYY-MM-DD, a real calendar date.' }),
+  priority: priorityArg.nullish().meta({ description: '`medium` when not given.' }),
+});
+
+const PatchBody = bodyObject({
+  title: titleArg.optional(),
+  description: descriptionArg.nullable().optional().meta({ description: 'null (or blank) removes it.' }),
+  dueDate: dueDate.nullable().optional().meta({ description: 'null removes it.' }),
+  priority: priorityArg.optional(),
+  completed: completedArg.optional().meta({ description: 'true marks the task done; false reopens it.' }),
+}).refine((patch) => Object.values(patch).some((value) => value !== undefined), {
+  error: 'give at least one of title, description, dueDate, priority or completed to change',
+});
+
+// Blank text means "no description", as for the tools.
+const blankToNull = (text: string | null | undefined) => (text === undefined ? undefined : text || null);
+
+const tags = ['Tasks'];
+
 export function taskRoutes(repo: TaskRepository): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.get('/tasks', validate('query', ListQuery), async (c) => {
-    const { tasks, total } = await repo.list(c.get('userId'), c.req.valid('query'));
-    return c.json({ tasks, total });
-  });
+
+  app.get(
+    '/tasks',
+    describeRoute({
+      tags,
+      summary: 'List tasks',
+      description: 'The user’s tasks, newest first; `total` counts every match, beyond the page.',
+      responses: { ...jsonResponse(200, 'A page of tasks', TaskPage), ...errorResponses(400, 401, 503) },
+    }),
+    validate('query', ListQuery),
+    async (c) => {
+      const { tasks, total } = await repo.list(c.get('userId'), c.req.valid('query'));
+      return c.json({ tasks, total });
+    },
+  );
+
+  app.post(
+    '/tasks',
+    describeRoute({
+      tags,
+      summary: 'Create a task',
+      description:
+        'The new task gets the user’s next number: their first task is 1, and a deleted task’s number is never given again.',
+      responses: { ...jsonResponse(201, 'The created task', Task), ...errorResponses(400, 401, 503) },
+    }),
+    validate('json', CreateBody),
+    async (c) => {
+      const body = c.req.valid('json');
+      const task = await repo.add(c.get('userId'), {
+        title: body.title,
+        description: blankToNull(body.description) ?? null,
+        dueDate: body.dueDate ?? null,
+        priority: body.priority ?? 'medium',
+      });
+      return c.json(task, 201);
+    },
+  );
+
+  app.get(
+    '/tasks/:id',
+    describeRoute({
+      tags,
+      summary: 'Get a task',
+      responses: { ...jsonResponse(200, 'The task', Task), ...errorResponses(400, 401, 404, 503) },
+    }),
+    validate('param', IdParam),
+    async (c) => {
+      const task = await repo.get(c.get('userId'), c.req.valid('param').id);
+      if (!task) throw notFound('Task');
+      return c.json(task);
+    },
+  );
+
+  app.patch(
+    '/tasks/:id',
+    describeRoute({
+      tags,
+      summary: 'Change a task',
+      description:
+        'Only the fields given change; `description: null` or `dueDate: null` removes them, `completed` marks the task done or reopens it.',
+      responses: { ...jsonResponse(200, 'The updated task', Task), ...errorResponses(400, 401, 404, 503) },
+    }),
+    validate('param', IdParam),
+    validate('json', PatchBody),
+    async (c) => {
+      const body = c.req.valid('json');
+      const task = await repo.update(c.get('userId'), c.req.valid('param').id, {
+        ...body,
+        description: blankToNull(body.description),
+      });
+      if (!task) throw notFound('Task');
+      return c.json(task);
+    },
+  );
+
+  app.delete(
+    '/tasks/:id',
+    describeRoute({
+      tags,
+      summary: 'Delete a task',
+      description: 'Permanently. Its number is not given to another task.',
+      responses: { ...noContentResponse('Deleted'), ...errorResponses(400, 401, 404, 503) },
+    }),
+    validate('param', IdParam),
+    async (c) => {
+      if (!(await repo.remove(c.get('userId'), c.req.valid('param').id))) throw notFound('Task');
+      return c.body(null, 204);
+    },
+  );
+
   return app;
 }

@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { tasks } from '../db/schema.ts';
+import { isValidText } from '../text.ts';
 
 export const PRIORITIES = tasks.priority.enumValues;
 export const TASK_STATUSES = ['all', 'pending', 'completed'] as const;
@@ -60,9 +61,13 @@ export const deletedTaskSchema = z.object({
 export type DeletedTask = z.infer<typeof deletedTaskSchema>;
 
 // ---------------------------------------------------------------------------------------------
-// Arguments (the tools' snake_case names; the REST routes reuse the same rules).
+// Arguments (the tools' snake_case names; the REST routes reuse the same rules, under their
+// camelCase names where the two differ, so each message names the field the caller sent).
 
-const noNul = (s: string) => !s.includes('\u0000');
+// Postgres cannot store U+0000 or a lone surrogate (see ../text.ts): refused with words naming the
+// argument, instead of a failed statement.
+const validText = (name: string) =>
+  [isValidText, { error: `${name} must not contain NUL characters or invalid Unicode` }] as const;
 
 const TITLE_MESSAGE = `title must be text of 1 to ${TITLE_MAX_CHARS} characters`;
 export const titleArg = z
@@ -70,20 +75,24 @@ export const titleArg = z
   .trim()
   .min(1, { error: TITLE_MESSAGE })
   .max(TITLE_MAX_CHARS, { error: TITLE_MESSAGE })
-  .refine(noNul, { error: TITLE_MESSAGE });
+  .refine(...validText('title'));
 
 const DESCRIPTION_MESSAGE = `description must be text of at most ${DESCRIPTION_MAX_CHARS} characters`;
 export const descriptionArg = z
   .string({ error: DESCRIPTION_MESSAGE })
   .trim()
   .max(DESCRIPTION_MAX_CHARS, { error: DESCRIPTION_MESSAGE })
-  .refine(noNul, { error: 'description must not contain NUL characters' });
+  .refine(...validText('description'));
 
-const DUE_DATE_MESSAGE = 'due_date must be a real calendar date written YYYY-MM-DD';
-export const dueDateArg = z
-  .string({ error: DUE_DATE_MESSAGE })
-  .regex(/^\d{4}-\d{2}-\d{2}$/, { error: DUE_DATE_MESSAGE })
-  .refine(isCalendarDate, { error: DUE_DATE_MESSAGE });
+const dueDateRule = (field: string) => {
+  const message = `${field} must be a real calendar date written YYYY-MM-DD`;
+  return z
+    .string({ error: message })
+    .regex(/^\d{4}-\d{2}-\d{2}$/, { error: message })
+    .refine(isCalendarDate, { error: message });
+};
+export const dueDateArg = dueDateRule('due_date');
+export const dueDateField = dueDateRule('dueDate');
 
 export const priorityArg = z.enum(PRIORITIES, { error: `priority must be ${PRIORITIES.join(', ')}` });
 
@@ -91,7 +100,8 @@ export const statusArg = z.enum(TASK_STATUSES, { error: `status must be ${TASK_S
 
 export const searchArg = z
   .string({ error: 'search must be text' })
-  .max(SEARCH_MAX_CHARS, { error: `search must be at most ${SEARCH_MAX_CHARS} characters` });
+  .max(SEARCH_MAX_CHARS, { error: `search must be at most ${SEARCH_MAX_CHARS} characters` })
+  .refine(...validText('search'));
 
 const LIMIT_MESSAGE = `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`;
 export const limitArg = z
@@ -106,6 +116,16 @@ export const taskIdArg = z
   .int({ error: TASK_ID_MESSAGE })
   .min(1, { error: TASK_ID_MESSAGE })
   .max(MAX_TASK_ID, { error: TASK_ID_MESSAGE });
+
+/** A task id in a URL path (`/tasks/:id`): digits only, then the same range as `task_id`. */
+const ID_PARAM_MESSAGE = 'id must be a positive whole number (the id GET /tasks shows)';
+export const taskIdParam = z
+  .string({ error: ID_PARAM_MESSAGE })
+  .regex(/^[1-9]\d{0,9}$/, { error: ID_PARAM_MESSAGE })
+  .refine((digits) => Number(digits) <= MAX_TASK_ID, { error: ID_PARAM_MESSAGE })
+  .transform(Number);
+
+export const completedArg = z.boolean({ error: 'completed must be true or false' });
 
 /** Real calendar dates only: 2026-02-30 and 2026-13-01 are refused. */
 export function isCalendarDate(value: string): boolean {

@@ -13,10 +13,23 @@
  * The AI SDK is given the JSON schema with no validator of its own: its validation failure would
  * be an SDK error instead of the contract's `{ error }` result, so validation happens in
  * `runTaskTool`, with short messages naming the argument.
+ *
+ * Error results are the server's own sentences, always: a database error that is not an outage
+ * (the database refused the statement) becomes "...; nothing was changed." (true: the statement
+ * was rolled back), a bug becomes "The tool failed because of a server error."; the detail goes to
+ * the log, never to the model, the client or the stored history (it can carry SQL and the data).
+ *
+ * Within a chat turn the tools take an `EffectLedger` (chat/turn-effects.ts): a change the turn
+ * already made (same tool, same arguments, in an earlier attempt or regenerated answer of the same
+ * turn) is answered from its record instead of being made again, and a new change is recorded by
+ * its own write statement.
  */
 import { type JSONSchema7, jsonSchema, type ToolSet, tool } from 'ai';
 import { z } from 'zod';
-import type { TaskRepository } from './repository.ts';
+import { DbUnavailableError } from '../db/resilience.ts';
+import { errorFields, type Logger } from '../log.ts';
+import { cleanDeep } from '../text.ts';
+import type { EffectRecord, TaskRepository } from './repository.ts';
 import {
   DEFAULT_LIST_LIMIT,
   type DeletedTask,
@@ -45,7 +58,24 @@ export type TaskToolDefinition<Input extends z.ZodType = z.ZodType> = {
   input: Input;
   /** The successful result (an error result is always `{ error: string }`). */
   output: z.ZodType;
-  run(repo: TaskRepository, userId: string, args: z.output<Input>): Promise<TaskToolResult>;
+  /** `record`: the change belongs to a chat turn and is recorded by the same statement. */
+  run(
+    repo: TaskRepository,
+    userId: string,
+    args: z.output<Input>,
+    record?: EffectRecord,
+  ): Promise<TaskToolResult>;
+  /** For tools that change a task: the result, from the task as the change left it. */
+  resultOf?(task: Task): TaskToolResult;
+};
+
+/**
+ * A chat turn's record of the task changes it made (chat/turn-effects.ts). `claim` is asked before
+ * every change: either the turn already made this one (`replay`: the task as it left it), or it
+ * says how the write must record itself.
+ */
+export type EffectLedger = {
+  claim(tool: TaskToolName, args: Record<string, unknown>): { replay: Task } | { record: EffectRecord };
 };
 
 const taskId = taskIdArg.describe(
@@ -59,6 +89,8 @@ const notFound = (taskId: number): ToolError => ({ error: `Task #${taskId} not f
 
 // Blank text means "no description"; null explicitly clears it.
 const blankToNull = (text: string | null | undefined) => (text === undefined ? undefined : text || null);
+
+const deleted = (task: Task): DeletedTask => ({ task_id: task.id, deleted: true, title: task.title });
 
 function define<Input extends z.ZodType>(definition: TaskToolDefinition<Input>): TaskToolDefinition<Input> {
   return definition;
@@ -83,14 +115,19 @@ export const taskTools = {
       priority: priorityArg.nullish().describe('low, medium or high; medium when not given.'),
     }),
     output: taskSchema,
-    async run(repo, userId, args) {
-      return repo.add(userId, {
-        title: args.title,
-        description: blankToNull(args.description) ?? null,
-        dueDate: args.due_date ?? null,
-        priority: args.priority ?? 'medium',
-      });
+    async run(repo, userId, args, record) {
+      return repo.add(
+        userId,
+        {
+          title: args.title,
+          description: blankToNull(args.description) ?? null,
+          dueDate: args.due_date ?? null,
+          priority: args.priority ?? 'medium',
+        },
+        record,
+      );
     },
+    resultOf: (task) => task,
   }),
 
   list_tasks: define({
@@ -132,10 +169,11 @@ export const taskTools = {
         .describe('true (default) marks the task done; false reopens it.'),
     }),
     output: taskSchema,
-    async run(repo, userId, args) {
-      const task = await repo.setCompleted(userId, args.task_id, args.completed ?? true);
+    async run(repo, userId, args, record) {
+      const task = await repo.setCompleted(userId, args.task_id, args.completed ?? true, record);
       return task ?? notFound(args.task_id);
     },
+    resultOf: (task) => task,
   }),
 
   update_task: define({
@@ -160,15 +198,21 @@ export const taskTools = {
       { error: 'give at least one of title, description, due_date or priority to change' },
     ),
     output: taskSchema,
-    async run(repo, userId, args) {
-      const task = await repo.update(userId, args.task_id, {
-        title: args.title ?? undefined,
-        description: blankToNull(args.description),
-        dueDate: args.due_date,
-        priority: args.priority ?? undefined,
-      });
+    async run(repo, userId, args, record) {
+      const task = await repo.update(
+        userId,
+        args.task_id,
+        {
+          title: args.title ?? undefined,
+          description: blankToNull(args.description),
+          dueDate: args.due_date,
+          priority: args.priority ?? undefined,
+        },
+        record,
+      );
       return task ?? notFound(args.task_id);
     },
+    resultOf: (task) => task,
   }),
 
   delete_task: define({
@@ -179,10 +223,11 @@ export const taskTools = {
     ].join(' '),
     input: argsObject({ task_id: taskId }),
     output: deletedTaskSchema,
-    async run(repo, userId, args) {
-      const task = await repo.remove(userId, args.task_id);
-      return task ? { task_id: task.id, deleted: true, title: task.title } : notFound(args.task_id);
+    async run(repo, userId, args, record) {
+      const task = await repo.remove(userId, args.task_id, record);
+      return task ? deleted(task) : notFound(args.task_id);
     },
+    resultOf: (task) => deleted(task),
   }),
 } satisfies Record<string, TaskToolDefinition>;
 
@@ -196,22 +241,58 @@ export function isTaskToolName(name: string): name is TaskToolName {
 // ---------------------------------------------------------------------------------------------
 // Running a tool, and serving the tools to the AI SDK.
 
+export type RunOptions = {
+  /** The chat turn's record of its changes; none over MCP, where every call is its own request. */
+  ledger?: EffectLedger;
+  /** Where a failure's detail goes (with the request id); never to the result. */
+  log?: Logger;
+};
+
 /**
  * Validates `rawArgs` (anything a model or MCP client sent) and runs the tool for `userId`.
- * Resolves to the contract's result or `{ error }`; rejects only when the database is
- * unavailable (`DbUnavailableError`) or on a bug.
+ * Resolves to the contract's result or `{ error }` in our own words; rejects only when the
+ * database is unavailable or did not answer in time (`DbUnavailableError`).
  */
 export async function runTaskTool(
   repo: TaskRepository,
   userId: string,
   name: string,
   rawArgs: unknown,
+  options: RunOptions = {},
 ): Promise<TaskToolResult> {
   if (!isTaskToolName(name)) return { error: `Unknown tool ${name}.` };
   const definition: TaskToolDefinition = taskTools[name];
   const parsed = definition.input.safeParse(rawArgs ?? {});
   if (!parsed.success) return { error: `Invalid arguments: ${describeIssues(parsed.error)}` };
-  return definition.run(repo, userId, parsed.data);
+  const changes = definition.resultOf !== undefined;
+  try {
+    if (changes && options.ledger) {
+      const claim = options.ledger.claim(name, parsed.data as Record<string, unknown>);
+      if ('replay' in claim) return (definition.resultOf as (task: Task) => TaskToolResult)(claim.replay);
+      return await definition.run(repo, userId, parsed.data, claim.record);
+    }
+    return await definition.run(repo, userId, parsed.data);
+  } catch (error) {
+    if (error instanceof DbUnavailableError) throw error;
+    options.log?.error('task tool failed', { tool: name, ...errorFields(error) });
+    return { error: failureText(error, changes) };
+  }
+}
+
+/**
+ * A failure that is not an outage, in our words. With a SQLSTATE the database refused the
+ * statement, which was rolled back: nothing was changed. Anything else is a bug, and whether the
+ * change was made is not known, so nothing is claimed.
+ */
+function failureText(error: unknown, changes: boolean): string {
+  let refused = false;
+  for (let e: unknown = error, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
+    if (/^[0-9A-Z]{5}$/.test(String((e as { code?: unknown }).code ?? ''))) refused = true;
+  }
+  if (!refused) return 'The tool failed because of a server error.';
+  return changes
+    ? 'The database refused this change; nothing was changed.'
+    : 'The database could not answer this request.';
 }
 
 function describeIssues(error: z.ZodError): string {
@@ -223,6 +304,18 @@ function describeIssues(error: z.ZodError): string {
 }
 
 const jsonSchemas = new Map<TaskToolName, JSONSchema7>();
+/** The part of a property's JSON schema that nullability is written in. */
+type PropertySchema = boolean | { type?: unknown; anyOf?: PropertySchema[]; [keyword: string]: unknown };
+
+/**
+ * Arguments whose `null` means something (it removes the value), so their schema says null is
+ * allowed. Every other optional argument is published as its plain type: validation still accepts
+ * the null some models send for "not given", but a nullable form (`anyOf` with `null`, or a type
+ * list) makes simple clients, such as the MCP Inspector's CLI, pass `limit=5` as the string "5".
+ */
+const NULL_REMOVES: Partial<Record<TaskToolName, readonly string[]>> = {
+  update_task: ['description', 'due_date'],
+};
 
 /** The JSON schema of a tool's arguments, as the model and MCP clients see it. */
 export function taskToolJsonSchema(name: TaskToolName): JSONSchema7 {
@@ -232,22 +325,53 @@ export function taskToolJsonSchema(name: TaskToolName): JSONSchema7 {
       target: 'draft-7',
       io: 'input',
     }) as JSONSchema7;
+    const keepNull = NULL_REMOVES[name] ?? [];
+    const properties = Object.fromEntries(
+      Object.entries((generated.properties ?? {}) as Record<string, PropertySchema>).map(
+        ([key, property]) => [key, keepNull.includes(key) ? property : withoutNull(property)],
+      ),
+    );
     // Tells the model not to invent arguments (such as a user id); extras are dropped anyway.
-    schema = { ...generated, additionalProperties: false };
+    schema = {
+      ...generated,
+      properties: properties as JSONSchema7['properties'],
+      additionalProperties: false,
+    };
     jsonSchemas.set(name, schema);
   }
   return schema;
 }
 
-/** The task tools for one user's turn; the user id is bound here and never comes from the model. */
-export function createTaskTools(repo: TaskRepository, userId: string): ToolSet {
+/** `anyOf: [T, {type: null}]` becomes T, `type: [t, "null"]` becomes `type: t`; the rest stays. */
+function withoutNull(property: PropertySchema): PropertySchema {
+  if (typeof property !== 'object') return property;
+  if (Array.isArray(property.type)) {
+    const types = property.type.filter((type: unknown) => type !== 'null');
+    return { ...property, type: types.length === 1 ? types[0] : types };
+  }
+  const branches = property.anyOf?.filter(
+    (branch) => !(typeof branch === 'object' && branch.type === 'null'),
+  );
+  if (branches?.length === 1 && typeof branches[0] === 'object') {
+    const { anyOf: _, ...rest } = property;
+    return { ...branches[0], ...rest };
+  }
+  return property;
+}
+
+/**
+ * The task tools for one user's turn; the user id is bound here and never comes from the model.
+ * A model's arguments are cleaned of text Postgres cannot hold (U+0000, lone surrogates) before
+ * they run, with the same rule the stored tool call is cleaned with (see ../text.ts).
+ */
+export function createTaskTools(repo: TaskRepository, userId: string, options: RunOptions = {}): ToolSet {
   const tools: ToolSet = {};
   for (const name of taskToolNames) {
     tools[name] = tool({
       description: taskTools[name].description,
       // No validator: invalid input must reach `execute` to become the contract's `{ error }`.
       inputSchema: jsonSchema<unknown>(taskToolJsonSchema(name)),
-      execute: (input: unknown) => runTaskTool(repo, userId, name, input),
+      execute: (input: unknown) => runTaskTool(repo, userId, name, cleanDeep(input), options),
     });
   }
   return tools;

@@ -16,7 +16,10 @@ export async function dumpCatalog(db: Db): Promise<Catalog> {
     ),
     queryRows(
       db,
-      sql`select table_name::text as table, column_name::text as column, ordinal_position::int as position,
+      // The column's rank, not its attnum: a column dropped and added again by a down and up
+      // migration keeps its place in the order but leaves a gap in the numbers.
+      sql`select table_name::text as table, column_name::text as column,
+                 (rank() over (partition by table_name order by ordinal_position))::int as position,
                  data_type::text as type, udt_name::text as udt, column_default::text as default,
                  is_nullable::text as nullable, is_identity::text as identity,
                  identity_generation::text as generation, character_maximum_length::int as max_length

@@ -1,0 +1,86 @@
+/**
+ * @module health/routes
+ * The three questions a platform asks, answered without auth:
+ * - `GET /livez`: is the process serving? Never touches the database, so a database outage does
+ *   not make Kubernetes restart every pod (which would not bring the database back).
+ * - `GET /readyz`: should traffic come here? Only when the database answers in time and the server
+ *   is not draining; otherwise 503 with `Retry-After`, and the load balancer sends it elsewhere.
+ * - `GET /health`: the same for people and dashboards, with figures: the database's answer time
+ *   (`degraded` above `HEALTH_DEGRADED_MS`, or while the circuit breaker is not closed), the
+ *   breaker's state and the pool.
+ */
+import { type Context, Hono } from 'hono';
+import type { Database } from '../db/client.ts';
+import { DRAINING_RETRY_AFTER_SECONDS } from '../http/drain.ts';
+import type { AppEnv } from '../http/env.ts';
+import { healthDocs, livezDocs, readyzDocs } from './openapi.ts';
+
+/** Past this the database counts as not answering (below Kubernetes' probe timeouts in deploy/). */
+export const PING_TIMEOUT_MS = 1500;
+const DB_RETRY_AFTER_SECONDS = '5';
+
+export type HealthDeps = {
+  database: Pick<Database, 'ping' | 'poolStats' | 'breakerState'>;
+  /** HEALTH_DEGRADED_MS. */
+  degradedMs: number;
+  /** True once shutdown has begun: new work belongs to another instance. */
+  isDraining: () => boolean;
+};
+
+export function healthRoutes({ database, degradedMs, isDraining }: HealthDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.get('/livez', livezDocs, (c) => {
+    c.header('Cache-Control', 'no-store');
+    return c.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', readyzDocs, async (c) => {
+    c.header('Cache-Control', 'no-store');
+    if (isDraining()) {
+      drainingHeaders(c);
+      return c.json({ status: 'not_ready', reason: 'draining' }, 503);
+    }
+    if ((await ping(database)).ok) return c.json({ status: 'ready' });
+    c.header('Retry-After', DB_RETRY_AFTER_SECONDS);
+    return c.json({ status: 'not_ready', reason: 'db_unavailable' }, 503);
+  });
+
+  app.get('/health', healthDocs, async (c) => {
+    c.header('Cache-Control', 'no-store');
+    const answer = await ping(database);
+    const pool = database.poolStats();
+    const draining = isDraining();
+    const figures = {
+      ...(answer.ok ? { dbLatencyMs: answer.ms } : {}),
+      breaker: database.breakerState(),
+      draining,
+      ...(pool ? { pool } : {}),
+    };
+    // Draining: unavailable for new work whatever the database says (and says it truthfully).
+    if (draining) {
+      drainingHeaders(c);
+      return c.json({ status: 'unavailable', db: answer.ok ? 'ok' : 'unavailable', ...figures }, 503);
+    }
+    if (!answer.ok) {
+      c.header('Retry-After', DB_RETRY_AFTER_SECONDS);
+      return c.json({ status: 'unavailable', db: 'unavailable', ...figures }, 503);
+    }
+    const degraded = answer.ms > degradedMs || figures.breaker !== 'closed';
+    return c.json({ status: degraded ? 'degraded' : 'ok', db: 'ok', ...figures });
+  });
+
+  return app;
+}
+
+/** As every answer while draining: come back elsewhere, and this connection closes. */
+function drainingHeaders(c: Context<AppEnv>): void {
+  c.header('Retry-After', String(DRAINING_RETRY_AFTER_SECONDS));
+  c.header('Connection', 'close');
+}
+
+async function ping(database: HealthDeps['database']): Promise<{ ok: boolean; ms: number }> {
+  const started = performance.now();
+  const ok = await database.ping(PING_TIMEOUT_MS);
+  return { ok, ms: Math.round((performance.now() - started) * 10) / 10 };
+}

@@ -1,0 +1,397 @@
+/**
+ * @module observability/instrument
+ * Metrics and spans put around the app's parts by composition, so the chat, task and database
+ * modules stay free of observability code: `createApp` wraps the database, the turn store and the
+ * task repository in the decorators below, gives the AI SDK an integration for model and tool
+ * calls, and mounts two middlewares (one span per request; turn metrics on POST /chat).
+ *
+ * A turn's figures (its statements, how BEGIN TURN and END TURN went) are gathered in a probe that
+ * the POST /chat middleware puts in async-local storage: everything the turn runs, including a
+ * streamed turn's work after the response has started, finds it there. Span attributes carry ids,
+ * counts and outcomes only: never message text, task titles, search terms or user ids.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import {
+  type Attributes,
+  context,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  type TextMapGetter,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import type { Telemetry } from 'ai';
+import type { Context, MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
+import type { BeginTurnResult, TurnStore } from '../chat/turn-store.ts';
+import type { Database } from '../db/client.ts';
+import { classifyDbError, DbUnavailableError } from '../db/resilience.ts';
+import type { AppEnv } from '../http/env.ts';
+import type { TaskRepository } from '../tasks/repository.ts';
+import type { DbErrorKind, Metrics, TurnAnswer, TurnOutcome } from './metrics.ts';
+import { inSpan } from './tracing.ts';
+
+type TurnProbe = {
+  statements: number;
+  begin?: BeginTurnResult['outcome'];
+  end?: 'done' | 'failed';
+  /** Set when the response left before the turn ended (a stream): called by END TURN. */
+  onEnd?: () => void;
+};
+
+const turnScope = new AsyncLocalStorage<TurnProbe>();
+
+type ToolProbe = { answered: boolean };
+
+const toolScope = new AsyncLocalStorage<ToolProbe>();
+
+/** The database with every statement counted (per turn too) and every failure counted by kind. */
+export function instrumentDatabase(database: Database, metrics: Metrics): Database {
+  return {
+    get db() {
+      return database.db;
+    },
+    get closed() {
+      return database.closed;
+    },
+    driver: database.driver,
+    run(operation, options) {
+      let attempts = 0;
+      return database
+        .run(async (db) => {
+          attempts++;
+          metrics.statement();
+          const probe = turnScope.getStore();
+          if (probe) probe.statements++;
+          try {
+            return await operation(db);
+          } catch (error) {
+            metrics.dbError(errorKind(error));
+            throw error;
+          }
+        }, options)
+        .catch((error: unknown) => {
+          if (attempts === 0 && error instanceof DbUnavailableError) metrics.dbError('breaker_open');
+          throw error;
+        });
+    },
+    ping: (timeoutMs) => database.ping(timeoutMs),
+    poolStats: () => database.poolStats(),
+    breakerState: () => database.breakerState(),
+    close: () => database.close(),
+  };
+}
+
+function errorKind(error: unknown): DbErrorKind {
+  const kind = classifyDbError(error);
+  return kind === 'cancelled' || kind === 'read_timeout' ? 'timeout' : kind;
+}
+
+/**
+ * BEGIN TURN and the turn's ending (END TURN, or the failure ending) as spans, and what they
+ * decided noted in the turn's probe: a turn is over when one of its endings has been written.
+ */
+export function instrumentTurnStore(turns: TurnStore, tracer: Tracer | undefined): TurnStore {
+  const ended = (status: 'done' | 'failed') => {
+    const probe = turnScope.getStore();
+    if (!probe || probe.end) return;
+    probe.end = status;
+    probe.onEnd?.();
+  };
+  return {
+    beginTurn: (...args) =>
+      inSpan(
+        tracer,
+        'BEGIN TURN',
+        {
+          ...DB,
+          'taskchat.message.id': args[0].messageId,
+          ...(args[0].conversationId ? { 'taskchat.conversation.id': args[0].conversationId } : {}),
+        },
+        async (span) => {
+          const result = await turns.beginTurn(...args);
+          const probe = turnScope.getStore();
+          if (probe) probe.begin = result.outcome;
+          span?.setAttribute('taskchat.turn.begin', result.outcome);
+          if (result.outcome === 'started') {
+            span?.setAttributes({
+              'taskchat.conversation.id': result.conversationId,
+              'taskchat.turn.id': result.turnId,
+              'taskchat.turn.rerun': result.rerun,
+              'taskchat.history.messages': result.history.length,
+            });
+          }
+          return result;
+        },
+      ),
+    // A false answer or a failure is followed by the failure ending, which ends the turn then.
+    endTurn: (...args) =>
+      inSpan(
+        tracer,
+        'END TURN',
+        {
+          ...DB,
+          'taskchat.conversation.id': args[0].conversationId,
+          'taskchat.turn.id': args[0].turnId,
+          'taskchat.turn.status': 'done',
+          'taskchat.turn.messages': args[0].messages.length,
+        },
+        async (span) => {
+          const stored = await turns.endTurn(...args);
+          span?.setAttribute('taskchat.turn.stored', stored);
+          if (stored) ended('done');
+          return stored;
+        },
+      ),
+    failTurn: (...args) =>
+      inSpan(
+        tracer,
+        'END TURN',
+        {
+          ...DB,
+          'taskchat.conversation.id': args[0].conversationId,
+          'taskchat.turn.id': args[0].turnId,
+          'taskchat.turn.status': 'failed',
+        },
+        async () => {
+          try {
+            return await turns.failTurn(...args);
+          } finally {
+            ended('failed');
+          }
+        },
+      ),
+    pendingEndings: (...args) => turns.pendingEndings(...args),
+  };
+}
+
+const DB: Attributes = { 'db.system.name': 'postgresql' };
+
+/** Each repository method is one statement: one span, a child of the tool call that ran it. */
+export function instrumentTaskRepository(tasks: TaskRepository, tracer: Tracer | undefined): TaskRepository {
+  const statement = <T>(
+    method: string,
+    operation: string,
+    attributes: Attributes,
+    work: () => Promise<T>,
+    described: (result: T) => Attributes,
+  ) =>
+    inSpan(
+      tracer,
+      `tasks.${method}`,
+      { ...DB, 'db.operation.name': operation, ...attributes },
+      async (span) => {
+        const result = await work();
+        // A task found (or made): the tool that ran this did what it was asked.
+        const tool = toolScope.getStore();
+        if (tool && result !== undefined) tool.answered = true;
+        span?.setAttributes(described(result));
+        return result;
+      },
+    );
+  const found = (task: { id: number } | undefined): Attributes => ({
+    'taskchat.task.found': task !== undefined,
+  });
+  // Every argument is passed on as it came, whatever the methods take now or later.
+  return {
+    add: (...args) =>
+      statement(
+        'add',
+        'INSERT',
+        {},
+        () => tasks.add(...args),
+        (t) => ({ 'taskchat.task.id': t.id }),
+      ),
+    get: (...args) =>
+      statement('get', 'SELECT', { 'taskchat.task.id': args[1] }, () => tasks.get(...args), found),
+    list: (...args) =>
+      statement(
+        'list',
+        'SELECT',
+        { 'taskchat.tasks.limit': args[1].limit },
+        () => tasks.list(...args),
+        (page) => ({ 'db.response.returned_rows': page.tasks.length, 'taskchat.tasks.total': page.total }),
+      ),
+    setCompleted: (...args) =>
+      statement(
+        'setCompleted',
+        'UPDATE',
+        { 'taskchat.task.id': args[1] },
+        () => tasks.setCompleted(...args),
+        found,
+      ),
+    update: (...args) =>
+      statement('update', 'UPDATE', { 'taskchat.task.id': args[1] }, () => tasks.update(...args), found),
+    remove: (...args) =>
+      statement('remove', 'DELETE', { 'taskchat.task.id': args[1] }, () => tasks.remove(...args), found),
+  };
+}
+
+/**
+ * The AI SDK's lifecycle events as metrics: each model call's duration and tokens, each tool
+ * call's outcome. The SDK hides tool results from integrations (recordOutputs is off), so a tool
+ * call is `ok` when its repository statement found or made a task, `refused` when it answered
+ * `{error}` without one (bad arguments, no such task, over the limit), `error` when it threw.
+ */
+export function aiMetrics(metrics: Metrics): Telemetry {
+  // A call's model calls run one after another, so the call id keys the one running.
+  const running = new Map<string, { model: string; started: number }>();
+  const finish = (callId: string, outcome: 'ok' | 'error' | 'aborted') => {
+    const call = running.get(callId);
+    if (!call) return;
+    running.delete(callId);
+    metrics.modelCall(call.model, outcome, (performance.now() - call.started) / 1000);
+  };
+  return {
+    onLanguageModelCallStart(event) {
+      running.set(event.callId, { model: event.modelId, started: performance.now() });
+    },
+    onLanguageModelCallEnd(event) {
+      finish(event.callId, event.finishReason === 'error' ? 'error' : 'ok');
+      metrics.modelTokens(event.modelId, event.usage.inputTokens, event.usage.outputTokens);
+    },
+    onStepError(event) {
+      finish(event.callId, 'error');
+    },
+    onAbort(event) {
+      finish(event.callId, 'aborted');
+    },
+    onEnd(event) {
+      running.delete(event.callId);
+    },
+    async executeTool({ toolCall, execute }) {
+      const tool = toolCall?.toolName ?? 'unknown';
+      const probe: ToolProbe = { answered: false };
+      try {
+        const result = await toolScope.run(probe, execute);
+        metrics.toolCall(tool, probe.answered ? 'ok' : 'refused');
+        return result;
+      } catch (error) {
+        metrics.toolCall(tool, 'error');
+        throw error;
+      }
+    },
+  };
+}
+
+/**
+ * POST /chat: turns in flight, each turn's duration, outcome and statements. A streamed turn ends
+ * when END TURN has run (the stream's finish part waits for it too), not when its response starts.
+ */
+export function turnMetrics(metrics: Metrics): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (c.req.method !== 'POST') return next();
+    const probe: TurnProbe = { statements: 0 };
+    const started = performance.now();
+    metrics.turnStarted();
+    let recorded = false;
+    const record = (answer: TurnAnswer, status: number) => {
+      if (recorded) return;
+      recorded = true;
+      const seconds = (performance.now() - started) / 1000;
+      metrics.turnEnded(answer, outcomeOf(probe, status), seconds, probe.statements);
+    };
+    try {
+      await turnScope.run(probe, next);
+    } catch (error) {
+      record('json', 500);
+      throw error;
+    }
+    const answer: TurnAnswer = isEventStream(c) ? 'stream' : 'json';
+    const status = c.res.status;
+    if (probe.begin === 'started' && probe.end === undefined) probe.onEnd = () => record(answer, status);
+    else record(answer, status);
+  };
+}
+
+function outcomeOf(probe: TurnProbe, status: number): TurnOutcome {
+  if (probe.end === 'done') return 'ok';
+  if (probe.end === 'failed') return 'failed';
+  if (probe.begin === 'replay') return 'replay';
+  if (status === 503) return 'unavailable';
+  if (status >= 400 && status < 500) return 'refused';
+  if (status >= 500) return 'error';
+  return 'ok';
+}
+
+/**
+ * One SERVER span per request (its W3C `traceparent` honoured), named by the matched route and
+ * ended when the response body has been sent: a streamed turn's spans stay inside it. The URL's
+ * query string is left out: it can carry a user's search text.
+ */
+export function requestSpans(
+  tracer: Tracer | undefined,
+  skip: ReadonlySet<string>,
+): MiddlewareHandler<AppEnv> {
+  const propagator = new W3CTraceContextPropagator();
+  return async (c, next) => {
+    if (!tracer || skip.has(c.req.path)) return next();
+    const parent = propagator.extract(ROOT_CONTEXT, c.req.raw.headers, HEADERS);
+    const span = tracer.startSpan(
+      c.req.method,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          'http.request.method': c.req.method,
+          'url.path': c.req.path,
+          'taskchat.request.id': c.get('requestId'),
+        },
+      },
+      parent,
+    );
+    try {
+      await context.with(trace.setSpan(parent, span), next);
+    } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+      throw error;
+    }
+    const route = routePath(c, -1);
+    span.updateName(`${c.req.method} ${route}`);
+    span.setAttributes({ 'http.route': route, 'http.response.status_code': c.res.status });
+    if (c.res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    if (c.res.body && isEventStream(c)) c.res = whenBodyEnds(c.res, () => span.end());
+    else span.end();
+  };
+}
+
+const HEADERS: TextMapGetter<Headers> = {
+  get: (headers, key) => headers.get(key) ?? undefined,
+  keys: (headers) => [...headers.keys()],
+};
+
+function isEventStream(c: Context<AppEnv>): boolean {
+  return (c.res.headers.get('content-type') ?? '').startsWith('text/event-stream');
+}
+
+/** The same response, calling `done` once its body has been read to the end, failed or been cancelled. */
+function whenBodyEnds(res: Response, done: () => void): Response {
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    done();
+  };
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = await reader.read();
+        if (next.done) {
+          controller.close();
+          finish();
+        } else controller.enqueue(next.value);
+      } catch (error) {
+        controller.error(error);
+        finish();
+      }
+    },
+    cancel(reason) {
+      finish();
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+}

@@ -1,0 +1,211 @@
+// The chat page in a real Chromium against the real app: the AI SDK's useChat with its default
+// request body, the server's UI message stream, the conversation and task routes, and what a
+// person sees and clicks. The model is the fake OpenAI-compatible server, scripted per test.
+import { randomUUID } from 'node:crypto';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  collectPageErrors,
+  ensurePageBuilt,
+  launchChromium,
+  type PageServer,
+  startPageServer,
+} from '../support/browser.ts';
+import { type FakeScript, lastUserText } from '../support/fake-openai.ts';
+
+let browser: Browser;
+let server: PageServer;
+let page: Page;
+let errors: string[];
+
+beforeAll(async () => {
+  await ensurePageBuilt();
+  [browser, server] = await Promise.all([launchChromium(), startPageServer()]);
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function openPage(): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  // Well under the test timeout, so a failure names the element it waited for.
+  context.setDefaultTimeout(10_000);
+  page = await context.newPage();
+  errors = collectPageErrors(page);
+  await page.goto(server.url);
+  return page;
+}
+
+afterEach(async (context) => {
+  if (context.task.result?.state === 'fail') {
+    // What the person would have read: the page's own error messages say why a step stalled.
+    const alerts = await page.getByRole('alert').allInnerTexts();
+    const said = [...alerts.map((a) => `alert: ${a}`), ...errors];
+    if (said.length > 0) console.error(`the page in "${context.task.name}":\n${said.join('\n')}`);
+  }
+  await page?.context().close();
+});
+
+/** Signs in through the dialog the page shows on a first visit. */
+async function signIn(p: Page, user: string): Promise<void> {
+  await p.getByRole('heading', { name: 'Who are you?' }).waitFor();
+  await p.getByLabel('User name', { exact: true }).fill(user);
+  await p.getByRole('button', { name: 'Continue' }).click();
+  await p.getByRole('heading', { name: 'What needs doing?' }).waitFor();
+}
+
+async function send(p: Page, text: string): Promise<void> {
+  const box = p.getByRole('textbox', { name: 'Message' });
+  await box.fill(text);
+  await box.press('Enter');
+}
+
+function assistantText(p: Page, text: string) {
+  return p.locator('li.message.assistant .text', { hasText: text });
+}
+
+function toolCard(p: Page, text: string | RegExp) {
+  return p.locator('.tool-card', { hasText: text });
+}
+
+function taskRow(p: Page, title: string) {
+  return p.locator('.task-panel li.task', { hasText: title });
+}
+
+const user = () => `page-${randomUUID().slice(0, 8)}`;
+
+/** "buy milk" as the model would do it: add_task, then a sentence about the result. */
+function buyMilkScript(
+  replyText: (n: number) => string = () => 'I added buy milk for tomorrow.',
+): FakeScript {
+  let answers = 0;
+  return (req) => {
+    if (req.messages.at(-1)?.role === 'tool') return { text: replyText(++answers) };
+    if (/milk/i.test(lastUserText(req))) {
+      return { toolCalls: [{ name: 'add_task', args: { title: 'buy milk', due_date: '2026-11-24' } }] };
+    }
+    return { text: 'OK.' };
+  };
+}
+
+describe('the chat page', () => {
+  it('loads without credentials and asks for a user name, which it keeps', async () => {
+    const p = await openPage();
+    await signIn(p, 'page-first-visit');
+    expect(await p.getByRole('button', { name: 'page-first-visit' }).isVisible()).toBe(true);
+    expect(await p.evaluate(() => localStorage.getItem('taskchat.credentials'))).toContain(
+      'page-first-visit',
+    );
+
+    await p.reload();
+    await p.getByRole('heading', { name: 'What needs doing?' }).waitFor();
+    expect(await p.getByRole('heading', { name: 'Who are you?' }).count()).toBe(0);
+  });
+
+  it('sends the AI SDK default body, streams the reply, shows the tool card and the new task', async () => {
+    server.fake.setScript(buyMilkScript());
+    const p = await openPage();
+    await signIn(p, user());
+    const bodies: any[] = [];
+    p.on('request', (request) => {
+      if (request.method() === 'POST' && new URL(request.url()).pathname === '/chat') {
+        bodies.push(request.postDataJSON());
+      }
+    });
+
+    await send(p, 'Remind me to buy milk tomorrow');
+
+    await toolCard(p, 'Added #1 buy milk, due 2026-11-24').waitFor();
+    await assistantText(p, 'I added buy milk for tomorrow.').waitFor();
+    await taskRow(p, 'buy milk').waitFor();
+    expect(await taskRow(p, 'buy milk').textContent()).toContain('due 2026-11-24');
+    expect(bodies).toHaveLength(1);
+    expect(bodies[0]).toMatchObject({ trigger: 'submit-message', messages: [{ role: 'user' }] });
+    expect(bodies[0].id).toBe(decodeURIComponent(new URL(p.url()).hash.replace('#/c/', '')));
+    // The conversation shows up in the list once the turn ended.
+    await p.locator('.conversations li', { hasText: 'buy milk' }).waitFor();
+  });
+
+  it('reopens a conversation from the list after a reload, tool cards included', async () => {
+    server.fake.setScript(buyMilkScript());
+    const p = await openPage();
+    await signIn(p, user());
+    await send(p, 'Remind me to buy milk tomorrow');
+    await assistantText(p, 'I added buy milk for tomorrow.').waitFor();
+
+    await p.goto(server.url); // no hash: a new, empty conversation
+    await p.getByRole('heading', { name: 'What needs doing?' }).waitFor();
+    await p.locator('.conversations li', { hasText: 'buy milk' }).getByRole('button').first().click();
+
+    await toolCard(p, /Added #\d+ buy milk, due 2026-11-24/).waitFor();
+    await assistantText(p, 'I added buy milk for tomorrow.').waitFor();
+    expect(await p.locator('li.message.user', { hasText: 'Remind me to buy milk tomorrow' }).count()).toBe(1);
+  });
+
+  it('regenerates the last answer without adding the task twice', async () => {
+    server.fake.setScript(buyMilkScript((n) => `Answer ${n}: buy milk is on your list.`));
+    const p = await openPage();
+    const name = user();
+    await signIn(p, name);
+    await send(p, 'Remind me to buy milk tomorrow');
+    await assistantText(p, 'Answer 1: buy milk is on your list.').waitFor();
+
+    await p.getByRole('button', { name: 'Regenerate answer' }).click();
+
+    await assistantText(p, 'Answer 2: buy milk is on your list.').waitFor();
+    expect(await assistantText(p, 'Answer 1').count()).toBe(0);
+    await p.getByRole('button', { name: 'Regenerate answer' }).waitFor();
+    expect(await server.harness.tasks(name)).toHaveLength(1);
+    expect(await p.locator('.task-panel li.task').count()).toBe(1);
+  });
+
+  it('completes a task from the panel, and the chat sees it done', async () => {
+    server.fake.setScript(buyMilkScript());
+    const p = await openPage();
+    const name = user();
+    await signIn(p, name);
+    await send(p, 'Remind me to buy milk tomorrow');
+    await taskRow(p, 'buy milk').waitFor();
+
+    await p.getByRole('checkbox', { name: /^Complete #\d+ buy milk$/ }).click();
+
+    await p.getByRole('checkbox', { name: /^Reopen #\d+ buy milk$/ }).waitFor({ state: 'attached' });
+    expect((await server.harness.tasks(name, 'completed')).map((t) => t.title)).toEqual(['buy milk']);
+
+    server.fake.setScript((req) =>
+      req.messages.at(-1)?.role === 'tool'
+        ? { text: 'Nothing is pending.' }
+        : { toolCalls: [{ name: 'list_tasks', args: { status: 'pending' } }] },
+    );
+    await send(p, 'What is still pending?');
+    await toolCard(p, 'Listed 0 pending tasks').waitFor();
+    await assistantText(p, 'Nothing is pending.').waitFor();
+  });
+
+  it('explains a provider failure, and Retry sends the same message again', async () => {
+    let calls = 0;
+    server.fake.setScript(() => (++calls === 1 ? { status: 500 } : { text: 'Back online.' }));
+    const p = await openPage();
+    const name = user();
+    await signIn(p, name);
+    await send(p, 'hello there');
+
+    const alert = p.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/model|provider|stopped/i);
+
+    await alert.getByRole('button', { name: 'Retry' }).click();
+
+    await assistantText(p, 'Back online.').waitFor();
+    expect(await p.getByRole('alert').count()).toBe(0);
+    expect(await p.locator('li.message.user').count()).toBe(1);
+    // The server kept the message once: the retry re-ran that turn instead of storing it again.
+    const id = decodeURIComponent(new URL(p.url()).hash.replace('#/c/', ''));
+    const res = await server.harness.get(name, `/conversations/${id}/messages`);
+    expect(res.status).toBe(200);
+    const { messages } = (await res.json()) as { messages: { role: string }[] };
+    expect(messages.map((m) => m.role)).toEqual(['user', 'assistant']);
+  });
+});

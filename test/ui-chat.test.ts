@@ -1,0 +1,451 @@
+// The AI SDK's own chat client against the real app, as a UI built on `useChat` uses it: the
+// framework-free `AbstractChat` with a minimal in-memory `ChatState` (what @ai-sdk/react's Chat
+// adds is React state), and `DefaultChatTransport` with nothing but its URL and the dev-mode user
+// header, talking HTTP to a real listener. The server is the whole app over a real database and
+// the fake OpenAI-compatible server.
+import type { AddressInfo } from 'node:net';
+import { type ServerType, serve } from '@hono/node-server';
+import {
+  AbstractChat,
+  type ChatInit,
+  type ChatState,
+  type ChatStatus,
+  DefaultChatTransport,
+  readUIMessageStream,
+  type UIMessage,
+} from 'ai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type ChatHarness, startChatApp } from './support/chat-app.ts';
+import { testDrivers } from './support/db.ts';
+import { type FakeScript, lastUserText } from './support/fake-openai.ts';
+import { uiChunks } from './support/ui-stream.ts';
+
+type Metadata = { conversationId: string; createdAt: string };
+type Message = UIMessage<Metadata>;
+
+class MemoryChatState implements ChatState<Message> {
+  status: ChatStatus = 'ready';
+  error: Error | undefined = undefined;
+  messages: Message[];
+  constructor(messages: Message[] = []) {
+    this.messages = messages;
+  }
+  pushMessage = (message: Message) => {
+    this.messages = [...this.messages, message];
+  };
+  popMessage = () => {
+    this.messages = this.messages.slice(0, -1);
+  };
+  replaceMessage = (index: number, message: Message) => {
+    this.messages = this.messages.map((m, i) => (i === index ? message : m));
+  };
+  snapshot = <T>(thing: T): T => structuredClone(thing);
+}
+
+class NodeChat extends AbstractChat<Message> {
+  constructor({ messages, ...init }: ChatInit<Message>) {
+    super({ ...init, state: new MemoryChatState(messages) });
+  }
+}
+
+// A model that does what the newest user message says, once per turn: "add X" adds task X,
+// "done N" completes task #N; then it confirms.
+const commandScript: FakeScript = (req) => {
+  if (req.messages.at(-1)?.role === 'tool') return { text: `Done: ${lastUserText(req)}.` };
+  const text = lastUserText(req);
+  const add = /^add (.+)$/.exec(text);
+  if (add) return { toolCalls: [{ name: 'add_task', args: { title: add[1] } }] };
+  const done = /^done (\d+)$/.exec(text);
+  if (done) return { toolCalls: [{ name: 'complete_task', args: { task_id: Number(done[1]) } }] };
+  return { text: 'OK.' };
+};
+
+describe.each(testDrivers)('the AI SDK chat client on %s', (driver) => {
+  let h: ChatHarness;
+  let server: ServerType;
+  let base: string;
+  const statements: string[] = [];
+
+  beforeAll(async () => {
+    h = await startChatApp(driver, { onStatement: (text) => statements.push(text) });
+    await new Promise<void>((resolve) => {
+      server = serve({ fetch: h.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve());
+    });
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server?.close(resolve));
+    await h?.close();
+  });
+  beforeEach(() => h.fake.setScript(commandScript));
+
+  const chatFor = (user: string, id?: string, messages?: Message[]) =>
+    new NodeChat({
+      id,
+      messages,
+      transport: new DefaultChatTransport({ api: `${base}/chat`, headers: { 'x-user-id': user } }),
+    });
+
+  async function send(chat: NodeChat, text: string) {
+    await chat.sendMessage({ text });
+    if (chat.status !== 'ready') throw new Error(`chat ${chat.status}: ${chat.error?.message}`);
+    return chat.messages.at(-1) as Message;
+  }
+
+  async function stored(user: string, id: string) {
+    const res = await h.get(user, `/conversations/${encodeURIComponent(id)}/messages`);
+    return {
+      status: res.status,
+      messages: res.ok ? ((await res.json()) as { messages: Message[] }).messages : [],
+    };
+  }
+
+  // What a client holds and what it reads back must match: ids, roles, parts; and the assistant
+  // messages' metadata (the client's own user messages carry none).
+  const shape = (messages: Message[]) =>
+    messages.map((m) => ({
+      id: m.id,
+      role: m.role,
+      parts: m.parts,
+      ...(m.role === 'assistant' ? { metadata: m.metadata } : {}),
+    }));
+
+  const conversationsOf = async (user: string) =>
+    ((await (await h.get(user, '/conversations')).json()) as { conversations: { id: string }[] })
+      .conversations;
+
+  it('completes a 3-turn conversation with a tool call in each, in one stored conversation that reads back equal', async () => {
+    const user = 'ui-three';
+    const chat = chatFor(user, 'my-own-chat-id');
+    const first = await send(chat, 'add buy milk');
+    const conversationId = first.metadata?.conversationId as string;
+    await send(chat, 'add walk the dog');
+    await send(chat, 'done 1');
+
+    expect(chat.messages.map((m) => m.role)).toEqual([
+      'user',
+      'assistant',
+      'user',
+      'assistant',
+      'user',
+      'assistant',
+    ]);
+    const tools = chat.messages.flatMap((m) => m.parts.filter((p) => p.type.startsWith('tool-'))) as any[];
+    expect(tools.map((p) => [p.type, p.state])).toEqual([
+      ['tool-add_task', 'output-available'],
+      ['tool-add_task', 'output-available'],
+      ['tool-complete_task', 'output-available'],
+    ]);
+    expect(tools[2].output).toMatchObject({ id: 1, title: 'buy milk', completed: true });
+    expect(chat.messages.at(-1)?.parts.at(-1)).toEqual({
+      type: 'text',
+      text: 'Done: done 1.',
+      state: 'done',
+    });
+    expect(chat.messages.at(-1)?.metadata).toEqual({ conversationId, createdAt: expect.any(String) });
+
+    // One conversation, listed by its UUID; its messages read back as the client holds them,
+    // by the UUID and by the client's own id alike.
+    expect((await conversationsOf(user)).map((c) => c.id)).toEqual([conversationId]);
+    const byUuid = await stored(user, conversationId);
+    expect(shape(byUuid.messages)).toEqual(shape(chat.messages));
+    expect(byUuid.messages.filter((m) => m.role === 'user').map((m) => m.metadata?.conversationId)).toEqual([
+      conversationId,
+      conversationId,
+      conversationId,
+    ]);
+    expect((await stored(user, 'my-own-chat-id')).messages).toEqual(byUuid.messages);
+    expect((await h.tasks(user)).map((t) => [t.title, t.completed])).toEqual([
+      ['walk the dog', false],
+      ['buy milk', true],
+    ]);
+  });
+
+  it('resumes a conversation from GET /conversations with useChat({ id, messages }) and continues it', async () => {
+    const user = 'ui-resume';
+    const first = chatFor(user);
+    await send(first, 'add water the plants');
+    const [listed] = await conversationsOf(user);
+    const id = listed?.id as string;
+    const { messages } = await stored(user, id);
+
+    const reopened = chatFor(user, id, messages);
+    const answer = await send(reopened, 'add repot the fern');
+    expect(answer.metadata?.conversationId).toBe(id);
+    expect((await conversationsOf(user)).map((c) => c.id)).toEqual([id]);
+    expect(shape((await stored(user, id)).messages)).toEqual(shape(reopened.messages));
+    // The model saw the whole conversation, from the server's history, not the client's copy.
+    const lastRequest = h.fake.requests.findLast((r) => lastUserText(r) === 'add repot the fern');
+    expect(lastRequest?.messages.filter((m) => m.role === 'user').map((m) => m.content)).toEqual([
+      'add water the plants',
+      'add repot the fern',
+    ]);
+  });
+
+  it('keeps two users with the same chat id apart, and answers 404 to another user’s conversation id', async () => {
+    const alice = chatFor('ui-alice', 'shared-id');
+    await send(alice, 'add alice’s task');
+    const bob = chatFor('ui-bob', 'shared-id');
+    await send(bob, 'add bob’s task');
+    const [aliceConversation] = await conversationsOf('ui-alice');
+    const [bobConversation] = await conversationsOf('ui-bob');
+    expect(aliceConversation?.id).not.toBe(bobConversation?.id);
+    expect((await h.tasks('ui-bob')).map((t) => t.title)).toEqual(['bob’s task']);
+
+    const intruder = chatFor('ui-bob', aliceConversation?.id);
+    await intruder.sendMessage({ text: 'add sneaky' });
+    expect(intruder.status).toBe('error');
+    expect(JSON.parse(intruder.error?.message ?? '{}').error.code).toBe('not_found');
+    expect((await stored('ui-bob', aliceConversation?.id as string)).status).toBe(404);
+    expect((await h.tasks('ui-alice')).map((t) => t.title)).toEqual(['alice’s task']);
+  });
+
+  it('regenerates an answer in place: a new answer id, the old one left out, and no second task', async () => {
+    const user = 'ui-regenerate';
+    const chat = chatFor(user);
+    const first = await send(chat, 'add call mum');
+    const firstTool = first.parts.find((p) => p.type === 'tool-add_task');
+    expect(firstTool).toMatchObject({ state: 'output-available' });
+
+    await chat.regenerate();
+    expect(chat.status).toBe('ready');
+    const second = chat.messages.at(-1) as Message;
+    expect(chat.messages.map((m) => m.role)).toEqual(['user', 'assistant']);
+    expect(second.id).not.toBe(first.id);
+    expect(await h.tasks(user)).toHaveLength(1);
+    // The model was shown what the first answer's tool call did, and answered from there.
+    const regenerated = h.fake.requests.at(-1);
+    expect(regenerated?.messages.at(-1)).toMatchObject({ role: 'tool' });
+    expect(regenerated?.messages.filter((m) => m.role === 'user')).toHaveLength(1);
+
+    const conversationId = second.metadata?.conversationId as string;
+    expect(shape((await stored(user, conversationId)).messages)).toEqual(shape(chat.messages));
+    // The next turn's model history holds the question once, the tool exchange, and the new answer only.
+    await send(chat, 'thanks');
+    const next = h.fake.requests.at(-1);
+    expect(next?.messages.filter((m) => m.role !== 'system').map((m) => m.role)).toEqual([
+      'user',
+      'assistant',
+      'tool',
+      'assistant',
+      'user',
+    ]);
+    expect(shape((await stored(user, conversationId)).messages)).toEqual(shape(chat.messages));
+  });
+
+  it('keeps the answer standing when a regenerate fails, and replaces it when one succeeds', async () => {
+    const user = 'ui-regenerate-fails';
+    const chat = chatFor(user);
+    const first = await send(chat, 'add fix the bike');
+    const conversationId = first.metadata?.conversationId as string;
+    h.fake.reply({ status: 500 });
+    await chat.regenerate();
+    expect(chat.status).toBe('error');
+    const afterFailure = await stored(user, conversationId);
+    expect(afterFailure.messages.map((m) => m.id)).toEqual([chat.messages[0]?.id, first.id]);
+
+    await chat.regenerate();
+    expect(chat.status).toBe('ready');
+    const second = chat.messages.at(-1) as Message;
+    expect(second.id).not.toBe(first.id);
+    expect(shape((await stored(user, conversationId)).messages)).toEqual(shape(chat.messages));
+    // The contract's transcript leaves the replaced answer out too.
+    const transcript = (await (await h.get(user, `/conversations/${conversationId}`)).json()) as any;
+    expect(transcript.messages.map((m: any) => [m.role, m.content])).toEqual([
+      ['user', 'add fix the bike'],
+      ['assistant', 'Done: add fix the bike.'],
+    ]);
+    expect(await h.tasks(user)).toHaveLength(1);
+  });
+
+  it('puts an answer regenerated by a stale client after its own question, ahead of later turns', async () => {
+    const user = 'ui-stale';
+    const tab1 = chatFor(user, 'stale-chat');
+    const a1 = await send(tab1, 'add first thing');
+    const tab2 = chatFor(user, 'stale-chat', structuredClone(tab1.messages));
+    await send(tab2, 'add second thing');
+    await tab1.regenerate();
+    expect(tab1.status).toBe('ready');
+    const conversationId = a1.metadata?.conversationId as string;
+    const { messages } = await stored(user, conversationId);
+    const [u1, regenerated] = tab1.messages;
+    expect(messages.map((m) => m.id)).toEqual([
+      u1?.id,
+      regenerated?.id,
+      tab2.messages[2]?.id,
+      tab2.messages[3]?.id,
+    ]);
+    expect(shape(messages.slice(0, 2))).toEqual(shape(tab1.messages));
+    // The model was asked the regenerated question last, after the later turn.
+    expect(lastUserText(h.fake.requests.at(-1) as any)).toBe('add first thing');
+    expect((await h.tasks(user)).map((t) => t.title).sort()).toEqual(['first thing', 'second thing']);
+    // Later turns show the model each answer after its own question, as the view does.
+    const tab3 = chatFor(user, conversationId, messages);
+    await send(tab3, 'hello');
+    const texts = (h.fake.requests.at(-1)?.messages ?? [])
+      .filter((m) => (m.role === 'user' || m.role === 'assistant') && m.content)
+      .map((m) => m.content);
+    expect(texts).toEqual([
+      'add first thing',
+      'Done: add first thing.',
+      'add second thing',
+      'Done: add second thing.',
+      'hello',
+    ]);
+  });
+
+  it('regenerating never repeats a task change, even when the model makes the same call again', async () => {
+    const user = 'ui-regenerate-naive';
+    const chat = chatFor(user);
+    await send(chat, 'add book the dentist');
+    // A naive model: it adds the task again whatever the history says.
+    h.fake.reply(
+      { toolCalls: [{ name: 'add_task', args: { title: 'book the dentist' } }] },
+      { text: 'Added.' },
+    );
+    await chat.regenerate();
+    expect(chat.status).toBe('ready');
+    const tasks = await h.tasks(user);
+    expect(tasks.map((t) => t.title)).toEqual(['book the dentist']);
+    // The answer shows the change the turn made (recorded), and the repeat answered from that record.
+    const answer = chat.messages.at(-1) as Message;
+    const tools = answer.parts.filter((p) => p.type === 'tool-add_task') as any[];
+    expect(tools.map((p) => [p.state, p.output])).toEqual([
+      ['output-available', tasks[0]],
+      ['output-available', tasks[0]],
+    ]);
+    const conversationId = answer.metadata?.conversationId as string;
+    expect(shape((await stored(user, conversationId)).messages)).toEqual(shape(chat.messages));
+  });
+
+  it('shows a tool error as an output-error part while the model receives {"error": ...}', async () => {
+    const user = 'ui-tool-error';
+    const chat = chatFor(user);
+    const answer = await send(chat, 'done 42');
+    const tool = answer.parts.find((p) => p.type === 'tool-complete_task');
+    expect(tool).toEqual({
+      type: 'tool-complete_task',
+      toolCallId: expect.any(String),
+      state: 'output-error',
+      input: { task_id: 42 },
+      errorText: 'Task #42 not found.',
+    });
+    const toolMessage = h.fake.requests.at(-1)?.messages.at(-1);
+    expect(toolMessage?.role).toBe('tool');
+    expect(JSON.parse(toolMessage?.content)).toEqual({ error: 'Task #42 not found.' });
+    const conversationId = answer.metadata?.conversationId as string;
+    expect(shape((await stored(user, conversationId)).messages)).toEqual(shape(chat.messages));
+
+    // Calls the SDK itself refuses (arguments that do not parse, a tool that does not exist) too.
+    h.fake.reply(
+      {
+        toolCalls: [
+          { name: 'add_task', rawArguments: '{"title": "half' },
+          { name: 'drop_tables', args: {} },
+        ],
+      },
+      { text: 'Sorry.' },
+    );
+    const refused = await send(chat, 'try something');
+    const tools = refused.parts.filter((p) => p.type !== 'text') as any[];
+    expect(tools.map((p) => [p.type, p.state, p.input])).toEqual([
+      ['tool-add_task', 'output-error', {}],
+      ['tool-drop_tables', 'output-error', {}],
+    ]);
+    expect(tools.map((p) => p.errorText)).toEqual([
+      expect.stringContaining('Invalid arguments'),
+      expect.stringContaining('There is no tool named "drop_tables"'),
+    ]);
+    expect(shape((await stored(user, conversationId)).messages)).toEqual(shape(chat.messages));
+  });
+
+  it('answers GET /chat/:id/stream with 204, so resuming a chat finds nothing to resume', async () => {
+    const res = await h.get('ui-resume-stream', '/chat/any-chat-id/stream');
+    expect(res.status).toBe(204);
+    const chat = chatFor('ui-resume-stream', 'any-chat-id');
+    await chat.resumeStream();
+    expect(chat.status).toBe('ready');
+    expect(chat.messages).toEqual([]);
+  });
+
+  it('replays a repeated message id with the same assistant id, parts and metadata, running nothing', async () => {
+    const user = 'ui-replay';
+    const chat = chatFor(user, 'replay-chat');
+    const answer = await send(chat, 'add replay me');
+    const body = { id: 'replay-chat', messages: chat.messages.slice(0, 1), trigger: 'submit-message' };
+    const requests = h.fake.requests.length;
+    const res = await h.chat(user, body);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    let replayed: UIMessage | undefined;
+    for await (const message of readUIMessageStream({ stream: uiChunks(res) })) replayed = message;
+    expect(replayed).toEqual(answer);
+    expect(h.fake.requests.length).toBe(requests);
+    expect(await h.tasks(user)).toHaveLength(1);
+  });
+
+  it('answers the UI body with the stream whatever Accept says', async () => {
+    const message = { id: 'accept-1', role: 'user', parts: [{ type: 'text', text: 'hello' }] };
+    const res = await h.chat(
+      'ui-accept',
+      { id: 'accept-chat', messages: [message] },
+      { accept: 'application/json' },
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    expect(res.headers.get('x-vercel-ai-ui-message-stream')).toBe('v1');
+    let last: UIMessage | undefined;
+    for await (const m of readUIMessageStream({ stream: uiChunks(res) })) last = m;
+    expect(last?.parts).toEqual([{ type: 'text', text: 'OK.', state: 'done' }]);
+  });
+
+  it('costs 2 statements plus 1 per tool call, as the contract body does', async () => {
+    const chat = chatFor('ui-statements');
+    statements.length = 0;
+    await send(chat, 'hello');
+    expect(statements).toHaveLength(2);
+    statements.length = 0;
+    await send(chat, 'add count me');
+    expect(statements).toHaveLength(3);
+    statements.length = 0;
+    await chat.regenerate();
+    expect(statements).toHaveLength(2);
+  });
+
+  it.each([
+    ['a non-string id', { id: 7, messages: [] }, 'id: id must be a string'],
+    [
+      'an over-long id',
+      { id: 'x'.repeat(129), messages: [{}] },
+      'id: id must be 1-128 printable ASCII characters',
+    ],
+    ['no messages', { id: 'c', messages: [] }, 'messages: messages must not be empty'],
+    ['an unknown trigger', { id: 'c', messages: [{}], trigger: 'resume-stream' }, 'trigger: trigger must be'],
+    [
+      'an assistant message last',
+      { id: 'c', messages: [{ id: 'a', role: 'assistant', parts: [] }] },
+      'messages.0.role: the newest message must be a user message',
+    ],
+    [
+      'a newest message without an id',
+      { id: 'c', messages: [{ role: 'user', parts: [{ type: 'text', text: 'hi' }] }] },
+      'messages.0.id: id must be a string',
+    ],
+    [
+      'a newest message without text',
+      { id: 'c', messages: [{ id: 'm', role: 'user', parts: [{ type: 'file', url: 'x' }] }] },
+      'messages.0.parts: the message has no text',
+    ],
+    [
+      'a NUL character',
+      { id: 'c', messages: [{ id: 'm', role: 'user', parts: [{ type: 'text', text: 'a\u0000b' }] }] },
+      'messages.0.parts.0.text: text must not contain NUL characters',
+    ],
+  ])('refuses %s with 400 invalid_request naming the field', async (_name, body, message) => {
+    const res = await h.chat('ui-bad', body);
+    expect(res.status).toBe(400);
+    const { error } = (await res.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe('invalid_request');
+    expect(error.message).toContain(message);
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * One chat message, rendered from `message.parts` by `part.type` as the AI SDK's own examples do:
+ * text as text, every `tool-<name>` part as a compact card by its state. Nothing here re-parses
+ * the model's prose to find out what happened.
+ */
+import { getToolName, isToolUIPart, type UIMessage } from 'ai';
+import { doneLine, errorInOutput, errorLine, pendingLine } from './tool-summary.ts';
+
+type Part = UIMessage['parts'][number];
+type ToolPart = Extract<Part, { toolCallId: string }>;
+
+export function MessageView({ message }: { message: UIMessage }) {
+  const role = message.role === 'user' ? 'user' : 'assistant';
+  // An answer that failed before its first text or tool call has nothing to show but its error.
+  if (!message.parts.some((p) => (p.type === 'text' && p.text !== '') || isToolUIPart(p))) return null;
+  return (
+    <li className={`message ${role}`} data-role={role} data-message-id={message.id}>
+      <div className="bubble">
+        {message.parts.map((part, index) => (
+          // Parts never reorder within a message, so their position is a stable key.
+          // biome-ignore lint/suspicious/noArrayIndexKey: see above
+          <PartView key={index} part={part} />
+        ))}
+      </div>
+    </li>
+  );
+}
+
+function PartView({ part }: { part: Part }) {
+  if (part.type === 'text') return <p className="text">{part.text}</p>;
+  if (isToolUIPart(part)) return <ToolCard part={part} />;
+  // step-start, reasoning, sources, files, data parts: nothing this server sends to show.
+  return null;
+}
+
+function ToolCard({ part }: { part: ToolPart }) {
+  const tool = getToolName(part);
+  const outputError = part.state === 'output-available' ? errorInOutput(part.output) : undefined;
+  if (part.state === 'output-error' || outputError !== undefined) {
+    return (
+      <div className="tool-card error" data-tool={tool} data-state="output-error" role="status">
+        <span className="tool-icon" aria-hidden="true">
+          !
+        </span>
+        <div>
+          <div className="tool-line">{errorLine(tool, part.input)}</div>
+          <div className="tool-error-text">{part.errorText ?? outputError}</div>
+        </div>
+      </div>
+    );
+  }
+  if (part.state === 'output-available') {
+    return (
+      <details className="tool-card done" data-tool={tool} data-state={part.state}>
+        <summary>
+          <span className="tool-icon" aria-hidden="true">
+            ✓
+          </span>
+          <span className="tool-line">{doneLine(tool, part.input, part.output)}</span>
+        </summary>
+        <pre className="tool-detail">
+          {JSON.stringify({ input: part.input, output: part.output }, null, 2)}
+        </pre>
+      </details>
+    );
+  }
+  if (part.state === 'output-denied') {
+    return (
+      <div className="tool-card" data-tool={tool} data-state={part.state}>
+        <span className="tool-line">{tool} was not run</span>
+      </div>
+    );
+  }
+  return (
+    <div className="tool-card pending" data-tool={tool} data-state={part.state}>
+      <span className="spinner" aria-hidden="true" />
+      <span className="tool-line">{pendingLine(tool, part.input)}</span>
+    </div>
+  );
+}

@@ -1,0 +1,111 @@
+/**
+ * The user's tasks beside the chat (`GET /tasks`), so what the tools did is visible as state and
+ * not only as cards. It reloads whenever `version` changes (the app bumps it when a turn's tools
+ * ran) and lets a person tick a task done with `PATCH /tasks/:id`, the same change the
+ * `complete_task` tool makes, so the chat sees it on its next turn.
+ */
+import { useCallback, useEffect, useState } from 'react';
+import { ApiProblem, api, type Task } from './api.ts';
+import type { Problem } from './problems.ts';
+
+export function TaskPanel({ version, onCount }: { version: number; onCount(pending: number): void }) {
+  const [tasks, setTasks] = useState<Task[] | undefined>();
+  const [problem, setProblem] = useState<Problem>();
+  const [saving, setSaving] = useState<number>();
+
+  const load = useCallback(async () => {
+    try {
+      const { tasks } = await api<{ tasks: Task[]; total: number }>('/tasks?status=all');
+      setTasks(tasks);
+      setProblem(undefined);
+      onCount(tasks.filter((t) => !t.completed).length);
+    } catch (error) {
+      if (error instanceof ApiProblem) setProblem(error.problem);
+      else throw error;
+    }
+  }, [onCount]);
+
+  useEffect(() => {
+    void version;
+    void load();
+  }, [load, version]);
+
+  const toggle = async (task: Task) => {
+    setSaving(task.id);
+    // Shown at once; the reload below puts back the server's truth, whatever happened.
+    setTasks((list) => list?.map((t) => (t.id === task.id ? { ...t, completed: !task.completed } : t)));
+    try {
+      await api<Task>(`/tasks/${task.id}`, { method: 'PATCH', json: { completed: !task.completed } });
+      setProblem(undefined);
+    } catch (error) {
+      if (error instanceof ApiProblem) setProblem(error.problem);
+      else throw error;
+    } finally {
+      setSaving(undefined);
+    }
+    await load();
+  };
+
+  const pending = tasks?.filter((t) => !t.completed) ?? [];
+  const done = tasks?.filter((t) => t.completed) ?? [];
+  return (
+    <section className="task-panel" aria-label="Tasks">
+      <div className="panel-head">
+        <h2>Tasks</h2>
+        <button type="button" className="link-button" onClick={() => void load()}>
+          Refresh
+        </button>
+      </div>
+      {problem ? (
+        <div className="problem small" role="alert">
+          <p className="problem-sentence">{problem.sentence}</p>
+          {problem.serverMessage ? (
+            <p className="problem-detail">Server said: {problem.serverMessage}</p>
+          ) : null}
+        </div>
+      ) : null}
+      {tasks === undefined && !problem ? <p className="muted">Loading…</p> : null}
+      {tasks?.length === 0 ? <p className="muted">No tasks yet. Ask the chat to add one.</p> : null}
+      <ul className="tasks">
+        {pending.map((task) => (
+          <TaskRow key={task.id} task={task} saving={saving === task.id} onToggle={toggle} />
+        ))}
+      </ul>
+      {done.length > 0 ? (
+        <details className="done-tasks" open>
+          <summary>Done ({done.length})</summary>
+          <ul className="tasks">
+            {done.map((task) => (
+              <TaskRow key={task.id} task={task} saving={saving === task.id} onToggle={toggle} />
+            ))}
+          </ul>
+        </details>
+      ) : null}
+    </section>
+  );
+}
+
+function TaskRow({ task, saving, onToggle }: { task: Task; saving: boolean; onToggle(task: Task): void }) {
+  return (
+    <li className={`task${task.completed ? ' completed' : ''}`} data-task-id={task.id}>
+      <label>
+        <input
+          type="checkbox"
+          checked={task.completed}
+          disabled={saving}
+          onChange={() => onToggle(task)}
+          aria-label={`${task.completed ? 'Reopen' : 'Complete'} #${task.id} ${task.title}`}
+        />
+        <span className="task-title">
+          <span className="task-id">#{task.id}</span> {task.title}
+        </span>
+      </label>
+      <span className="task-meta">
+        {task.dueDate ? <span className="due">due {task.dueDate}</span> : null}
+        {task.priority !== 'medium' ? (
+          <span className={`priority ${task.priority}`}>{task.priority}</span>
+        ) : null}
+      </span>
+    </li>
+  );
+}
