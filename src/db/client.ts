@@ -281,21 +281,26 @@ function openNeonHttp(url: string): Handle {
 // before the statement ran: that one statement is sent again unnamed, and the pool stops naming.
 // PGlite and Neon's HTTP driver have no session to keep a statement in: they are left as they are.
 
-type Naming = { enabled: boolean; names: Map<string, string> };
+// Texts are looked up by length, then compared: Drizzle renders a new string per call, and a Map
+// keyed by the text would hash all of it (BEGIN TURN is kilobytes) on every statement.
+type Naming = { enabled: boolean; count: number; byLength: Map<number, { text: string; name: string }[]> };
 
 /** Most distinct statement texts given a name: the app has a few dozen; anything past is unnamed. */
 const MAX_NAMED_STATEMENTS = 500;
 
 function createNaming(): Naming {
-  return { enabled: true, names: new Map() };
+  return { enabled: true, count: 0, byLength: new Map() };
 }
 
 function nameFor(naming: Naming, text: string): string | undefined {
-  let name = naming.names.get(text);
-  if (name === undefined && naming.names.size < MAX_NAMED_STATEMENTS) {
-    name = `tc_${createHash('sha256').update(text).digest('base64url').slice(0, 32)}`;
-    naming.names.set(text, name);
-  }
+  const known = naming.byLength.get(text.length);
+  const found = known?.find((entry) => entry.text === text);
+  if (found) return found.name;
+  if (naming.count >= MAX_NAMED_STATEMENTS) return undefined;
+  const name = `tc_${createHash('sha256').update(text).digest('base64url').slice(0, 32)}`;
+  if (known) known.push({ text, name });
+  else naming.byLength.set(text.length, [{ text, name }]);
+  naming.count++;
   return name;
 }
 
