@@ -1,6 +1,8 @@
 // Chat-turn benchmark: turns/s and latency at 1, 16 and 64 concurrent clients with a
 // zero-latency in-process model, on Postgres through `pg`, through the Neon serverless driver
-// (via a local WebSocket bridge), on in-memory PGlite, and with no database at all.
+// (via a local WebSocket bridge), on in-memory PGlite, and with no database at all. Beside them
+// (./rows.ts): network rows through a delay proxy, size rows (100,000 tasks and messages beside
+// 60), and a model of the usual 5-statement design (./usual-design.ts) beside ours.
 //
 //   npm run bench                 (BENCH_SECONDS=5 per measured run by default)
 //   BENCH_DATABASE_URL=postgres://user@host:5432/postgres npm run bench
@@ -27,6 +29,17 @@ import { Inflight } from '../src/http/inflight.ts';
 import { type LoadResult, runLoad, type Turn } from './load.ts';
 import { type CpuSplit, createCpuMonitor, waitForQuiet } from './machine.ts';
 import { createFakeStores, createSdkOnlyClient, noDatabase, steadyStateHistory } from './no-db.ts';
+import {
+  type NetworkRow,
+  networkRows,
+  networkTable,
+  type RowsContext,
+  type SizeSeries,
+  sizeRows,
+  sizeTable,
+} from './rows.ts';
+import { seedConversation, templateTurn, vacuumAnalyze } from './seed.ts';
+import { createUsualTurnStore } from './usual-design.ts';
 import { createZeroModel } from './zero-model.ts';
 
 const ADMIN_URL =
@@ -35,6 +48,7 @@ const ADMIN_URL =
   'postgres://postgres@127.0.0.1:5432/postgres';
 const MEASURE_MS = Math.round(Number(process.env.BENCH_SECONDS ?? '5') * 1000);
 const WARMUP_MS = 1500;
+const NETWORK_TURNS = 30;
 const WARMUP_TURNS = 12; // 4 messages a turn: fills the 40-message history window
 const CONCURRENCY = [1, 16, 64];
 /** A row during which other programs used more than this share of all cores is measured again. */
@@ -42,7 +56,7 @@ const DISTURBED_PERCENT = 15;
 const TODAY = '2026-11-23';
 const RUN_TAG = randomBytes(3).toString('hex');
 const BENCHMARKS_MD = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
-/** BENCH_ONLY=pg,neon,pglite,nodb runs a subset (and leaves BENCHMARKS.md alone). */
+/** BENCH_ONLY=pg,neon,pglite,nodb,network,size,usual runs a subset (and leaves BENCHMARKS.md alone). */
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const selected = (part: string) => !ONLY || ONLY.includes(part);
 
@@ -53,6 +67,8 @@ type Row = LoadResult & {
   cpu: CpuSplit | undefined;
 };
 const rows: Row[] = [];
+let network: NetworkRow[] = [];
+let sizes: SizeSeries[] = [];
 const statementCounts: { config: string; counts: [number, number, number] }[] = [];
 
 const model = createZeroModel();
@@ -143,8 +159,14 @@ function benchConfig(env: Record<string, string>): Config {
 type Fetcher = (path: string, init: RequestInit) => Promise<Response>;
 
 type ChatClients = {
-  /** A turn function for `concurrency` fresh users; each keeps its conversation. */
-  turns(label: string, options?: { stream?: boolean; message?: string }): Turn;
+  /**
+   * A turn function for `concurrency` fresh users; each keeps its conversation. With `seeded`,
+   * client i continues conversation `seeded[i]` of user `seeded[i].userId` instead.
+   */
+  turns(
+    label: string,
+    options?: { stream?: boolean; message?: string; seeded?: { userId: string; conversationId: string }[] },
+  ): Turn;
   turnsDone(): number;
 };
 
@@ -155,7 +177,9 @@ function chatClients(fetcher: Fetcher): ChatClients {
     turnsDone: () => done,
     turns(label, options = {}) {
       const run = ++generation;
-      const conversations = new Map<number, string>();
+      const conversations = new Map<number, string>(
+        (options.seeded ?? []).map((seeded, client) => [client, seeded.conversationId]),
+      );
       let sent = 0;
       return async (client) => {
         const conversationId = conversations.get(client);
@@ -164,7 +188,7 @@ function chatClients(fetcher: Fetcher): ChatClients {
           method: 'POST',
           headers: {
             'content-type': 'application/json',
-            'x-user-id': `bench-${label}-${RUN_TAG}-${run}-${client}`,
+            'x-user-id': options.seeded?.[client]?.userId ?? `bench-${label}-${RUN_TAG}-${run}-${client}`,
             ...(options.stream ? { accept: 'text/event-stream' } : {}),
           },
           body: JSON.stringify(conversationId ? { message, conversationId } : { message }),
@@ -193,7 +217,7 @@ type Target = {
   database: Database;
   config: Config;
   statements: () => number;
-  /** In-memory stores replacing the database's (the no-database ceiling). */
+  /** Stores replacing the database's: in-memory fakes (the no-database ceiling), the usual design. */
   stores?: Pick<AppDeps, 'tasks' | 'turns'>;
   /** The bridge process whose CPU the rows report. */
   bridgePid?: number;
@@ -359,6 +383,77 @@ async function benchNoDb(): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The usual design beside ours, in conversations of 10,000 messages.
+
+const LONG = 10_000;
+const OURS_LONG = `pg, ${LONG.toLocaleString('en')}-message conversations`;
+const USUAL_LONG = `usual design (model), ${LONG.toLocaleString('en')}-message conversations`;
+
+async function benchUsualAtLength(): Promise<void> {
+  const url = await createServerDatabase('usual');
+  const target = await openTarget(OURS_LONG, { DATABASE_URL: url, DB_DRIVER: 'pg' });
+  const usual: Target = {
+    ...target,
+    name: USUAL_LONG,
+    stores: { turns: createUsualTurnStore(target.database) },
+  };
+  try {
+    const clients = Math.max(...CONCURRENCY.filter((c) => c <= 16));
+    // One real turn of the app, copied LONG / 4 times into each client's conversation.
+    const { app, inflight } = appFor(target);
+    const templateUser = `bench-usual-template-${RUN_TAG}`;
+    const first = (await (
+      await app.request('/chat', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-user-id': templateUser },
+        body: JSON.stringify({ message: 'add template task' }),
+      })
+    ).json()) as { conversationId: string };
+    await inflight.idle();
+    const template = await templateTurn(url, first.conversationId);
+    const seeded = async (design: string) => {
+      const out: { userId: string; conversationId: string }[] = [];
+      for (let i = 0; i < clients; i++) {
+        const userId = `bench-long-${design}-${RUN_TAG}-${i}`;
+        out.push({ userId, conversationId: await seedConversation(url, userId, LONG, template) });
+      }
+      return out;
+    };
+    const started = performance.now();
+    const oursSeeded = await seeded('ours');
+    const usualSeeded = await seeded('usual');
+    await vacuumAnalyze(url);
+    log(
+      `  seeded ${2 * clients} conversations of ${LONG} messages in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
+    for (const [t, conversations] of [
+      [target, oursSeeded],
+      [usual, usualSeeded],
+    ] as const) {
+      const { app: tApp, inflight: tInflight } = appFor(t);
+      const chat = chatClients(async (path, init) => tApp.request(path, init));
+      const counters = { statements: t.statements, turns: chat.turnsDone };
+      for (const concurrency of [1, clients]) {
+        await measure(
+          t.name,
+          'JSON',
+          concurrency,
+          chat.turns(`long${concurrency}`, { seeded: conversations }),
+          counters,
+        );
+      }
+      await tInflight.idle();
+    }
+  } finally {
+    await target.database.close();
+  }
+}
+
+function rowsContext(): RowsContext {
+  return { createServerDatabase, benchConfig, log, runTag: RUN_TAG, model, today: TODAY };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Report.
 
 const fmt = (n: number | undefined, digits: number) =>
@@ -393,7 +488,7 @@ function ratios(): string {
   for (const concurrency of CONCURRENCY) {
     const pgRate = find('pg', 'JSON', concurrency);
     const neonRate = find('neon (WebSocket bridge)', 'JSON', concurrency);
-    const app = find('no DB: app, fake driver', 'JSON', concurrency);
+    const app = find('no DB: app, fake stores', 'JSON', concurrency);
     const sdk = find('no DB: AI SDK turn only', 'JSON', concurrency);
     const pct = (a?: number, b?: number) => (a && b ? `${((100 * a) / b).toFixed(0)}%` : '-');
     lines.push(
@@ -412,6 +507,37 @@ function ratios(): string {
     );
   }
   return lines.join('\n');
+}
+
+/** The usual design beside ours: ratios from the network rows and the 10,000-message rows. */
+function sideBySide(): string {
+  const lines = ['| Comparison | Ours | Usual design (model) | Usual / ours |', '|---|--:|--:|--:|'];
+  const pair = (label: string, ours?: number, usual?: number, digits = 2) => {
+    if (ours === undefined || usual === undefined) return;
+    lines.push(`| ${label} | ${fmt(ours, digits)} | ${fmt(usual, digits)} | ${fmt(usual / ours, 2)}x |`);
+  };
+  const add = (design: 'ours' | 'usual', rMs: number) =>
+    network.find((r) => r.design === design && r.rMs === rMs && r.turn === '1 tool call (add_task)');
+  for (const rMs of [20, 0]) {
+    const ours = add('ours', rMs);
+    const usual = add('usual', rMs);
+    pair(`R = ${rMs} ms, 1 client, 1 tool call: turn - model, ms (median)`, ours?.netMs, usual?.netMs);
+    if (rMs === 20) pair('R = 20 ms: statements per 1-tool turn', ours?.statements, usual?.statements);
+  }
+  const long = (config: string, concurrency: number) =>
+    rows.find((r) => r.config === config && r.concurrency === concurrency);
+  for (const concurrency of [1, 16]) {
+    const ours = long(OURS_LONG, concurrency);
+    const usual = long(USUAL_LONG, concurrency);
+    if (!ours || !usual) continue;
+    const cpu = (r: Row, k: 'nodeMs' | 'postgresMs') => (r.cpu ? r.cpu[k] / r.turns : undefined);
+    const at = `${LONG.toLocaleString('en')} messages, ${concurrency} client${concurrency > 1 ? 's' : ''}`;
+    pair(`${at}: p50 ms`, ours.p50, usual.p50);
+    pair(`${at}: turns/s`, ours.turnsPerSecond, usual.turnsPerSecond, 0);
+    pair(`${at}: Postgres CPU ms/turn`, cpu(ours, 'postgresMs'), cpu(usual, 'postgresMs'));
+    pair(`${at}: Node CPU ms/turn`, cpu(ours, 'nodeMs'), cpu(usual, 'nodeMs'));
+  }
+  return lines.length > 2 ? lines.join('\n') : '';
 }
 
 async function machine(pgVersion: string, pgSettings: string, pgliteVersion: string): Promise<string> {
@@ -471,6 +597,21 @@ async function main(): Promise<void> {
       await pgTarget.database.close();
     }
 
+    if (selected('network')) {
+      log('network (pg through the delay proxy)');
+      network = await networkRows(rowsContext(), { latencies: [0, 5, 20], turns: NETWORK_TURNS, warmup: 3 });
+    }
+
+    if (selected('size')) {
+      log('size (100,000 tasks and messages beside 60)');
+      sizes = await sizeRows(rowsContext(), { blocks: 16, perBlock: 20, warmup: 5 });
+    }
+
+    if (selected('usual')) {
+      log('the usual design beside ours, 10,000-message conversations');
+      await benchUsualAtLength();
+    }
+
     if (selected('neon')) {
       log('neon');
       const neonTarget = await openTarget('neon (WebSocket bridge)', {
@@ -516,6 +657,30 @@ async function main(): Promise<void> {
     'Throughput against the ceilings (JSON answers):',
     '',
     ratios(),
+    ...(network.length > 0
+      ? [
+          '',
+          `Network rows (pg through the delay proxy, 1 client, medians of ${NETWORK_TURNS} turns, all rows interleaved turn by turn; the floor is the round trips one after another: 2 + tool calls for ours, where the calls of one step run at once, and 5 + tool calls for the usual design):`,
+          '',
+          networkTable(network),
+        ]
+      : []),
+    ...(sizes.length > 0
+      ? [
+          '',
+          'Size rows (1 client; a user with 100,000 tasks and a 100,000-message conversation beside one with 60 of each, turns alternating in blocks):',
+          '',
+          sizeTable(sizes),
+        ]
+      : []),
+    ...(sideBySide()
+      ? [
+          '',
+          'The usual design (a bench-only model of the common 5-statement turn) beside ours:',
+          '',
+          sideBySide(),
+        ]
+      : []),
   ].join('\n');
   process.stdout.write(`${generated}\n`);
   if (!ONLY) await writeBenchmarksMd(generated);

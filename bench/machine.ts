@@ -8,7 +8,13 @@ import os from 'node:os';
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
-type Snapshot = { at: number; busyMs: number; node: number; postgresMs: number; bridgeMs: number };
+type Snapshot = {
+  at: number;
+  busyMs: number;
+  node: number;
+  postgresMs: Map<string, number>;
+  bridgeMs: number;
+};
 
 export type CpuSplit = {
   /** Milliseconds of CPU over the window. */
@@ -54,9 +60,14 @@ function processCpu(pid: string): { name: string; ms: number } | undefined {
 // A client backend's title names its database and client: "postgres: 15/main: user db 127.0.0.1(5432) idle".
 const CLIENT_BACKEND = /\d+\.\d+\.\d+\.\d+\(\d+\)|\[local\]|::1\(\d+\)/;
 
-/** Postgres CPU for the benchmark: backends whose title contains `databaseTag`, and every background process. */
-function postgresMs(databaseTag: string): number {
-  let sum = 0;
+/**
+ * Postgres CPU for the benchmark, by process: backends whose title contains `databaseTag`, and
+ * every background process. By process because a backend can exit inside a window (a pool closes
+ * an idle connection): a plain sum would then lose the CPU it had used before the window, not
+ * just in it, and read low or even negative.
+ */
+function postgresMs(databaseTag: string): Map<string, number> {
+  const byPid = new Map<string, number>();
   try {
     for (const pid of readdirSync('/proc')) {
       if (!/^\d+$/.test(pid)) continue;
@@ -68,11 +79,18 @@ function postgresMs(databaseTag: string): number {
       } catch {
         continue;
       }
-      if (title.includes(databaseTag) || !CLIENT_BACKEND.test(title)) sum += cpu.ms;
+      if (title.includes(databaseTag) || !CLIENT_BACKEND.test(title)) byPid.set(pid, cpu.ms);
     }
   } catch {
-    return Number.NaN;
+    return new Map([['', Number.NaN]]);
   }
+  return byPid;
+}
+
+/** CPU used between two by-process readings: processes born in between count whole. */
+function cpuBetween(before: Map<string, number>, after: Map<string, number>): number {
+  let sum = 0;
+  for (const [pid, ms] of after) sum += ms - (before.get(pid) ?? 0);
   return sum;
 }
 
@@ -99,10 +117,10 @@ export function createCpuMonitor(databaseTag: string, bridgePid?: () => number |
       if (!first) return;
       const now = snapshot();
       const nodeMs = now.node - first.node;
-      const pgMs = now.postgresMs - first.postgresMs;
+      const pgMs = cpuBetween(first.postgresMs, now.postgresMs);
       const bridgeMs = now.bridgeMs - first.bridgeMs;
       const busyMs = now.busyMs - first.busyMs;
-      // A backend that exits inside the window takes its CPU with it: never below zero.
+      // A backend that exits inside the window takes its in-window CPU with it (counted as other).
       const otherMs = Math.max(0, busyMs - nodeMs - pgMs - bridgeMs);
       const capacity = (now.at - first.at) * os.availableParallelism();
       last = {

@@ -35,8 +35,10 @@ export function createConversations(database: Database) {
         (db) =>
           queryRows<{ id: string; title: string; created_at: string; updated_at: string }>(
             db,
+            // NULLS LAST as in conversations_user_recent_idx, so the index gives the order and
+            // the read stops at `limit`; plain DESC sorted all the user's conversations.
             sql`select id, title, created_at, updated_at from conversations
-                where user_id = ${userId} order by updated_at desc limit ${limit}::int`,
+                where user_id = ${userId} order by updated_at desc nulls last limit ${limit}::int`,
           ),
         { idempotent: true },
       );
@@ -62,14 +64,17 @@ export function createConversations(database: Database) {
         (db) =>
           queryRows<{ id: string; title: string; messages: ConversationDetail['messages'] }>(
             db,
+            // At most `limit` messages, read backwards on (conversation_id, seq) whatever the
+            // conversation's length; json_agg of the rows appends text where a jsonb object per
+            // message copied every content again.
             sql`select c.id, c.title,
-                  coalesce((select jsonb_agg(jsonb_build_object('id', m.id, 'seq', m.seq, 'role', m.role,
-                              'content', m.content, 'createdAt', m.created_at, 'turnId', m.turn_id,
-                              'replaced', m.replaced,
-                              'messageId', (select t.message_id from turns t
-                                            where t.id = m.turn_id and m.role = 'user')) order by m.seq)
-                            from (select * from messages where conversation_id = c.id
-                                  order by seq desc limit ${limit}::int) m), '[]'::jsonb) as messages
+                  coalesce((select json_agg(x order by x.seq)
+                            from (select m.id, m.seq, m.role, m.content, m.created_at as "createdAt",
+                                    m.turn_id as "turnId", m.replaced,
+                                    (select t.message_id from turns t
+                                     where t.id = m.turn_id and m.role = 'user') as "messageId"
+                                  from (select * from messages where conversation_id = c.id
+                                        order by seq desc limit ${limit}::int) m) x), '[]'::json) as messages
                 from conversations c
                 where c.user_id = ${userId} and (c.id = ${conversationId}::uuid or c.id = ${alias}::uuid)
                 order by (c.id = ${conversationId}::uuid) is true desc

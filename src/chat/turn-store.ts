@@ -384,9 +384,20 @@ function beginTurnStatement(
       returning seq
     ),
     history as (
-      select m.seq, m.role, m.content, m.turn_id, m.replaced from messages m, target t
-      where m.conversation_id = t.id and m.seq <= t.last_seq
-      order by m.seq desc limit ${historyMessages - 1}::int
+      -- The window touches only its own rows, however long the conversation. Seqs are gapless
+      -- per conversation (every writer takes the next ones from last_seq; a replaced answer is
+      -- flagged, not removed), so the window is the seq range (last_seq - n, last_seq]; LATERAL
+      -- makes it an index range scan on messages_conversation_seq_key for the one target row. As
+      -- a plain join the planner read every message of the conversation (bitmap scan, then a
+      -- top-N sort), or, with statistics, the whole table (test/plans.test.ts). The range holds
+      -- this turn's user message, stored by this very statement and so not visible to it; a
+      -- re-run's, stored earlier, is: LIMIT keeps n - 1.
+      select m.seq, m.role, m.content, m.turn_id as "turnId", m.replaced
+      from target t, lateral (
+        select seq, role, content, turn_id, replaced from messages
+        where conversation_id = t.id and seq > t.last_seq - ${historyMessages}::int and seq <= t.last_seq
+        order by seq desc limit ${historyMessages - 1}::int
+      ) m
     )
     select
       case
@@ -406,9 +417,10 @@ function beginTurnStatement(
                 from rate_limits r, unnest(r.recent) x
                 where r.user_id = ${userId} and x > now() - interval '1 minute'), 60000)::float8
         as retry_after_ms,
-      coalesce((select jsonb_agg(jsonb_build_object('seq', h.seq, 'role', h.role, 'content', h.content,
-                                                    'turnId', h.turn_id, 'replaced', h.replaced)
-                order by h.seq) from history h), '[]'::jsonb) as history,
+      -- json_agg of the rows themselves (keys seq, role, content, turnId, replaced) only appends
+      -- text; building a jsonb object per message copied every content into a new jsonb tree: 4
+      -- times the CPU.
+      coalesce((select json_agg(h order by h.seq) from history h), '[]'::json) as history,
       -- What earlier attempts of a re-run turn changed (none for a new turn: its id is new).
       (select coalesce(jsonb_agg(jsonb_build_object('callKey', e.call_key, 'occurrence', e.occurrence,
                 'tool', e.tool, 'args', e.args, 'task', e.task) order by e.created_at, e.occurrence), '[]'::jsonb)
@@ -418,10 +430,12 @@ function beginTurnStatement(
     left join prior p on true`;
 }
 
+// The same bounded range as BEGIN TURN's window (seqs are gapless): at most `limit` rows read.
 function historyStatement(conversationId: string, newestSeq: number, limit: number) {
   return sql`
     select seq, role, content, turn_id as "turnId", replaced from messages
-    where conversation_id = ${conversationId}::uuid and seq <= ${newestSeq}::int
+    where conversation_id = ${conversationId}::uuid
+      and seq > ${newestSeq}::int - ${limit}::int and seq <= ${newestSeq}::int
     order by seq desc limit ${limit}::int`;
 }
 

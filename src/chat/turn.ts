@@ -47,6 +47,7 @@ import {
   toolPart,
   type UIAnswer,
 } from './ui-messages.ts';
+import { uiMessageStreamResponse } from './ui-stream.ts';
 
 export type ChatTurnDeps = {
   config: Config;
@@ -199,7 +200,8 @@ export function createChatTurns(deps: ChatTurnDeps) {
     const stored = inflight.track(turn.end(run.outcome));
     stored.catch(() => {});
     const metadata = streamMetadata(req, conversationId, turn.createdAt);
-    const stream = createUIMessageStream({
+    return uiMessageStreamResponse({
+      headers: { 'X-Conversation-Id': conversationId, 'X-Message-Id': req.messageId },
       execute: async ({ writer }) => {
         writer.write({ type: 'start', messageId: turn.answerId, messageMetadata: metadata });
         // A re-run shows first what its earlier attempts did, as the stored answer does.
@@ -227,10 +229,6 @@ export function createChatTurns(deps: ChatTurnDeps) {
       },
       // Only a bug gets here; never the SDK's "An error occurred.".
       onError: (error) => describeError(error).message,
-    });
-    return createUIMessageStreamResponse({
-      stream,
-      headers: { 'X-Conversation-Id': conversationId, 'X-Message-Id': req.messageId },
     });
   }
 

@@ -10,6 +10,7 @@
  * database in memory and overwrite each other's writes. A lock file in the directory makes the
  * second opener stop at start-up with one line, before it writes anything.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
@@ -221,7 +222,8 @@ function openPg(settings: Config['db'], url: string, onStatement?: (sql: string)
   });
   // An idle client dying (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => {});
-  if (onStatement) pool.on('connect', (client) => countStatements(client, onStatement));
+  const naming = createNaming();
+  pool.on('connect', (client) => wrapQueries(client, naming, onStatement));
   const db = drizzlePg({ client: pool, schema }) as unknown as Db;
   return { db, close: () => pool.end(), poolStats: () => poolFigures(pool) };
 }
@@ -246,8 +248,8 @@ function openNeonPool(settings: Config['db'], url: string, onStatement?: (sql: s
     idleTimeoutMillis: 30_000,
   });
   pool.on('error', () => {});
-  if (onStatement)
-    pool.on('connect', (client: unknown) => countStatements(client as pg.PoolClient, onStatement));
+  const naming = createNaming();
+  pool.on('connect', (client: unknown) => wrapQueries(client as pg.PoolClient, naming, onStatement));
   const db = drizzleNeon({ client: pool, schema }) as unknown as Db;
   return {
     db,
@@ -262,11 +264,83 @@ function openNeonHttp(url: string): Handle {
   return { db, close: async () => {}, poolStats: () => undefined };
 }
 
-function countStatements(client: pg.PoolClient, onStatement: (sql: string) => void): void {
+// ---------------------------------------------------------------------------------------------
+// Plan once. On `pg` and Neon's `Pool`, every statement that has parameters (all of the app's:
+// BEGIN/END TURN, the tools', the read routes') goes out as a named prepared statement, named
+// after its text. Each connection then sends the text and has it parsed once; Postgres keeps the
+// statement for the connection's life, and after five runs uses a generic plan when it is no
+// worse than the custom ones, so a turn's statements are no longer planned on every call
+// (BEGIN TURN's planning cost several times its execution). Done here, under Drizzle, so no query
+// site has to name anything, and a name can never meet a different text (pg refuses that).
+// Statements without parameters (DDL, migrations, `select 1`) stay simple-protocol queries.
+//
+// Neon's pooler is PgBouncer in transaction mode, which since 1.21 (Neon runs it with
+// max_prepared_statements set) tracks protocol-level named statements per client and prepares
+// them on whichever server connection runs the next transaction. A pooler without that support
+// answers "prepared statement ... does not exist" (26000) or "already exists" (42P05), both
+// before the statement ran: that one statement is sent again unnamed, and the pool stops naming.
+// PGlite and Neon's HTTP driver have no session to keep a statement in: they are left as they are.
+
+// Texts are looked up by length, then compared: Drizzle renders a new string per call, and a Map
+// keyed by the text would hash all of it (BEGIN TURN is kilobytes) on every statement.
+type Naming = { enabled: boolean; count: number; byLength: Map<number, { text: string; name: string }[]> };
+
+/** Most distinct statement texts given a name: the app has a few dozen; anything past is unnamed. */
+const MAX_NAMED_STATEMENTS = 500;
+
+function createNaming(): Naming {
+  return { enabled: true, count: 0, byLength: new Map() };
+}
+
+function nameFor(naming: Naming, text: string): string | undefined {
+  const known = naming.byLength.get(text.length);
+  const found = known?.find((entry) => entry.text === text);
+  if (found) return found.name;
+  if (naming.count >= MAX_NAMED_STATEMENTS) return undefined;
+  const name = `tc_${createHash('sha256').update(text).digest('base64url').slice(0, 32)}`;
+  if (known) known.push({ text, name });
+  else naming.byLength.set(text.length, [{ text, name }]);
+  naming.count++;
+  return name;
+}
+
+const statementLost = (error: unknown) => {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '26000' || code === '42P05';
+};
+
+type QueryConfig = { text?: string; name?: string; values?: unknown[]; submit?: unknown };
+type Callback = (error: unknown, result?: unknown) => void;
+
+function wrapQueries(client: pg.PoolClient, naming: Naming, onStatement?: (sql: string) => void): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-  (client as { query: unknown }).query = (config: unknown, ...rest: unknown[]) => {
-    onStatement(typeof config === 'string' ? config : String((config as { text?: string }).text));
-    return query(config, ...rest);
+  (client as { query: unknown }).query = (config: unknown, values?: unknown, callback?: unknown) => {
+    const object = typeof config === 'object' && config !== null ? (config as QueryConfig) : undefined;
+    const text = object ? object.text : String(config);
+    const params = Array.isArray(values) ? values : object?.values;
+    onStatement?.(String(text));
+    const name =
+      naming.enabled && object && !object.name && !object.submit && text && params && params.length > 0
+        ? nameFor(naming, text)
+        : undefined;
+    if (!name) return query(config, values, callback);
+    const named = { ...object, name };
+    const unnamed = (error: unknown) => {
+      if (!statementLost(error)) return false;
+      naming.enabled = false;
+      return true;
+    };
+    if (typeof values === 'function' || typeof callback === 'function') {
+      const done = (typeof values === 'function' ? values : callback) as Callback;
+      const args = typeof values === 'function' ? [] : [values];
+      return query(named, ...args, (error: unknown, result: unknown) =>
+        error && unnamed(error) ? query(config, ...args, done) : done(error, result),
+      );
+    }
+    return (query(named, values) as Promise<unknown>).catch((error: unknown) => {
+      if (unnamed(error)) return query(config, values);
+      throw error;
+    });
   };
 }
 

@@ -21,6 +21,12 @@ export const SEARCH_MAX_CHARS = 2000;
 /** Longest page one list may return, whatever the caller asks. */
 export const MAX_LIST_LIMIT = 100;
 export const DEFAULT_LIST_LIMIT = 50;
+/**
+ * A list's `total` is exact up to this many matching tasks; beyond, it is `TOTAL_CAP + 1`,
+ * meaning "more than TOTAL_CAP". Counting every match made a list cost grow with the task list
+ * (33 ms for 100,000 tasks); a capped count reads at most TOTAL_CAP + 1 index entries.
+ */
+export const TOTAL_CAP = 1000;
 /** Task ids are Postgres integers. */
 export const MAX_TASK_ID = 2_147_483_647;
 

@@ -42,6 +42,7 @@ import {
   statusArg,
   type Task,
   type TaskPage,
+  TOTAL_CAP,
   taskIdArg,
   taskPageSchema,
   taskSchema,
@@ -132,7 +133,8 @@ export const taskTools = {
   list_tasks: define({
     description: [
       "List the user's tasks, newest first. `total` is how many tasks match, which can be more",
-      'than the tasks returned (raise `limit` or narrow with `search`). Call it to answer any',
+      'than the tasks returned (raise `limit` or narrow with `search`); it is counted up to',
+      `${TOTAL_CAP}, and ${TOTAL_CAP + 1} means more than ${TOTAL_CAP}. Call it to answer any`,
       'question about the tasks, and BEFORE completing, updating or deleting a task the user names',
       'by its title rather than its id, to find the id; if several tasks match, ask which one.',
     ].join(' '),
