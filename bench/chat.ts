@@ -39,7 +39,7 @@ import {
   sizeTable,
 } from './rows.ts';
 import { seedConversation, templateTurn, vacuumAnalyze } from './seed.ts';
-import { createUsualTurnStore } from './usual-design.ts';
+import { createUsualStores } from './usual-design.ts';
 import { createZeroModel } from './zero-model.ts';
 
 const ADMIN_URL =
@@ -200,10 +200,13 @@ function chatClients(fetcher: Fetcher): ChatClients {
           }
           conversations.set(client, res.headers.get('x-conversation-id') as string);
         } else {
-          const body = (await res.json()) as { conversationId?: string; toolCalls?: unknown[] };
+          const body = (await res.json()) as { conversationId?: string; toolCalls?: { result?: unknown }[] };
           if (res.status !== 200) throw new Error(`POST /chat ${res.status}: ${JSON.stringify(body)}`);
           if (message.startsWith('add ') && body.toolCalls?.length !== 1)
             throw new Error('expected one tool call');
+          // A tool that answered an error did not do the work being measured.
+          if (body.toolCalls?.some((call) => (call.result as { error?: unknown })?.error))
+            throw new Error(`tool error: ${JSON.stringify(body.toolCalls).slice(0, 300)}`);
           conversations.set(client, body.conversationId as string);
         }
         done++;
@@ -392,11 +395,7 @@ const USUAL_LONG = `usual design (model), ${LONG.toLocaleString('en')}-message c
 async function benchUsualAtLength(): Promise<void> {
   const url = await createServerDatabase('usual');
   const target = await openTarget(OURS_LONG, { DATABASE_URL: url, DB_DRIVER: 'pg' });
-  const usual: Target = {
-    ...target,
-    name: USUAL_LONG,
-    stores: { turns: createUsualTurnStore(target.database) },
-  };
+  const usual: Target = { ...target, name: USUAL_LONG, stores: createUsualStores(target.database) };
   try {
     const clients = Math.max(...CONCURRENCY.filter((c) => c <= 16));
     // One real turn of the app, copied LONG / 4 times into each client's conversation.

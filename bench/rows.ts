@@ -24,7 +24,7 @@ import { Inflight } from '../src/http/inflight.ts';
 import { startFaultProxy } from '../test/support/fault-proxy.ts';
 import { createCpuMonitor } from './machine.ts';
 import { seedConversation, seedTasks, templateTurn, vacuumAnalyze } from './seed.ts';
-import { createUsualTurnStore } from './usual-design.ts';
+import { createUsualStores } from './usual-design.ts';
 import { timed } from './zero-model.ts';
 
 export type RowsContext = {
@@ -56,9 +56,11 @@ function sequentialChat(
       headers: { 'content-type': 'application/json', 'x-user-id': userId },
       body: JSON.stringify(conversation ? { message, conversationId: conversation } : { message }),
     });
-    const body = (await res.json()) as { conversationId?: string; toolCalls?: unknown[] };
+    const body = (await res.json()) as { conversationId?: string; toolCalls?: { result?: unknown }[] };
     const ms = performance.now() - t0;
-    if (res.status !== 200 || body.toolCalls?.length !== toolCalls)
+    // A tool that answered an error did not do the work being measured.
+    const failedTool = body.toolCalls?.some((call) => (call.result as { error?: unknown })?.error);
+    if (res.status !== 200 || body.toolCalls?.length !== toolCalls || failedTool)
       throw new Error(`POST /chat ${res.status}: ${JSON.stringify(body).slice(0, 300)}`);
     conversation = body.conversationId;
     return { ms, modelMs: clock.elapsedMs() - m0, statements: statements() - s0 };
@@ -83,7 +85,7 @@ async function openApp(context: RowsContext, url: string, usual = false) {
       model: clock.model as LanguageModel,
       inflight: new Inflight(),
       today: () => context.today,
-      ...(store === 'usual' ? { turns: createUsualTurnStore(database) } : {}),
+      ...(store === 'usual' ? createUsualStores(database) : {}),
     });
   return {
     config,

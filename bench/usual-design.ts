@@ -13,16 +13,31 @@
 // Five round trips plus one per tool call, each its own autocommit statement, and an O(n) history
 // read. It keeps the same window for the model (the newest HISTORY_MESSAGES, sliced in
 // JavaScript), so the model sees what ours sees. Like those implementations it has no turn lease,
-// no idempotency record and no rate limit: it does less than ours, and is not for serving. It runs
-// on our database handle, so it gets our driver's prepared statements too.
+// no idempotency record, no record of a tool's effects and no rate limit: it does less than ours,
+// and is not for serving. It runs on our database handle, so it gets our driver's prepared
+// statements too.
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq } from 'drizzle-orm';
 import { type StoredMessage, windowFromUserMessage } from '../src/chat/history.ts';
 import type { TurnStore } from '../src/chat/turn-store.ts';
 import type { Database } from '../src/db/client.ts';
 import { conversations, messages } from '../src/db/schema.ts';
+import { createTaskRepository, type TaskRepository } from '../src/tasks/repository.ts';
 
-export function createUsualTurnStore(database: Database): TurnStore {
+/** The app's stores for the model: its turn store, and our task statements without effect records. */
+export function createUsualStores(database: Database): { turns: TurnStore; tasks: TaskRepository } {
+  const repo = createTaskRepository(database);
+  const tasks: TaskRepository = {
+    ...repo,
+    add: (userId, task) => repo.add(userId, task),
+    setCompleted: (userId, taskId, completed) => repo.setCompleted(userId, taskId, completed),
+    update: (userId, taskId, patch) => repo.update(userId, taskId, patch),
+    remove: (userId, taskId) => repo.remove(userId, taskId),
+  };
+  return { turns: createUsualTurnStore(database), tasks };
+}
+
+function createUsualTurnStore(database: Database): TurnStore {
   return {
     async beginTurn(input) {
       const { userId } = input;
