@@ -11,9 +11,9 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.ts';
 import { type Config, redactConfig } from './config.ts';
-import { createDatabase, type Database } from './db/client.ts';
-import { migrateDatabase } from './db/migrate.ts';
-import { describeStartupFailure, StartupError } from './db/startup-error.ts';
+import type { Database } from './db/client.ts';
+import { openMigratedDatabase } from './db/migrate.ts';
+import { StartupError } from './db/startup-error.ts';
 import { Drain } from './http/drain.ts';
 import { Inflight } from './http/inflight.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -40,16 +40,7 @@ export async function startServer(
   config: Config,
   logger: Logger = createLogger(config.logLevel),
 ): Promise<RunningServer> {
-  let database: Database | undefined;
-  try {
-    database = await createDatabase(config.db);
-    await migrateDatabase(config.db, database);
-  } catch (error) {
-    await database?.close().catch(() => {});
-    // In a person's words: which variable, which host, why (never SQL, never the password).
-    throw describeStartupFailure(error, config.db);
-  }
-  const db = database;
+  const db = await openMigratedDatabase(config.db);
   const inflight = new Inflight();
   const drain = new Drain();
   const observability = createObservability(config, { database: db, logger, processMetrics: true });

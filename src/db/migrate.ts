@@ -10,7 +10,8 @@ import { migrate as migrateNeon } from 'drizzle-orm/neon-serverless/migrator';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import type { Config } from '../config.ts';
-import { type Database, type Db, openHandle } from './client.ts';
+import { createDatabase, type Database, type Db, openHandle } from './client.ts';
+import { describeStartupFailure } from './startup-error.ts';
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
 
@@ -58,5 +59,22 @@ export async function withMigrationLock<T>(settings: Config['db'], work: (db: Db
     // Closing the session releases the lock too; unlocking first keeps waiters from waiting on close.
     if (locking) await handle.db.execute(sql`select pg_advisory_unlock(${MIGRATION_LOCK})`).catch(() => {});
     await handle.close();
+  }
+}
+
+/**
+ * The app's database, open and migrated, for a process that starts serving (`npm start`, the stdio
+ * MCP server). A failure closes what was opened and becomes one line in a person's words: which
+ * variable, which host, why (never SQL, never the password).
+ */
+export async function openMigratedDatabase(settings: Config['db']): Promise<Database> {
+  let database: Database | undefined;
+  try {
+    database = await createDatabase(settings);
+    await migrateDatabase(settings, database);
+    return database;
+  } catch (error) {
+    await database?.close().catch(() => {});
+    throw describeStartupFailure(error, settings);
   }
 }

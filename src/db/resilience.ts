@@ -179,42 +179,37 @@ export class Resilience {
    * success closes the breaker for everyone, a failure leaves the breaker as it was.
    */
   async run<T>(operation: () => Promise<T>, { idempotent = false, probe = false } = {}): Promise<T> {
-    if (probe) return this.#probe(operation);
-    this.#admit();
+    if (!probe) this.#admit();
     const { attempts, baseDelayMs, maxDelayMs, random, sleep } = this.#options;
     for (let attempt = 1; ; attempt++) {
-      try {
-        const value = await operation();
-        this.#succeeded();
-        return value;
-      } catch (error) {
-        const kind = classifyDbError(error);
-        if (kind === 'other') {
-          // The database answered (a constraint, a syntax error...): it is up.
-          this.#succeeded();
-          throw error;
-        }
-        if (attempt >= attempts || !isRetryable(error, idempotent) || this.#state === 'half-open') {
-          this.#failed();
-          throw unavailable(error, kind, this.#retryAfterSeconds());
-        }
-        await sleep(random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)));
+      const outcome = await this.#once(operation);
+      if ('value' in outcome) return outcome.value;
+      const { error, kind } = outcome;
+      if (probe) throw unavailable(error, kind, this.#retryAfterSeconds());
+      if (attempt >= attempts || !isRetryable(error, idempotent) || this.#state === 'half-open') {
+        this.#failed();
+        throw unavailable(error, kind, this.#retryAfterSeconds());
       }
+      await sleep(random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)));
     }
   }
 
-  async #probe<T>(operation: () => Promise<T>): Promise<T> {
+  /** One try. Any answer from the database closes the breaker, an error answer too (it is up). */
+  async #once<T>(
+    operation: () => Promise<T>,
+  ): Promise<{ value: T } | { error: unknown; kind: Exclude<ErrorKind, 'other'> }> {
     try {
       const value = await operation();
       this.#succeeded();
-      return value;
+      return { value };
     } catch (error) {
       const kind = classifyDbError(error);
       if (kind === 'other') {
+        // The database answered (a constraint, a syntax error...): it is up.
         this.#succeeded();
         throw error;
       }
-      throw unavailable(error, kind, this.#retryAfterSeconds());
+      return { error, kind };
     }
   }
 

@@ -19,9 +19,8 @@
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { USER_ID_PATTERN, USER_ID_RULE } from '../auth/user-id.ts';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
-import { createDatabase, type Database } from '../db/client.ts';
-import { migrateDatabase } from '../db/migrate.ts';
-import { describeStartupFailure } from '../db/startup-error.ts';
+import type { Database } from '../db/client.ts';
+import { openMigratedDatabase } from '../db/migrate.ts';
 import { createLogger, errorFields } from '../log.ts';
 import { createTaskRepository } from '../tasks/repository.ts';
 import { createMcpServer } from './server.ts';
@@ -50,15 +49,12 @@ if (!USER_ID_PATTERN.test(userId)) refuse(`TASKCHAT_USER must be ${USER_ID_RULE}
 
 const logger = createLogger(config.logLevel, (line) => process.stderr.write(line));
 
-let database: Database | undefined;
+let db: Database;
 try {
-  database = await createDatabase(config.db);
-  await migrateDatabase(config.db, database);
+  db = await openMigratedDatabase(config.db);
 } catch (error) {
-  await database?.close().catch(() => {});
-  refuse(`start-up failed: ${describeStartupFailure(error, config.db).message}`);
+  refuse(`start-up failed: ${(error as Error).message}`);
 }
-const db = database;
 
 const repo = createTaskRepository(db);
 const connection = serveStdio(() => createMcpServer(repo, userId, { logger }), {

@@ -131,13 +131,7 @@ export function instrumentTurnStore(turns: TurnStore, tracer: Tracer | undefined
       inSpan(
         tracer,
         'END TURN',
-        {
-          ...DB,
-          'taskchat.conversation.id': args[0].conversationId,
-          'taskchat.turn.id': args[0].turnId,
-          'taskchat.turn.status': 'done',
-          'taskchat.turn.messages': args[0].messages.length,
-        },
+        { ...ending(args[0], 'done'), 'taskchat.turn.messages': args[0].messages.length },
         async (span) => {
           const stored = await turns.endTurn(...args);
           span?.setAttribute('taskchat.turn.stored', stored);
@@ -146,28 +140,26 @@ export function instrumentTurnStore(turns: TurnStore, tracer: Tracer | undefined
         },
       ),
     failTurn: (...args) =>
-      inSpan(
-        tracer,
-        'END TURN',
-        {
-          ...DB,
-          'taskchat.conversation.id': args[0].conversationId,
-          'taskchat.turn.id': args[0].turnId,
-          'taskchat.turn.status': 'failed',
-        },
-        async () => {
-          try {
-            return await turns.failTurn(...args);
-          } finally {
-            ended('failed');
-          }
-        },
-      ),
+      inSpan(tracer, 'END TURN', ending(args[0], 'failed'), async () => {
+        try {
+          return await turns.failTurn(...args);
+        } finally {
+          ended('failed');
+        }
+      }),
     pendingEndings: (...args) => turns.pendingEndings(...args),
   };
 }
 
 const DB: Attributes = { 'db.system.name': 'postgresql' };
+
+/** What both endings of a turn (END TURN, stored or failed) say about it. */
+const ending = (turn: { conversationId: string; turnId: string }, status: 'done' | 'failed'): Attributes => ({
+  ...DB,
+  'taskchat.conversation.id': turn.conversationId,
+  'taskchat.turn.id': turn.turnId,
+  'taskchat.turn.status': status,
+});
 
 /** Each repository method is one statement: one span, a child of the tool call that ran it. */
 export function instrumentTaskRepository(tasks: TaskRepository, tracer: Tracer | undefined): TaskRepository {
