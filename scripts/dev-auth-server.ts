@@ -14,10 +14,9 @@
  * `token` takes `--resource <url>` (default http://127.0.0.1:3000/mcp, taskchat's resource with the
  * default PUBLIC_URL) and `--issuer <url>` (default the served address).
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import {
-  completeAuthorization,
+  authorizationCodeToken,
   registerPublicClient,
   startOAuthServer,
 } from '../test/support/oauth-server.ts';
@@ -62,36 +61,5 @@ async function token(issuer: string, resource: string, login: string, scope: str
   const metadata = await (await fetch(`${issuer}/.well-known/oauth-authorization-server`)).json();
   const redirectUri = 'http://127.0.0.1/dev-auth-server/callback';
   const clientId = await registerPublicClient(metadata.registration_endpoint, redirectUri);
-  const verifier = randomBytes(32).toString('base64url');
-  const state = randomUUID();
-  const authorization = new URL(metadata.authorization_endpoint);
-  authorization.search = new URLSearchParams({
-    response_type: 'code',
-    client_id: clientId,
-    redirect_uri: redirectUri,
-    scope,
-    resource,
-    state,
-    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-    code_challenge_method: 'S256',
-  }).toString();
-  const back = await completeAuthorization(authorization, { login });
-  const code = back.searchParams.get('code');
-  if (!code || back.searchParams.get('state') !== state) {
-    throw new Error(`authorization refused: ${back.searchParams.get('error_description') ?? back.href}`);
-  }
-  const response = await fetch(metadata.token_endpoint, {
-    method: 'POST',
-    body: new URLSearchParams({
-      grant_type: 'authorization_code',
-      client_id: clientId,
-      code,
-      code_verifier: verifier,
-      redirect_uri: redirectUri,
-      resource,
-    }),
-  });
-  const body = await response.json();
-  if (!response.ok) throw new Error(`token request refused: ${body.error}: ${body.error_description}`);
-  return body.access_token;
+  return authorizationCodeToken(metadata, { clientId, redirectUri, login, resource, scope });
 }

@@ -129,38 +129,14 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     async issueToken({ login, resource, scope = TASK_SCOPES.join(' '), grant }) {
       testClient ??= registerPublicClient(metadata.registration_endpoint, ISSUE_TOKEN_REDIRECT);
       const clientId = await testClient;
-      const verifier = randomBytes(32).toString('base64url');
-      const state = randomUUID();
-      const authorization = new URL(metadata.authorization_endpoint);
-      authorization.search = new URLSearchParams({
-        response_type: 'code',
-        client_id: clientId,
-        redirect_uri: ISSUE_TOKEN_REDIRECT,
-        scope,
+      return authorizationCodeToken(metadata, {
+        clientId,
+        redirectUri: ISSUE_TOKEN_REDIRECT,
+        login,
         resource,
-        state,
-        code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-        code_challenge_method: 'S256',
-      }).toString();
-      const back = await completeAuthorization(authorization, { login, grant });
-      const code = back.searchParams.get('code');
-      if (!code || back.searchParams.get('state') !== state) {
-        throw new Error(`authorization refused: ${back.searchParams.get('error_description') ?? back.href}`);
-      }
-      const response = await fetch(metadata.token_endpoint, {
-        method: 'POST',
-        body: new URLSearchParams({
-          grant_type: 'authorization_code',
-          client_id: clientId,
-          code,
-          code_verifier: verifier,
-          redirect_uri: ISSUE_TOKEN_REDIRECT,
-          resource,
-        }),
+        scope,
+        grant,
       });
-      const body = await response.json();
-      if (!response.ok) throw new Error(`token request refused: ${body.error}: ${body.error_description}`);
-      return body.access_token as string;
     },
     async signToken(claims) {
       const now = Math.floor(Date.now() / 1000);
@@ -187,6 +163,57 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
 }
 
 /** Registers a public client (no secret, PKCE) by RFC 7591 dynamic registration; resolves to its id. */
+/**
+ * Authorization code + PKCE for a registered public client, the way a browser and the client
+ * together do it: authorize (login and consent through `completeAuthorization`), check `state`,
+ * exchange the code for an access token for `resource`.
+ */
+export async function authorizationCodeToken(
+  metadata: { authorization_endpoint: string; token_endpoint: string },
+  options: {
+    clientId: string;
+    redirectUri: string;
+    login: string;
+    resource: string;
+    scope: string;
+    grant?: readonly string[];
+  },
+): Promise<string> {
+  const { clientId, redirectUri, login, resource, scope, grant } = options;
+  const verifier = randomBytes(32).toString('base64url');
+  const state = randomUUID();
+  const authorization = new URL(metadata.authorization_endpoint);
+  authorization.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: redirectUri,
+    scope,
+    resource,
+    state,
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+  }).toString();
+  const back = await completeAuthorization(authorization, { login, grant });
+  const code = back.searchParams.get('code');
+  if (!code || back.searchParams.get('state') !== state) {
+    throw new Error(`authorization refused: ${back.searchParams.get('error_description') ?? back.href}`);
+  }
+  const response = await fetch(metadata.token_endpoint, {
+    method: 'POST',
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      client_id: clientId,
+      code,
+      code_verifier: verifier,
+      redirect_uri: redirectUri,
+      resource,
+    }),
+  });
+  const body = await response.json();
+  if (!response.ok) throw new Error(`token request refused: ${body.error}: ${body.error_description}`);
+  return body.access_token as string;
+}
+
 export async function registerPublicClient(
   registrationEndpoint: string,
   redirectUri: string,
