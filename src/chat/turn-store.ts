@@ -33,7 +33,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ModelMessage } from 'ai';
 import { sql } from 'drizzle-orm';
-import { type Database, queryRows } from '../db/client.ts';
+import { type Database, preparedStatement, queryRows } from '../db/client.ts';
 import { DbUnavailableError, mayHaveRun } from '../db/resilience.ts';
 import type { Logger } from '../log.ts';
 import { inTurnOrder, type StoredMessage, windowFromUserMessage, withTurnLast } from './history.ts';
@@ -147,7 +147,7 @@ export function createTurnStore(database: Database, options: TurnStoreOptions = 
     let row: BeginRow | undefined;
     try {
       [row] = await database.run((db) =>
-        queryRows<BeginRow>(db, beginTurnStatement(input, newTurnId, attemptId, newConversationId)),
+        beginTurnStatement<BeginRow>(db, beginTurnValues(input, newTurnId, attemptId, newConversationId)),
       );
     } catch (error) {
       // Its answer was lost, not its effect: it may have claimed the lease.
@@ -219,7 +219,7 @@ export function createTurnStore(database: Database, options: TurnStoreOptions = 
    * already done by this attempt, so a retry never stores twice (see the module header).
    */
   async function endTurn(input: EndTurnInput): Promise<boolean> {
-    const rows = await database.run((db) => queryRows<{ ok: boolean }>(db, endTurnStatement(input)), {
+    const rows = await database.run((db) => endTurnStatement<{ ok: boolean }>(db, endTurnValues(input)), {
       idempotent: true,
     });
     return rows[0]?.ok === true;
@@ -282,153 +282,202 @@ function uuidFromHash(key: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-function beginTurnStatement(
+/** The values of one BEGIN TURN (see `beginTurnValues`). */
+type BeginValues = {
+  userId: string;
+  messageId: string;
+  lookupId: string | null;
+  namedId: string | null;
+  mustExist: boolean;
+  regenerate: boolean;
+  rateLimit: number;
+  newTurnId: string;
+  attemptId: string;
+  leaseMs: number;
+  newConversationId: string;
+  title: string;
+  message: string;
+  historyMessages: number;
+  historyLimit: number;
+};
+
+function beginTurnValues(
   input: BeginTurnInput,
   newTurnId: string,
   attemptId: string,
   newConversationId: string,
-) {
-  const { userId, messageId, historyMessages, leaseMs, rateLimit } = input;
-  // The contract body names a conversation that must exist; the UI body's chat id may name one
-  // (`given`, also refused when it is another user's) or else the one it creates (`named`).
-  const lookupId = input.chat ? input.chat.given : (input.conversationId ?? null);
-  const namedId = input.chat?.named ?? null;
-  const mustExist = !input.chat && input.conversationId !== undefined;
-  const regenerate = input.regenerate === true;
-  const message = JSON.stringify(input.message);
-  return sql`
-    with
-    prior as (
-      select id, status, answer, conversation_id, seq from turns
-      where user_id = ${userId} and message_id = ${messageId}
-    ),
-    existing as (
-      select id from conversations
-      where user_id = ${userId} and (id = ${lookupId}::uuid or id = ${namedId}::uuid)
-      order by (id = ${lookupId}::uuid) is true desc
-      limit 1
-    ),
-    decision as (
-      select case
-        when p.status = 'done' and not ${regenerate}::boolean then 'replay'
-        when p.id is null and ${mustExist}::boolean and e.id is null then 'not_found'
-        when p.id is null and exists (select 1 from conversations
-                                      where id = ${lookupId}::uuid and user_id <> ${userId}) then 'not_found'
-        else 'go'
-      end as outcome,
-      p.id as prior_id,
-      coalesce(p.conversation_id, e.id) as target_id,
-      coalesce((select c.lease_turn_id is null or c.lease_expires_at < now()
-                from conversations c where c.id = coalesce(p.conversation_id, e.id)), true) as free
-      from (select 1) as one
-      left join prior p on true
-      left join existing e on true
-    ),
-    quota as (
-      -- ON CONFLICT DO UPDATE locks the user's row and reads its latest version, so concurrent
-      -- turns of one user are counted one after another, across every instance.
-      insert into rate_limits as r (user_id, recent)
-      select ${userId}, array[now()] from decision d
-      where d.outcome = 'go' and d.free and ${rateLimit}::int > 0
-      on conflict (user_id) do update
-        set recent = array(select x from unnest(r.recent) x where x > now() - interval '1 minute' order by x)
-                     || now()
-        where (select count(*) from unnest(r.recent) x where x > now() - interval '1 minute') < ${rateLimit}::int
-      returning user_id
-    ),
-    admitted as (
-      -- A conversation seen busy is answered busy below, and not counted against the limit.
-      select d.*, (${rateLimit}::int = 0 or not d.free or exists (select 1 from quota)) as ok
-      from decision d
-    ),
-    claimed as (
-      update conversations c
-      set lease_turn_id = coalesce(d.prior_id, ${newTurnId}::uuid),
-          lease_attempt_id = ${attemptId}::uuid,
-          lease_expires_at = now() + ${leaseMs}::int * interval '1 millisecond',
-          last_seq = c.last_seq + (case when d.prior_id is null then 1 else 0 end),
-          updated_at = now()
-      from admitted d
-      where d.outcome = 'go' and d.ok and c.id = d.target_id and c.user_id = ${userId}
-        and (c.lease_turn_id is null or c.lease_expires_at < now())
-      returning c.id, c.last_seq, c.lease_turn_id
-    ),
-    created as (
-      insert into conversations (id, user_id, title, last_seq, lease_turn_id, lease_attempt_id, lease_expires_at)
-      select ${newConversationId}::uuid, ${userId}, ${input.title}, 1, ${newTurnId}::uuid, ${attemptId}::uuid,
-             now() + ${leaseMs}::int * interval '1 millisecond'
-      from admitted d where d.outcome = 'go' and d.ok and d.target_id is null
-      -- The same first send racing itself: the loser waits for the winner's commit, inserts
-      -- nothing, and is answered busy, with no second user message or turn.
-      on conflict (id) do nothing
-      returning id, last_seq, lease_turn_id
-    ),
-    target as (select * from claimed union all select * from created),
-    new_turn as (
-      insert into turns (id, user_id, message_id, conversation_id, attempt_id, seq)
-      select t.lease_turn_id, ${userId}, ${messageId}, t.id, ${attemptId}::uuid, t.last_seq
-      from target t, decision d where d.prior_id is null
-      on conflict (user_id, message_id) do nothing
-      returning id
-    ),
-    rerun_turn as (
-      update turns set status = 'running', finished_at = null, attempt_id = ${attemptId}::uuid
-      from target t, decision d
-      where turns.id = d.prior_id and turns.id = t.lease_turn_id
-      returning turns.id
-    ),
-    user_message as (
-      insert into messages (conversation_id, seq, role, content, turn_id)
-      select t.id, t.last_seq, 'user', ${message}::jsonb, t.lease_turn_id
-      from target t, decision d where d.prior_id is null
-      returning seq
-    ),
-    history as (
-      -- The window touches only its own rows, however long the conversation. Seqs are gapless
-      -- per conversation (every writer takes the next ones from last_seq; a replaced answer is
-      -- flagged, not removed), so the window is the seq range (last_seq - n, last_seq]; LATERAL
-      -- makes it an index range scan on messages_conversation_seq_key for the one target row. As
-      -- a plain join the planner read every message of the conversation (bitmap scan, then a
-      -- top-N sort), or, with statistics, the whole table (test/plans.test.ts). The range holds
-      -- this turn's user message, stored by this very statement and so not visible to it; a
-      -- re-run's, stored earlier, is: LIMIT keeps n - 1.
-      select m.seq, m.role, m.content, m.turn_id as "turnId", m.replaced
-      from target t, lateral (
-        select seq, role, content, turn_id, replaced from messages
-        where conversation_id = t.id and seq > t.last_seq - ${historyMessages}::int and seq <= t.last_seq
-        order by seq desc limit ${historyMessages - 1}::int
-      ) m
-    )
-    select
-      case
-        when d.outcome = 'go' and not d.ok then 'rate_limited'
-        when d.outcome = 'go' and t.id is null then 'busy'
-        else d.outcome
-      end as outcome,
-      coalesce(t.id, d.target_id) as conversation_id,
-      t.lease_turn_id as turn_id,
-      t.last_seq,
-      coalesce(p.seq, t.last_seq) as user_seq,
-      d.prior_id is not null as rerun,
-      p.answer,
-      -- When the oldest counted turn leaves the window (read from the snapshot: a turn that
-      -- raced this one may be missing, so an empty answer means "about a minute").
-      coalesce((select extract(epoch from (min(x) + interval '1 minute' - now())) * 1000
-                from rate_limits r, unnest(r.recent) x
-                where r.user_id = ${userId} and x > now() - interval '1 minute'), 60000)::float8
-        as retry_after_ms,
-      -- json_agg of the rows themselves (keys seq, role, content, turnId, replaced) only appends
-      -- text; building a jsonb object per message copied every content into a new jsonb tree: 4
-      -- times the CPU.
-      coalesce((select json_agg(h order by h.seq) from history h), '[]'::json) as history,
-      -- What earlier attempts of a re-run turn changed (none for a new turn: its id is new).
-      (select coalesce(jsonb_agg(jsonb_build_object('callKey', e.call_key, 'occurrence', e.occurrence,
-                'tool', e.tool, 'args', e.args, 'task', e.task) order by e.created_at, e.occurrence), '[]'::jsonb)
-       from turn_effects e where e.turn_id = d.prior_id and t.id is not null) as effects
-    from admitted d
-    left join target t on true
-    left join prior p on true`;
+): BeginValues {
+  return {
+    userId: input.userId,
+    messageId: input.messageId,
+    // The contract body names a conversation that must exist; the UI body's chat id may name one
+    // (`given`, also refused when it is another user's) or else the one it creates (`named`).
+    lookupId: input.chat ? input.chat.given : (input.conversationId ?? null),
+    namedId: input.chat?.named ?? null,
+    mustExist: !input.chat && input.conversationId !== undefined,
+    regenerate: input.regenerate === true,
+    rateLimit: input.rateLimit,
+    newTurnId,
+    attemptId,
+    leaseMs: input.leaseMs,
+    newConversationId,
+    title: input.title,
+    message: JSON.stringify(input.message),
+    historyMessages: input.historyMessages,
+    historyLimit: input.historyMessages - 1,
+  };
 }
+
+const beginTurnStatement = preparedStatement<BeginValues>(
+  ({
+    userId,
+    messageId,
+    lookupId,
+    namedId,
+    mustExist,
+    regenerate,
+    rateLimit,
+    newTurnId,
+    attemptId,
+    leaseMs,
+    newConversationId,
+    title,
+    message,
+    historyMessages,
+    historyLimit,
+  }) => sql`
+      with
+      prior as (
+        select id, status, answer, conversation_id, seq from turns
+        where user_id = ${userId} and message_id = ${messageId}
+      ),
+      existing as (
+        select id from conversations
+        where user_id = ${userId} and (id = ${lookupId}::uuid or id = ${namedId}::uuid)
+        order by (id = ${lookupId}::uuid) is true desc
+        limit 1
+      ),
+      decision as (
+        select case
+          when p.status = 'done' and not ${regenerate}::boolean then 'replay'
+          when p.id is null and ${mustExist}::boolean and e.id is null then 'not_found'
+          when p.id is null and exists (select 1 from conversations
+                                        where id = ${lookupId}::uuid and user_id <> ${userId}) then 'not_found'
+          else 'go'
+        end as outcome,
+        p.id as prior_id,
+        coalesce(p.conversation_id, e.id) as target_id,
+        coalesce((select c.lease_turn_id is null or c.lease_expires_at < now()
+                  from conversations c where c.id = coalesce(p.conversation_id, e.id)), true) as free
+        from (select 1) as one
+        left join prior p on true
+        left join existing e on true
+      ),
+      quota as (
+        -- ON CONFLICT DO UPDATE locks the user's row and reads its latest version, so concurrent
+        -- turns of one user are counted one after another, across every instance.
+        insert into rate_limits as r (user_id, recent)
+        select ${userId}, array[now()] from decision d
+        where d.outcome = 'go' and d.free and ${rateLimit}::int > 0
+        on conflict (user_id) do update
+          set recent = array(select x from unnest(r.recent) x where x > now() - interval '1 minute' order by x)
+                       || now()
+          where (select count(*) from unnest(r.recent) x where x > now() - interval '1 minute') < ${rateLimit}::int
+        returning user_id
+      ),
+      admitted as (
+        -- A conversation seen busy is answered busy below, and not counted against the limit.
+        select d.*, (${rateLimit}::int = 0 or not d.free or exists (select 1 from quota)) as ok
+        from decision d
+      ),
+      claimed as (
+        update conversations c
+        set lease_turn_id = coalesce(d.prior_id, ${newTurnId}::uuid),
+            lease_attempt_id = ${attemptId}::uuid,
+            lease_expires_at = now() + ${leaseMs}::int * interval '1 millisecond',
+            last_seq = c.last_seq + (case when d.prior_id is null then 1 else 0 end),
+            updated_at = now()
+        from admitted d
+        where d.outcome = 'go' and d.ok and c.id = d.target_id and c.user_id = ${userId}
+          and (c.lease_turn_id is null or c.lease_expires_at < now())
+        returning c.id, c.last_seq, c.lease_turn_id
+      ),
+      created as (
+        insert into conversations (id, user_id, title, last_seq, lease_turn_id, lease_attempt_id, lease_expires_at)
+        select ${newConversationId}::uuid, ${userId}, ${title}, 1, ${newTurnId}::uuid, ${attemptId}::uuid,
+               now() + ${leaseMs}::int * interval '1 millisecond'
+        from admitted d where d.outcome = 'go' and d.ok and d.target_id is null
+        -- The same first send racing itself: the loser waits for the winner's commit, inserts
+        -- nothing, and is answered busy, with no second user message or turn.
+        on conflict (id) do nothing
+        returning id, last_seq, lease_turn_id
+      ),
+      target as (select * from claimed union all select * from created),
+      new_turn as (
+        insert into turns (id, user_id, message_id, conversation_id, attempt_id, seq)
+        select t.lease_turn_id, ${userId}, ${messageId}, t.id, ${attemptId}::uuid, t.last_seq
+        from target t, decision d where d.prior_id is null
+        on conflict (user_id, message_id) do nothing
+        returning id
+      ),
+      rerun_turn as (
+        update turns set status = 'running', finished_at = null, attempt_id = ${attemptId}::uuid
+        from target t, decision d
+        where turns.id = d.prior_id and turns.id = t.lease_turn_id
+        returning turns.id
+      ),
+      user_message as (
+        insert into messages (conversation_id, seq, role, content, turn_id)
+        select t.id, t.last_seq, 'user', ${message}::jsonb, t.lease_turn_id
+        from target t, decision d where d.prior_id is null
+        returning seq
+      ),
+      history as (
+        -- The window touches only its own rows, however long the conversation. Seqs are gapless
+        -- per conversation (every writer takes the next ones from last_seq; a replaced answer is
+        -- flagged, not removed), so the window is the seq range (last_seq - n, last_seq]; LATERAL
+        -- makes it an index range scan on messages_conversation_seq_key for the one target row. As
+        -- a plain join the planner read every message of the conversation (bitmap scan, then a
+        -- top-N sort), or, with statistics, the whole table (test/plans.test.ts). The range holds
+        -- this turn's user message, stored by this very statement and so not visible to it; a
+        -- re-run's, stored earlier, is: LIMIT keeps n - 1.
+        select m.seq, m.role, m.content, m.turn_id as "turnId", m.replaced
+        from target t, lateral (
+          select seq, role, content, turn_id, replaced from messages
+          where conversation_id = t.id and seq > t.last_seq - ${historyMessages}::int and seq <= t.last_seq
+          order by seq desc limit ${historyLimit}::int
+        ) m
+      )
+      select
+        case
+          when d.outcome = 'go' and not d.ok then 'rate_limited'
+          when d.outcome = 'go' and t.id is null then 'busy'
+          else d.outcome
+        end as outcome,
+        coalesce(t.id, d.target_id) as conversation_id,
+        t.lease_turn_id as turn_id,
+        t.last_seq,
+        coalesce(p.seq, t.last_seq) as user_seq,
+        d.prior_id is not null as rerun,
+        p.answer,
+        -- When the oldest counted turn leaves the window (read from the snapshot: a turn that
+        -- raced this one may be missing, so an empty answer means "about a minute").
+        coalesce((select extract(epoch from (min(x) + interval '1 minute' - now())) * 1000
+                  from rate_limits r, unnest(r.recent) x
+                  where r.user_id = ${userId} and x > now() - interval '1 minute'), 60000)::float8
+          as retry_after_ms,
+        -- json_agg of the rows themselves (keys seq, role, content, turnId, replaced) only appends
+        -- text; building a jsonb object per message copied every content into a new jsonb tree: 4
+        -- times the CPU.
+        coalesce((select json_agg(h order by h.seq) from history h), '[]'::json) as history,
+        -- What earlier attempts of a re-run turn changed (none for a new turn: its id is new).
+        (select coalesce(jsonb_agg(jsonb_build_object('callKey', e.call_key, 'occurrence', e.occurrence,
+                  'tool', e.tool, 'args', e.args, 'task', e.task) order by e.created_at, e.occurrence), '[]'::jsonb)
+         from turn_effects e where e.turn_id = d.prior_id and t.id is not null) as effects
+      from admitted d
+      left join target t on true
+      left join prior p on true`,
+);
 
 // The same bounded range as BEGIN TURN's window (seqs are gapless): at most `limit` rows read.
 function historyStatement(conversationId: string, newestSeq: number, limit: number) {
@@ -439,48 +488,73 @@ function historyStatement(conversationId: string, newestSeq: number, limit: numb
     order by seq desc limit ${limit}::int`;
 }
 
-function endTurnStatement(input: EndTurnInput) {
-  const { conversationId, turnId, attemptId, lastSeq, userSeq } = input;
-  return sql`
-    with
-    released as (
-      update conversations
-      set last_seq = ${lastSeq}::int + ${input.messages.length}::int,
-          lease_turn_id = null, lease_attempt_id = null, lease_expires_at = null, updated_at = now()
-      where id = ${conversationId}::uuid and lease_turn_id = ${turnId}::uuid
-        and lease_attempt_id = ${attemptId}::uuid
-      returning id
-    ),
-    -- A re-run that ends done (a regenerate, or a resend after a failed regenerate) replaces the
-    -- answer an earlier attempt stored (a failed attempt, ended by failTurn, leaves it standing).
-    -- The seq range keeps this to the rows after the turn's user message; none exist for a turn that
-    -- never finished before.
-    replaced as (
-      update messages set replaced = true
-      from released r
-      where messages.conversation_id = r.id
-        and messages.seq > ${userSeq}::int and messages.seq <= ${lastSeq}::int
-        and messages.turn_id = ${turnId}::uuid and not messages.replaced
-      returning 1
-    ),
-    stored as (
-      insert into messages (id, conversation_id, seq, role, content, turn_id, created_at)
-      select case when m.ord = 1 then ${input.answerId}::uuid else gen_random_uuid() end,
-             r.id, ${lastSeq}::int + m.ord::int, m.message->>'role', m.message, ${turnId}::uuid,
-             ${input.createdAt}::timestamptz
-      from released r, jsonb_array_elements(${JSON.stringify(input.messages)}::jsonb) with ordinality as m(message, ord)
-      returning 1
-    ),
-    finished as (
-      update turns set status = 'done', answer = ${JSON.stringify(input.answer ?? null)}::jsonb, finished_at = now()
-      where id = ${turnId}::uuid and exists (select 1 from released)
-      returning 1
-    )
-    select exists (select 1 from released)
-      -- An earlier try of this same ending committed (its answer was lost): done, by this attempt.
-      or exists (select 1 from turns where id = ${turnId}::uuid and attempt_id = ${attemptId}::uuid
-                 and status = 'done') as ok`;
+type EndValues = Omit<EndTurnInput, 'messages' | 'answer'> & {
+  count: number;
+  messages: string;
+  answer: string;
+};
+
+function endTurnValues({ messages, answer, ...turn }: EndTurnInput): EndValues {
+  return {
+    ...turn,
+    count: messages.length,
+    messages: JSON.stringify(messages),
+    answer: JSON.stringify(answer ?? null),
+  };
 }
+
+const endTurnStatement = preparedStatement<EndValues>(
+  ({
+    conversationId,
+    turnId,
+    attemptId,
+    lastSeq,
+    userSeq,
+    answerId,
+    createdAt,
+    count,
+    messages,
+    answer,
+  }) => sql`
+      with
+      released as (
+        update conversations
+        set last_seq = ${lastSeq}::int + ${count}::int,
+            lease_turn_id = null, lease_attempt_id = null, lease_expires_at = null, updated_at = now()
+        where id = ${conversationId}::uuid and lease_turn_id = ${turnId}::uuid
+          and lease_attempt_id = ${attemptId}::uuid
+        returning id
+      ),
+      -- A re-run that ends done (a regenerate, or a resend after a failed regenerate) replaces the
+      -- answer an earlier attempt stored (a failed attempt, ended by failTurn, leaves it standing).
+      -- The seq range keeps this to the rows after the turn's user message; none exist for a turn that
+      -- never finished before.
+      replaced as (
+        update messages set replaced = true
+        from released r
+        where messages.conversation_id = r.id
+          and messages.seq > ${userSeq}::int and messages.seq <= ${lastSeq}::int
+          and messages.turn_id = ${turnId}::uuid and not messages.replaced
+        returning 1
+      ),
+      stored as (
+        insert into messages (id, conversation_id, seq, role, content, turn_id, created_at)
+        select case when m.ord = 1 then ${answerId}::uuid else gen_random_uuid() end,
+               r.id, ${lastSeq}::int + m.ord::int, m.message->>'role', m.message, ${turnId}::uuid,
+               ${createdAt}::timestamptz
+        from released r, jsonb_array_elements(${messages}::jsonb) with ordinality as m(message, ord)
+        returning 1
+      ),
+      finished as (
+        update turns set status = 'done', answer = ${answer}::jsonb, finished_at = now()
+        where id = ${turnId}::uuid and exists (select 1 from released)
+        returning 1
+      )
+      select exists (select 1 from released)
+        -- An earlier try of this same ending committed (its answer was lost): done, by this attempt.
+        or exists (select 1 from turns where id = ${turnId}::uuid and attempt_id = ${attemptId}::uuid
+                   and status = 'done') as ok`,
+);
 
 /** The failure ending of one attempt: store nothing, mark the turn failed, release the lease. */
 function failTurnStatement({ conversationId, turnId, attemptId }: TurnAttempt) {

@@ -18,8 +18,18 @@
  * changed is committed with the change itself, or not at all, at no extra round trip. A re-run of
  * the turn finds it there even when this process never learnt whether the write committed.
  */
-import { and, eq, getTableColumns, ilike, or, type SQL, sql } from 'drizzle-orm';
-import { type Database, queryRows } from '../db/client.ts';
+import {
+  and,
+  eq,
+  getTableColumns,
+  ilike,
+  or,
+  type Placeholder,
+  type SQL,
+  type SQLWrapper,
+  sql,
+} from 'drizzle-orm';
+import { type Database, preparedStatement, queryRows } from '../db/client.ts';
 import { taskCounters, tasks } from '../db/schema.ts';
 import {
   MAX_LIST_LIMIT,
@@ -98,165 +108,224 @@ export function taskFromJson(row: TaskJson): Task {
   };
 }
 
-function toTask(row: typeof tasks.$inferSelect): Task {
-  return {
-    id: row.id,
-    title: row.title,
-    description: row.description,
-    completed: row.completed,
-    priority: row.priority,
-    dueDate: row.dueDate,
-    createdAt: toIso(row.createdAt),
-    updatedAt: toIso(row.updatedAt),
-  };
+/** The values of a change's effect record, bound to the statement that makes the change. */
+type RecordValues = {
+  turnId: string;
+  callKey: string;
+  occurrence: number;
+  tool: string;
+  args: string;
+};
+
+const recordValues = (record: EffectRecord): RecordValues => ({
+  turnId: record.turnId,
+  callKey: record.callKey,
+  occurrence: record.occurrence,
+  tool: record.tool,
+  args: JSON.stringify(record.args ?? {}),
+});
+
+/**
+ * A write (`... returning *`) as one statement answering the changed row as JSON, and with a record,
+ * also inserting the change into turn_effects. Postgres allows data-modifying CTEs only at the top
+ * level, so whatever the write depends on (`before`) and the effect record are siblings of the
+ * write itself. `values` are the record's values or placeholders for them.
+ */
+function writeStatement(
+  change: SQLWrapper,
+  before: SQL | undefined,
+  record: { [K in keyof RecordValues]: unknown } | undefined,
+): SQL {
+  const ctes = [before, sql`changed as (${change.getSQL()})`];
+  if (record) {
+    ctes.push(sql`recorded as (
+      insert into turn_effects (turn_id, call_key, occurrence, tool, args, task)
+      select ${record.turnId}::uuid, ${record.callKey}, ${record.occurrence}::int, ${record.tool},
+             ${record.args}::jsonb, to_jsonb(changed)
+      from changed)`);
+  }
+  return sql`with ${sql.join(ctes.filter(Boolean) as SQL[], sql`, `)} select to_jsonb(changed) as task from changed`;
 }
 
 export function createTaskRepository(database: Database): TaskRepository {
-  const ownTask = (userId: string, taskId: number) => and(eq(tasks.userId, userId), eq(tasks.id, taskId));
+  const { db } = database;
+  const ownTask = (userId: string | Placeholder, taskId: number | Placeholder) =>
+    and(eq(tasks.userId, userId), eq(tasks.id, taskId));
 
   /**
-   * Runs a write (`... returning *`) and maps its row; with a record, the same statement also
-   * inserts the change into turn_effects. The write is never retried once it may have reached the
-   * server (not idempotent): a repeat is what the record exists to prevent.
+   * A write whose SQL is rendered once (see `preparedStatement`), in its two forms: alone, and with
+   * a chat turn's effect record. A write is never retried once it may have reached the server (not
+   * idempotent): a repeat is what the record exists to prevent.
    */
-  async function write(
-    query: { getSQL(): SQL } & PromiseLike<(typeof tasks.$inferSelect)[]>,
-    record: EffectRecord | undefined,
-    before?: SQL,
-  ): Promise<Task | undefined> {
-    if (!record && !before) {
-      const [row] = await database.run(async () => await query);
-      return row && toTask(row);
-    }
-    // Postgres allows data-modifying CTEs only at the top level, so whatever the write depends on
-    // (`before`) and the effect record are siblings of the write itself.
-    const ctes = [before, sql`changed as (${query.getSQL()})`];
-    if (record) {
-      ctes.push(sql`recorded as (
-        insert into turn_effects (turn_id, call_key, occurrence, tool, args, task)
-        select ${record.turnId}::uuid, ${record.callKey}, ${record.occurrence}::int, ${record.tool},
-               ${JSON.stringify(record.args ?? {})}::jsonb, to_jsonb(changed)
-        from changed)`);
-    }
-    const [row] = await database.run((db) =>
-      queryRows<{ task: TaskJson }>(
-        db,
-        sql`with ${sql.join(ctes.filter(Boolean) as SQL[], sql`, `)} select to_jsonb(changed) as task from changed`,
-      ),
-    );
-    return row && taskFromJson(row.task);
+  function preparedWrite<Values extends Record<string, unknown>>(
+    build: (values: { readonly [K in keyof Values]: Placeholder }) => { change: SQLWrapper; before?: SQL },
+  ) {
+    const alone = preparedStatement<Values>((v) => {
+      const { change, before } = build(v);
+      return writeStatement(change, before, undefined);
+    });
+    const recorded = preparedStatement<Values & RecordValues>((v) => {
+      const { change, before } = build(v);
+      return writeStatement(change, before, v);
+    });
+    return async (values: Values, record: EffectRecord | undefined): Promise<Task | undefined> => {
+      const [row] = await database.run((db) =>
+        record
+          ? recorded<{ task: TaskJson }>(db, { ...values, ...recordValues(record) })
+          : alone<{ task: TaskJson }>(db, values),
+      );
+      return row && taskFromJson(row.task);
+    };
   }
+
+  // The user's next number, taken in the same statement as the insert: no extra round trip.
+  // ON CONFLICT DO UPDATE locks the user's counter row until commit, so a concurrent add of the
+  // same user waits, then counts on from this one's number; a delete never lowers it.
+  const add = preparedWrite<{
+    userId: string;
+    title: string;
+    description: string | null;
+    dueDate: string | null;
+    priority: Priority;
+  }>((v) => ({
+    before: sql`next_task_number as (
+      insert into ${taskCounters} (user_id, last_task_id) values (${v.userId}, 1)
+      on conflict (user_id) do update set last_task_id = ${taskCounters}.last_task_id + 1
+      returning last_task_id)`,
+    change: db
+      .insert(tasks)
+      .values({
+        id: sql`(select last_task_id from next_task_number)`,
+        userId: v.userId,
+        title: v.title,
+        description: v.description,
+        dueDate: v.dueDate,
+        priority: v.priority,
+      })
+      .returning(),
+  }));
+
+  const setCompleted = preparedWrite<{ userId: string; taskId: number; completed: boolean }>((v) => ({
+    change: db
+      .update(tasks)
+      .set({ completed: sql`${v.completed}::boolean`, updatedAt: touchedUnlessAlready(v.completed) })
+      .where(ownTask(v.userId, v.taskId))
+      .returning(),
+  }));
+
+  const remove = preparedWrite<{ userId: string; taskId: number }>((v) => ({
+    change: db.delete(tasks).where(ownTask(v.userId, v.taskId)).returning(),
+  }));
+
+  const get = preparedStatement<{ userId: string; taskId: number }>((v) =>
+    db.select().from(tasks).where(ownTask(v.userId, v.taskId)).limit(1),
+  );
+
+  // One statement per kind of list (status x with or without a search), each rendered once.
+  type ListValues = { userId: string; limit: number; pattern: string };
+  const lists = new Map<string, ReturnType<typeof preparedStatement<ListValues>>>();
+  const listStatement = (status: TaskStatus, searched: boolean) => {
+    const key = `${status}:${searched}`;
+    let statement = lists.get(key);
+    if (!statement) {
+      statement = preparedStatement<ListValues>((v) => {
+        const filters: (SQL | undefined)[] = [eq(tasks.userId, v.userId)];
+        if (status !== 'all') filters.push(eq(tasks.completed, status === 'completed'));
+        if (searched) {
+          filters.push(or(ilike(tasks.title, v.pattern), ilike(tasks.description, v.pattern)));
+        }
+        // The total is bounded: an uncorrelated subquery (run once, before the page) counts the
+        // newest matching tasks up to TOTAL_CAP + 1, where `count(*) over ()` read every match
+        // (33 ms at 100,000 tasks). See TOTAL_CAP for the rule. Both read the user's index range
+        // newest first and stop at their LIMIT, but only if the ORDER BY is one an index gives,
+        // nulls included (ids are never null, yet the planner goes by the index's NULLS order):
+        // the (user_id, id) key read backwards gives `id desc` (NULLS FIRST); the status index is
+        // `id desc nulls last` (drizzle's `.desc()`). With the other one the planner sorted all of
+        // the user's matching tasks (test/plans.test.ts). A search reads the user's tasks until the
+        // page and the capped total are found: text that few tasks contain is looked for in all of
+        // the user's tasks (never another user's); a trigram index would bound that, at a cost on
+        // every write and an extension to install.
+        const where = and(...filters);
+        const newestFirst = status === 'all' ? sql`${tasks.id} desc` : sql`${tasks.id} desc nulls last`;
+        const total = sql`(select count(*)::int from (select 1 from ${tasks} where ${where} order by ${newestFirst} limit ${TOTAL_CAP + 1}::int) as capped)`;
+        return db
+          .select({ ...getTableColumns(tasks), total: total.as('total') })
+          .from(tasks)
+          .where(where)
+          .orderBy(newestFirst)
+          .limit(v.limit);
+      });
+      lists.set(key, statement);
+    }
+    return statement;
+  };
 
   return {
     async add(userId, task, record) {
-      // The user's next number, taken in the same statement as the insert: no extra round trip.
-      // ON CONFLICT DO UPDATE locks the user's counter row until commit, so a concurrent add of
-      // the same user waits, then counts on from this one's number; a delete never lowers it.
-      const nextNumber = sql`next_task_number as (
-        insert into ${taskCounters} (user_id, last_task_id) values (${userId}, 1)
-        on conflict (user_id) do update set last_task_id = ${taskCounters}.last_task_id + 1
-        returning last_task_id)`;
-      const created = await write(
-        database.db
-          .insert(tasks)
-          .values({
-            id: sql`(select last_task_id from next_task_number)`,
-            userId,
-            title: task.title,
-            description: task.description ?? null,
-            dueDate: task.dueDate ?? null,
-            priority: task.priority ?? 'medium',
-          })
-          .returning(),
+      const created = await add(
+        {
+          userId,
+          title: task.title,
+          description: task.description ?? null,
+          dueDate: task.dueDate ?? null,
+          priority: task.priority ?? 'medium',
+        },
         record,
-        nextNumber,
       );
       if (!created) throw new Error('insert into tasks returned no row');
       return created;
     },
 
     async get(userId, taskId) {
-      const [row] = await database.run(
-        (db) => db.select().from(tasks).where(ownTask(userId, taskId)).limit(1),
-        { idempotent: true },
-      );
-      return row && toTask(row);
+      const [row] = await database.run((db) => get<TaskJson>(db, { userId, taskId }), { idempotent: true });
+      return row && taskFromJson(row);
     },
 
     async list(userId, { status, search, limit }) {
-      const filters: (SQL | undefined)[] = [eq(tasks.userId, userId)];
-      if (status !== 'all') filters.push(eq(tasks.completed, status === 'completed'));
       const text = search?.trim();
-      if (text) {
-        const pattern = `%${escapeLike(text)}%`;
-        filters.push(or(ilike(tasks.title, pattern), ilike(tasks.description, pattern)));
-      }
-      // The total is bounded: an uncorrelated subquery (run once, before the page) counts the
-      // newest matching tasks up to TOTAL_CAP + 1, where `count(*) over ()` read every match
-      // (33 ms at 100,000 tasks). See TOTAL_CAP for the rule. Both read the user's index range
-      // newest first and stop at their LIMIT, but only if the ORDER BY is one an index gives,
-      // nulls included (ids are never null, yet the planner goes by the index's NULLS order):
-      // the (user_id, id) key read backwards gives `id desc` (NULLS FIRST); the status index is
-      // `id desc nulls last` (drizzle's `.desc()`). With the other one the planner sorted all of
-      // the user's matching tasks (test/plans.test.ts). A search reads the user's tasks until the
-      // page and the capped total are found: text that few tasks contain is looked for in all of
-      // the user's tasks (never another user's); a trigram index would bound that, at a cost on
-      // every write and an extension to install.
-      const where = and(...filters);
-      const newestFirst = status === 'all' ? sql`${tasks.id} desc` : sql`${tasks.id} desc nulls last`;
-      const total = sql<number>`(select count(*) from (select 1 from ${tasks} where ${where} order by ${newestFirst} limit ${TOTAL_CAP + 1}::int) as capped)`;
+      const statement = listStatement(status, Boolean(text));
       const rows = await database.run(
         (db) =>
-          db
-            .select({ ...getTableColumns(tasks), total: total.mapWith(Number) })
-            .from(tasks)
-            .where(where)
-            .orderBy(newestFirst)
-            .limit(clampLimit(limit)),
+          statement<TaskJson & { total: number }>(db, {
+            userId,
+            limit: clampLimit(limit),
+            pattern: text ? `%${escapeLike(text)}%` : '',
+          }),
         { idempotent: true },
       );
-      return { tasks: rows.map(toTask), total: rows[0]?.total ?? 0 };
+      return { tasks: rows.map(taskFromJson), total: rows[0]?.total ?? 0 };
     },
 
-    async setCompleted(userId, taskId, completed, record) {
-      return write(
-        database.db
-          .update(tasks)
-          .set({ completed, updatedAt: touchedUnlessAlready(completed) })
-          .where(ownTask(userId, taskId))
-          .returning(),
-        record,
-      );
-    },
+    setCompleted: (userId, taskId, completed, record) => setCompleted({ userId, taskId, completed }, record),
 
     async update(userId, taskId, patch, record) {
+      // Its text depends on which fields change: rendered per call, in the same statement shape.
       const { completed, ...fields } = patch;
       const edits = Object.values(fields).some((value) => value !== undefined);
-      return write(
-        database.db
-          .update(tasks)
-          .set({
-            title: fields.title,
-            description: fields.description,
-            dueDate: fields.dueDate,
-            priority: fields.priority,
-            completed,
-            updatedAt: edits || completed === undefined ? sql`now()` : touchedUnlessAlready(completed),
-          })
-          .where(ownTask(userId, taskId))
-          .returning(),
-        record,
+      const change = db
+        .update(tasks)
+        .set({
+          title: fields.title,
+          description: fields.description,
+          dueDate: fields.dueDate,
+          priority: fields.priority,
+          completed,
+          updatedAt: edits || completed === undefined ? sql`now()` : touchedUnlessAlready(completed),
+        })
+        .where(ownTask(userId, taskId))
+        .returning();
+      const [row] = await database.run((db) =>
+        queryRows<{ task: TaskJson }>(db, writeStatement(change, undefined, record && recordValues(record))),
       );
+      return row && taskFromJson(row.task);
     },
 
-    async remove(userId, taskId, record) {
-      return write(database.db.delete(tasks).where(ownTask(userId, taskId)).returning(), record);
-    },
+    remove: (userId, taskId, record) => remove({ userId, taskId }, record),
   };
 }
 
 /** Completing a completed task is a no-op, so it does not look freshly edited either. */
-function touchedUnlessAlready(completed: boolean): SQL {
+function touchedUnlessAlready(completed: boolean | Placeholder): SQL {
   return sql`case when ${tasks.completed} = ${completed} then ${tasks.updatedAt} else now() end`;
 }
 
