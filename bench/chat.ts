@@ -26,7 +26,7 @@ import { type Config, loadConfig } from '../src/config.ts';
 import { createDatabase, type Database, queryRows } from '../src/db/client.ts';
 import { migrateDatabase } from '../src/db/migrate.ts';
 import { Inflight } from '../src/http/inflight.ts';
-import { type LoadResult, runLoad, type Turn } from './load.ts';
+import { jsonPost, type LoadResult, runLoad, type Turn } from './load.ts';
 import { type CpuSplit, createCpuMonitor, waitForQuiet } from './machine.ts';
 import { createFakeStores, createSdkOnlyClient, noDatabase, steadyStateHistory } from './no-db.ts';
 import {
@@ -184,15 +184,13 @@ function chatClients(fetcher: Fetcher): ChatClients {
       return async (client) => {
         const conversationId = conversations.get(client);
         const message = options.message ?? `add bench task ${++sent}`;
-        const res = await fetcher('/chat', {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
+        const res = await fetcher(
+          '/chat',
+          jsonPost(conversationId ? { message, conversationId } : { message }, {
             'x-user-id': options.seeded?.[client]?.userId ?? `bench-${label}-${RUN_TAG}-${run}-${client}`,
             ...(options.stream ? { accept: 'text/event-stream' } : {}),
-          },
-          body: JSON.stringify(conversationId ? { message, conversationId } : { message }),
-        });
+          }),
+        );
         if (options.stream) {
           const text = await res.text();
           if (res.status !== 200 || !text.includes('"type":"finish"')) {

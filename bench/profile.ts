@@ -21,7 +21,7 @@ import { loadConfig } from '../src/config.ts';
 import { createDatabase, type Database } from '../src/db/client.ts';
 import { migrateDatabase } from '../src/db/migrate.ts';
 import { Inflight } from '../src/http/inflight.ts';
-import { runLoad } from './load.ts';
+import { jsonPost, runLoad } from './load.ts';
 import { createFakeStores, noDatabase, steadyStateHistory } from './no-db.ts';
 import { createZeroModel } from './zero-model.ts';
 
@@ -129,15 +129,13 @@ async function main(): Promise<void> {
     const turn = async (client: number) => {
       const conversationId = conversations.get(client);
       const message = `add profiled task ${++sent}`;
-      const res = await app.request('/chat', {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
+      const res = await app.request(
+        '/chat',
+        jsonPost(conversationId ? { message, conversationId } : { message }, {
           'x-user-id': `profile-${TAG}-${client}`,
           ...(STREAM ? { accept: 'text/event-stream' } : {}),
-        },
-        body: JSON.stringify(conversationId ? { message, conversationId } : { message }),
-      });
+        }),
+      );
       if (res.status !== 200) throw new Error(`POST /chat ${res.status}: ${await res.text()}`);
       if (STREAM) {
         await res.text();

@@ -22,6 +22,7 @@ import { migrateDatabase } from '../src/db/migrate.ts';
 import type { AppEnv } from '../src/http/env.ts';
 import { Inflight } from '../src/http/inflight.ts';
 import { startFaultProxy } from '../test/support/fault-proxy.ts';
+import { jsonPost } from './load.ts';
 import { createCpuMonitor } from './machine.ts';
 import { seedConversation, seedTasks, templateTurn, vacuumAnalyze } from './seed.ts';
 import { createUsualStores } from './usual-design.ts';
@@ -51,11 +52,12 @@ function sequentialChat(
     const m0 = clock.elapsedMs();
     const s0 = statements();
     const t0 = performance.now();
-    const res = await app.request('/chat', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-user-id': userId },
-      body: JSON.stringify(conversation ? { message, conversationId: conversation } : { message }),
-    });
+    const res = await app.request(
+      '/chat',
+      jsonPost(conversation ? { message, conversationId: conversation } : { message }, {
+        'x-user-id': userId,
+      }),
+    );
     const body = (await res.json()) as { conversationId?: string; toolCalls?: { result?: unknown }[] };
     const ms = performance.now() - t0;
     // A tool that answered an error did not do the work being measured.
