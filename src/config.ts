@@ -41,8 +41,8 @@ export type Config = Readonly<{
     maxRetries: number;
     /**
      * The AI SDK's per-call telemetry setting, passed as it is by the agent. Inputs and outputs
-     * (prompts, replies, tool arguments and results) are never recorded; the app adds its
-     * integrations (metrics, and OpenTelemetry when `telemetry.tracing`).
+     * (prompts, replies, tool arguments and results) are never recorded; the app adds the
+     * OpenTelemetry integration when `telemetry.tracing`, and turns telemetry off otherwise.
      */
     telemetry: TelemetryOptions;
   }>;

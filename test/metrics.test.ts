@@ -4,6 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.ts';
 import { createDatabase } from '../src/db/client.ts';
+import { DbUnavailableError } from '../src/db/resilience.ts';
+import { createTaskRepository } from '../src/tasks/repository.ts';
 import { type ChatHarness, startChatApp } from './support/chat-app.ts';
 import { createTestDb, testConfig, testDrivers } from './support/db.ts';
 import { heldScript } from './support/fake-openai.ts';
@@ -128,6 +130,64 @@ describe('GET /metrics while a turn runs, and with METRICS_TOKEN', () => {
     held.release();
     await turn;
     expect(sampleValue(await scrape(), 'taskchat_chat_turns_in_flight')).toBe(0);
+  });
+});
+
+describe('model and tool calls that fail, in /metrics', () => {
+  let h: ChatHarness;
+  beforeAll(async () => {
+    h = await startChatApp('pglite', { env: { MODEL_TIMEOUT_MS: '400' } });
+  });
+  afterAll(() => h?.close());
+
+  const scrape = async () => parsePrometheus(await (await h.app.request('/metrics')).text());
+  const model = (scrape: Scrape, outcome: string) =>
+    sampleValue(scrape, 'taskchat_model_call_duration_seconds_count', { model: 'fake-model', outcome });
+
+  it('counts a provider error as error and a streamed call cut by the time limit as aborted', async () => {
+    const before = await scrape();
+    h.fake.reply({ status: 500 });
+    expect((await h.chat('failing-user', { message: 'hello' })).status).toBe(502);
+    h.fake.reply({ status: 500 });
+    const failed = await h.chat('failing-user', { message: 'hello' }, { accept: 'text/event-stream' });
+    for await (const _ of uiChunks(failed));
+    const middle = await scrape();
+    expect(model(middle, 'error') - model(before, 'error')).toBe(2);
+    expect(model(middle, 'ok') - model(before, 'ok')).toBe(0);
+
+    h.fake.reply({ hang: true });
+    const timedOut = await h.chat('failing-user', { message: 'hello' }, { accept: 'text/event-stream' });
+    const parts: { type: string; errorText?: string }[] = [];
+    for await (const part of uiChunks(timedOut)) parts.push(part);
+    expect(parts.at(-1)).toMatchObject({ type: 'error' });
+    const after = await scrape();
+    expect(model(after, 'aborted') - model(middle, 'aborted')).toBe(1);
+    expect(model(after, 'error') - model(middle, 'error')).toBe(0);
+  });
+
+  it('counts a tool call whose database is down as error', async () => {
+    const db = h.db;
+    const tasks = createTaskRepository(db.database);
+    const app = createApp({
+      config: db.config,
+      database: db.database,
+      tasks: {
+        ...tasks,
+        add: async () => {
+          throw new DbUnavailableError(1, { reason: 'timeout' });
+        },
+      },
+    });
+    h.fake.reply({ toolCalls: [{ name: 'add_task', args: { title: 'buy milk' } }] }, { text: 'Added.' });
+    const res = await app.request('/chat', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-user-id': 'outage-user' },
+      body: JSON.stringify({ message: 'add buy milk' }),
+    });
+    expect(res.status).toBe(503);
+    const after = parsePrometheus(await (await app.request('/metrics')).text());
+    expect(sampleValue(after, 'taskchat_tool_calls_total', { tool: 'add_task', outcome: 'error' })).toBe(1);
+    expect(sampleValue(after, 'taskchat_tool_calls_total', { tool: 'add_task', outcome: 'ok' })).toBe(0);
   });
 });
 

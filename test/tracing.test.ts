@@ -2,6 +2,8 @@
 // 127.0.0.1 takes what the real exporter sends. One chat turn is one trace: the request span,
 // BEGIN TURN, the AI SDK's agent, step and model-call spans, each tool call with its statement,
 // END TURN. Nothing the person wrote, the model answered or a tool stored appears in it.
+import { tracingChannel } from 'node:diagnostics_channel';
+import { AI_SDK_TELEMETRY_TRACING_CHANNEL } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.ts';
 import { Inflight } from '../src/http/inflight.ts';
@@ -11,6 +13,7 @@ import { TODAY } from './support/chat-app.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 import { type FakeOpenAI, startFakeOpenAI } from './support/fake-openai.ts';
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from './support/otlp-receiver.ts';
+import { parsePrometheus, sampleValue } from './support/prometheus.ts';
 
 const USER = 'tracer-user-7';
 const MESSAGE = 'please add zanzibar-message-text to my list';
@@ -155,6 +158,12 @@ describe('OpenTelemetry traces', () => {
     expect(receiver.spans().filter((s) => s.attributes['url.path'] === '/livez')).toEqual([]);
     const exported = json.map((e) => e.body.toString('utf8')).join('\n');
     for (const text of PRIVATE) expect(exported, text).not.toContain(text);
+
+    // Metrics do not depend on traces: with them on, the model and tool calls are counted once.
+    const metrics = parsePrometheus(await (await t.app.request('/metrics')).text());
+    const calls = { model: 'fake-model', outcome: 'ok' };
+    expect(sampleValue(metrics, 'taskchat_model_call_duration_seconds_count', calls)).toBe(2);
+    expect(sampleValue(metrics, 'taskchat_tool_calls_total', { tool: 'add_task', outcome: 'ok' })).toBe(1);
   });
 
   it('keeps a streamed turn inside its request span until the turn is stored', async () => {
@@ -206,14 +215,24 @@ describe('OpenTelemetry traces', () => {
       {},
       { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_SDK_DISABLED: 'true' },
     ];
-    for (const env of envs) {
-      const t = await build(env);
-      expect(t.observability.tracing.tracer).toBeUndefined();
-      const before = receiver.exports.length;
-      fake.reply({ text: 'ok' });
-      expect((await t.chat({ message: 'hello' })).status).toBe(200);
-      await t.observability.tracing.forceFlush();
-      expect(receiver.exports.length).toBe(before);
+    // Nor any AI SDK telemetry: enabled, it would trace every step on its diagnostics channel.
+    const sdkEvents: unknown[] = [];
+    const channel = tracingChannel(AI_SDK_TELEMETRY_TRACING_CHANNEL);
+    const listeners = { start: (message: unknown) => void sdkEvents.push(message) };
+    channel.subscribe(listeners);
+    try {
+      for (const env of envs) {
+        const t = await build(env);
+        expect(t.observability.tracing.tracer).toBeUndefined();
+        const before = receiver.exports.length;
+        fake.reply({ text: 'ok' });
+        expect((await t.chat({ message: 'hello' })).status).toBe(200);
+        await t.observability.tracing.forceFlush();
+        expect(receiver.exports.length).toBe(before);
+      }
+    } finally {
+      channel.unsubscribe(listeners);
     }
+    expect(sdkEvents).toEqual([]);
   });
 });

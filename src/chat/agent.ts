@@ -14,6 +14,8 @@
  */
 import {
   APICallError,
+  type GenerateTextOnAbortCallback,
+  type GenerateTextOnStepErrorCallback,
   generateText,
   InvalidToolInputError,
   isStepCount,
@@ -21,6 +23,9 @@ import {
   type LanguageModelMiddleware,
   type ModelMessage,
   NoSuchToolError,
+  type OnLanguageModelCallEndCallback,
+  type OnLanguageModelCallStartCallback,
+  type OnToolExecutionEndCallback,
   RetryError,
   streamText,
   type ToolSet,
@@ -66,6 +71,22 @@ export type TurnInput = {
   today: string;
   /** Aborted when the server must stop running turns (the end of shutdown's grace period). */
   stop?: AbortSignal;
+  /** Makes the hooks one run reports its model and tool calls to (the app's metrics). */
+  observe?: () => RunHooks;
+};
+
+/**
+ * The SDK's own per-call callbacks that observability may hang on, made fresh for each run so they
+ * can keep its state. Unlike a telemetry integration they cost nothing when absent and see tool
+ * outputs. `onStepError` ends a model call that failed (in `generateText` also one cut by the time
+ * limit); `onAbort`, streams only, one cut by the time limit, an outage or shutdown.
+ */
+export type RunHooks = {
+  onLanguageModelCallStart?: OnLanguageModelCallStartCallback;
+  onLanguageModelCallEnd?: OnLanguageModelCallEndCallback;
+  onStepError?: GenerateTextOnStepErrorCallback;
+  onAbort?: GenerateTextOnAbortCallback;
+  onToolExecutionEnd?: OnToolExecutionEndCallback;
 };
 
 /** What a tool call the SDK refused before any tool ran says, in our words. */
@@ -153,7 +174,9 @@ function prepare(input: TurnInput) {
       ? input.model
       : wrapLanguageModel({ model: input.model, middleware: noteProviderErrors });
   const signals = [outage.signal, ...(input.stop ? [input.stop] : [])];
+  const { onAbort, ...hooks } = input.observe?.() ?? {};
   const options = {
+    ...hooks,
     model,
     instructions: systemPrompt(input.today),
     messages: input.history,
@@ -209,7 +232,7 @@ function prepare(input: TurnInput) {
   };
   /** Runs the SDK call so that the provider's fetch reports into this run. */
   const watched = <T>(work: () => T): T => watchProviderCalls(watch, work);
-  return { options, failure, dbDown: () => dbDown, toolErrors, watched };
+  return { options, onAbort, failure, dbDown: () => dbDown, toolErrors, watched };
 }
 
 /** Our sentence for a tool call the SDK refused before our code ran. */
@@ -306,8 +329,9 @@ export function streamTurn(input: TurnInput) {
         streamError ??= error;
       },
       // A timeout (or our outage abort) ends a stream without an error: note it here.
-      onAbort: () => {
+      onAbort: (event) => {
         aborted = true;
+        return run.onAbort?.(event);
       },
     }),
   );

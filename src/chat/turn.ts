@@ -60,6 +60,8 @@ export type ChatTurnDeps = {
   today: () => string;
   /** Aborted when shutdown's grace period is nearly over: running turns stop and end as failed. */
   stop?: AbortSignal;
+  /** Hooks on each run's model and tool calls (the app's metrics). */
+  observe?: TurnInput['observe'];
 };
 
 export type TurnRequest = {
@@ -174,6 +176,7 @@ export function createChatTurns(deps: ChatTurnDeps) {
           settings: config.model,
           today: deps.today(),
           stop: deps.stop,
+          observe: deps.observe,
         },
         // A failure of END TURN itself ends the turn as failed too: whichever ending commits,
         // the other finds the lease gone (see chat/turn-store.ts).

@@ -2,7 +2,7 @@
  * @module observability/instrument
  * Metrics and spans put around the app's parts by composition, so the chat, task and database
  * modules stay free of observability code: `createApp` wraps the database, the turn store and the
- * task repository in the decorators below, gives the AI SDK an integration for model and tool
+ * task repository in the decorators below, hands the agent hooks for each run's model and tool
  * calls, and mounts two middlewares (one span per request; turn metrics on POST /chat).
  *
  * A turn's figures (its statements, how BEGIN TURN and END TURN went) are gathered in a probe that
@@ -22,9 +22,9 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import type { Telemetry } from 'ai';
 import type { Context, MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
+import type { RunHooks } from '../chat/agent.ts';
 import type { BeginTurnResult, TurnStore } from '../chat/turn-store.ts';
 import type { Database } from '../db/client.ts';
 import { classifyDbError, DbUnavailableError } from '../db/resilience.ts';
@@ -42,10 +42,6 @@ type TurnProbe = {
 };
 
 const turnScope = new AsyncLocalStorage<TurnProbe>();
-
-type ToolProbe = { answered: boolean };
-
-const toolScope = new AsyncLocalStorage<ToolProbe>();
 
 /** The database with every statement counted (per turn too) and every failure counted by kind. */
 export function instrumentDatabase(database: Database, metrics: Metrics): Database {
@@ -176,9 +172,6 @@ export function instrumentTaskRepository(tasks: TaskRepository, tracer: Tracer |
       { ...DB, 'db.operation.name': operation, ...attributes },
       async (span) => {
         const result = await work();
-        // A task found (or made): the tool that ran this did what it was asked.
-        const tool = toolScope.getStore();
-        if (tool && result !== undefined) tool.answered = true;
         span?.setAttributes(described(result));
         return result;
       },
@@ -222,50 +215,45 @@ export function instrumentTaskRepository(tasks: TaskRepository, tracer: Tracer |
 }
 
 /**
- * The AI SDK's lifecycle events as metrics: each model call's duration and tokens, each tool
- * call's outcome. The SDK hides tool results from integrations (recordOutputs is off), so a tool
- * call is `ok` when its repository statement found or made a task, `refused` when it answered
- * `{error}` without one (bad arguments, no such task, over the limit), `error` when it threw.
+ * Each run's model and tool calls as metrics: a model call's duration and tokens, a tool call's
+ * outcome. A tool call is `refused` when it answered `{error}` (bad arguments, no such task, over
+ * the limit), `error` when it threw (a database outage), `ok` otherwise.
  */
-export function aiMetrics(metrics: Metrics): Telemetry {
-  // A call's model calls run one after another, so the call id keys the one running.
-  const running = new Map<string, { model: string; started: number }>();
-  const finish = (callId: string, outcome: 'ok' | 'error' | 'aborted') => {
-    const call = running.get(callId);
-    if (!call) return;
-    running.delete(callId);
-    metrics.modelCall(call.model, outcome, (performance.now() - call.started) / 1000);
+export function modelMetrics(metrics: Metrics): () => RunHooks {
+  return () => {
+    // A run's model calls happen one after another: at most one is running.
+    let running: { model: string; started: number } | undefined;
+    const finish = (outcome: 'ok' | 'error' | 'aborted') => {
+      if (!running) return;
+      metrics.modelCall(running.model, outcome, (performance.now() - running.started) / 1000);
+      running = undefined;
+    };
+    return {
+      onLanguageModelCallStart(event) {
+        running = { model: event.modelId, started: performance.now() };
+      },
+      onLanguageModelCallEnd(event) {
+        finish(event.finishReason === 'error' ? 'error' : 'ok');
+        metrics.modelTokens(event.modelId, event.usage.inputTokens, event.usage.outputTokens);
+      },
+      onStepError() {
+        finish('error');
+      },
+      onAbort() {
+        finish('aborted');
+      },
+      onToolExecutionEnd({ toolCall, toolOutput }) {
+        const outcome =
+          toolOutput.type === 'tool-error' ? 'error' : isErrorResult(toolOutput.output) ? 'refused' : 'ok';
+        metrics.toolCall(toolCall.toolName, outcome);
+      },
+    };
   };
-  return {
-    onLanguageModelCallStart(event) {
-      running.set(event.callId, { model: event.modelId, started: performance.now() });
-    },
-    onLanguageModelCallEnd(event) {
-      finish(event.callId, event.finishReason === 'error' ? 'error' : 'ok');
-      metrics.modelTokens(event.modelId, event.usage.inputTokens, event.usage.outputTokens);
-    },
-    onStepError(event) {
-      finish(event.callId, 'error');
-    },
-    onAbort(event) {
-      finish(event.callId, 'aborted');
-    },
-    onEnd(event) {
-      running.delete(event.callId);
-    },
-    async executeTool({ toolCall, execute }) {
-      const tool = toolCall?.toolName ?? 'unknown';
-      const probe: ToolProbe = { answered: false };
-      try {
-        const result = await toolScope.run(probe, execute);
-        metrics.toolCall(tool, probe.answered ? 'ok' : 'refused');
-        return result;
-      } catch (error) {
-        metrics.toolCall(tool, 'error');
-        throw error;
-      }
-    },
-  };
+}
+
+/** A task tool's `{ error }` result (tasks/tools.ts): the call was refused, nothing was done. */
+function isErrorResult(output: unknown): boolean {
+  return typeof output === 'object' && output !== null && 'error' in output;
 }
 
 /**
