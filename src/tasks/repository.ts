@@ -148,7 +148,6 @@ function writeStatement(
 }
 
 export function createTaskRepository(database: Database): TaskRepository {
-  const { db } = database;
   const ownTask = (userId: string | Placeholder, taskId: number | Placeholder) =>
     and(eq(tasks.userId, userId), eq(tasks.id, taskId));
 
@@ -192,7 +191,7 @@ export function createTaskRepository(database: Database): TaskRepository {
       insert into ${taskCounters} (user_id, last_task_id) values (${v.userId}, 1)
       on conflict (user_id) do update set last_task_id = ${taskCounters}.last_task_id + 1
       returning last_task_id)`,
-    change: db
+    change: database.db
       .insert(tasks)
       .values({
         id: sql`(select last_task_id from next_task_number)`,
@@ -206,7 +205,7 @@ export function createTaskRepository(database: Database): TaskRepository {
   }));
 
   const setCompleted = preparedWrite<{ userId: string; taskId: number; completed: boolean }>((v) => ({
-    change: db
+    change: database.db
       .update(tasks)
       .set({ completed: sql`${v.completed}::boolean`, updatedAt: touchedUnlessAlready(v.completed) })
       .where(ownTask(v.userId, v.taskId))
@@ -214,11 +213,11 @@ export function createTaskRepository(database: Database): TaskRepository {
   }));
 
   const remove = preparedWrite<{ userId: string; taskId: number }>((v) => ({
-    change: db.delete(tasks).where(ownTask(v.userId, v.taskId)).returning(),
+    change: database.db.delete(tasks).where(ownTask(v.userId, v.taskId)).returning(),
   }));
 
   const get = preparedStatement<{ userId: string; taskId: number }>((v) =>
-    db.select().from(tasks).where(ownTask(v.userId, v.taskId)).limit(1),
+    database.db.select().from(tasks).where(ownTask(v.userId, v.taskId)).limit(1),
   );
 
   // One statement per kind of list (status x with or without a search), each rendered once.
@@ -248,7 +247,7 @@ export function createTaskRepository(database: Database): TaskRepository {
         const where = and(...filters);
         const newestFirst = status === 'all' ? sql`${tasks.id} desc` : sql`${tasks.id} desc nulls last`;
         const total = sql`(select count(*)::int from (select 1 from ${tasks} where ${where} order by ${newestFirst} limit ${TOTAL_CAP + 1}::int) as capped)`;
-        return db
+        return database.db
           .select({ ...getTableColumns(tasks), total: total.as('total') })
           .from(tasks)
           .where(where)
@@ -302,7 +301,7 @@ export function createTaskRepository(database: Database): TaskRepository {
       // Its text depends on which fields change: rendered per call, in the same statement shape.
       const { completed, ...fields } = patch;
       const edits = Object.values(fields).some((value) => value !== undefined);
-      const change = db
+      const change = database.db
         .update(tasks)
         .set({
           title: fields.title,
