@@ -112,6 +112,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     c.set('log', log);
     const started = performance.now();
     await next();
+    // requestId() puts its header on the context's response before the handler runs; a handler
+    // answering with a Response of its own (the UI message stream) would go out without it.
+    c.res.headers.set('X-Request-Id', c.get('requestId'));
     log.info('request', {
       method: c.req.method,
       path: c.req.path,

@@ -242,7 +242,7 @@ describe('limits and hardening on pglite', () => {
     expect((await errorOf(tooLong)).requestId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it('sends secure headers on answers, errors and streams', async () => {
+  it('sends secure headers and the request id on answers, errors and streams', async () => {
     const stream = await h.chat('headers-user', { message: 'hi' }, { accept: 'text/event-stream' });
     await stream.text();
     const answers = [
@@ -261,6 +261,7 @@ describe('limits and hardening on pglite', () => {
       expect(res.headers.get('strict-transport-security'), where).toContain('max-age=');
       expect(res.headers.get('cross-origin-resource-policy'), where).toBe('same-origin');
       expect(res.headers.get('x-powered-by'), where).toBeNull();
+      expect(res.headers.get('x-request-id'), where).toMatch(/^[0-9a-f-]{36}$/);
     }
   });
 
