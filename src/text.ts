@@ -36,27 +36,36 @@ function hasInvalidText(value: unknown): boolean {
   return false;
 }
 
+// Arrays and objects are copied only once something in them changes: almost every value is clean.
 function clean(value: unknown): unknown {
   if (typeof value === 'string') return cleanText(value);
   if (Array.isArray(value)) {
-    let changed = false;
-    const out = value.map((item) => {
-      const cleaned = clean(item);
-      if (cleaned !== item) changed = true;
-      return cleaned;
-    });
-    return changed ? out : value;
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const cleaned = clean(value[i]);
+      if (cleaned === value[i]) continue;
+      out ??= value.slice();
+      out[i] = cleaned;
+    }
+    return out ?? value;
   }
   if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    let changed = false;
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) {
+    const record = value as Record<string, unknown>;
+    const keys = Object.keys(record);
+    let out: Record<string, unknown> | undefined;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      const item = record[key];
       const cleanKey = cleanText(key);
       const cleaned = clean(item);
-      if (cleanKey !== key || cleaned !== item) changed = true;
+      if (!out && cleanKey === key && cleaned === item) continue;
+      if (!out) {
+        out = {};
+        for (const earlier of keys.slice(0, i)) out[earlier] = record[earlier];
+      }
       out[cleanKey] = cleaned;
     }
-    return changed ? out : value;
+    return out ?? value;
   }
   return value;
 }

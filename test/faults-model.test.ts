@@ -127,6 +127,8 @@ describe("defect 3: the SDK's own tool errors", () => {
     expect(chunks.filter((c) => c.type === 'tool-input-error').map((c) => c.errorText)).toEqual([
       'Invalid arguments: the arguments must be a JSON object; nothing was done.',
     ]);
+    // Said once: the SDK's tool error for the same refused call is not a second part.
+    expect(chunks.filter((c) => c.type === 'tool-output-error')).toEqual([]);
     expect(findLeaks([res.text, streamed.text, JSON.stringify(fake.requests.slice(before))])).toEqual([]);
   });
 });

@@ -14,6 +14,7 @@
  */
 import {
   APICallError,
+  experimental_streamTextLowMemory,
   type GenerateTextOnAbortCallback,
   type GenerateTextOnStepErrorCallback,
   generateText,
@@ -22,13 +23,15 @@ import {
   type LanguageModel,
   type LanguageModelMiddleware,
   type ModelMessage,
+  NoOutputGeneratedError,
   NoSuchToolError,
   type OnLanguageModelCallEndCallback,
   type OnLanguageModelCallStartCallback,
   type OnToolExecutionEndCallback,
   RetryError,
-  streamText,
   type ToolSet,
+  type ToUIMessageChunkOptions,
+  toUIMessageChunk,
   type UIMessageChunk,
   wrapLanguageModel,
 } from 'ai';
@@ -101,9 +104,9 @@ const FALLBACK_TOOL_ERROR = 'The tool could not be run.';
  *   calls; the cap must refuse the call itself, with a result the model can read.
  * - Know whether the provider answered: retries happen inside the SDK, and a time limit that runs
  *   out during a retry's wait hides the errors before it. A middleware notes every failed call
- *   (and every error inside a stream) that was not our own abort, and the provider's fetch notes
- *   whether the call cut off by the time limit had an answer started (model/provider.ts): 504 is
- *   only for a provider that never answered.
+ *   (a stream's `onError` every error inside it) that was not our own abort, and the provider's
+ *   fetch notes whether the call cut off by the time limit had an answer started
+ *   (model/provider.ts): 504 is only for a provider that never answered.
  * - Word the SDK's own tool errors: `repairToolCall` sees each one first (and repairs nothing);
  *   their text is replaced in the messages of the next step, the outcome and the UI stream.
  */
@@ -150,19 +153,11 @@ function prepare(input: TurnInput) {
         throw error;
       }
     },
+    // Errors inside a stream reach the run's `onError` (`noteStreamError`): no stage per chunk here.
     wrapStream: async ({ doStream }) => {
       watch.answered = false;
       try {
-        const result = await doStream();
-        const watched = result.stream.pipeThrough(
-          new TransformStream({
-            transform(chunk, controller) {
-              if (chunk.type === 'error' && !isAbort(chunk.error)) providerFailed = true;
-              controller.enqueue(chunk);
-            },
-          }),
-        );
-        return { ...result, stream: watched };
+        return await doStream();
       } catch (error) {
         if (!isAbort(error)) providerFailed = true;
         throw error;
@@ -232,7 +227,11 @@ function prepare(input: TurnInput) {
   };
   /** Runs the SDK call so that the provider's fetch reports into this run. */
   const watched = <T>(work: () => T): T => watchProviderCalls(watch, work);
-  return { options, onAbort, failure, dbDown: () => dbDown, toolErrors, watched };
+  /** An error part of a stream: the provider failed, unless it was our own abort. */
+  const noteStreamError = (error: unknown) => {
+    if (!isAbort(error)) providerFailed = true;
+  };
+  return { options, onAbort, failure, noteStreamError, dbDown: () => dbDown, toolErrors, watched };
 }
 
 /** Our sentence for a tool call the SDK refused before our code ran. */
@@ -312,20 +311,32 @@ export async function generateTurn(input: TurnInput): Promise<TurnOutcome> {
 }
 
 /**
- * Starts the turn as a stream. `outcome` settles when the run is over whether or not anyone
- * reads the stream (the run is consumed independently of the client), with the same result or
- * failure as `generateTurn`. `parts(options)` is the UI message stream of the run, cleaned and
- * in our words, without error parts: the turn writes the one error part itself, from `outcome`'s
- * failure, so a stream and a JSON answer of the same failure say the same thing.
+ * Starts the turn as a stream. `outcome` settles when the run is over, with the same result or
+ * failure as `generateTurn`, whether or not anyone reads the parts: the run has one consumer,
+ * started here, that reads it to the end (END TURN needs its outcome, also when the client has
+ * gone) and hands each part to the listener `forEachPart` sets, keeping the parts that come first.
+ * The parts are the UI message stream of the run (`ui` says which), cleaned and in our words,
+ * without error parts: the turn writes the one error part itself, from `outcome`'s failure, so a
+ * stream and a JSON answer of the same failure say the same thing.
+ *
+ * Each part of a run passes through a dozen web-stream stages inside the SDK, each costing promises
+ * and queue work, so the run is read once and as directly as the SDK allows: one consumer is what
+ * `experimental_streamTextLowMemory` is for (`streamText` tees the run for every reader and replays
+ * it for its result promises; the steps to store come from the end event instead), and each part
+ * becomes its UI chunk by the SDK's own `toUIMessageChunk`, which `toUIMessageStream` runs behind
+ * four more stages.
  */
-export function streamTurn(input: TurnInput) {
+export function streamTurn(input: TurnInput, ui: UIStreamOptions) {
   const run = prepare(input);
   let streamError: unknown;
+  let readError: unknown;
   let aborted = false;
+  let finished: Finished | undefined;
   const result = run.watched(() =>
-    streamText({
+    experimental_streamTextLowMemory({
       ...run.options,
       onError: ({ error }) => {
+        run.noteStreamError(error);
         streamError ??= error;
       },
       // A timeout (or our outage abort) ends a stream without an error: note it here.
@@ -333,71 +344,108 @@ export function streamTurn(input: TurnInput) {
         aborted = true;
         return run.onAbort?.(event);
       },
+      onEnd: ({ steps, responseMessages }) => {
+        finished = { steps, responseMessages };
+      },
     }),
   );
-  const outcome = (async () => {
-    try {
-      await run.watched(() => result.consumeStream());
-      const dbDown = run.dbDown();
-      if (dbDown) throw dbDown;
-      if (streamError) throw streamError;
-      if (aborted) throw run.failure(undefined, true);
-      const [steps, responseMessages] = await Promise.all([result.steps, result.responseMessages]);
-      return outcomeOf({ steps, responseMessages }, run.toolErrors);
-    } catch (error) {
-      if (error instanceof ApiError || error instanceof DbUnavailableError) throw error;
-      throw run.failure(streamError ?? error);
+  // Parts wait here until there is a listener. One that throws (a bug) gets no more parts, and
+  // the run is still read to its end.
+  const early: UIMessageChunk[] = [];
+  let listener: ((part: UIMessageChunk) => void) | undefined;
+  let listenerFailed: { error: unknown } | undefined;
+  const deliver = (part: UIMessageChunk) => {
+    if (!listener) early.push(part);
+    else if (!listenerFailed) {
+      try {
+        listener(part);
+      } catch (error) {
+        listenerFailed = { error };
+      }
     }
-  })();
+  };
+  const clean = partCleaner(run.toolErrors, deliver);
+  const chunkOptions = { ...ui, tools: input.tools, onError: () => '' };
+  // A call the SDK refused is one tool-input-error part; its tool-error part says it again.
+  const refused = new Set<string>();
+  // Read inside the watch too: later steps' model calls start from these reads.
+  const drained = run.watched(async () => {
+    const reader = result.stream.getReader();
+    try {
+      for (let next = await reader.read(); !next.done; next = await reader.read()) {
+        const part = next.value;
+        if (part.type === 'tool-call' && part.invalid) refused.add(part.toolCallId);
+        if (part.type === 'tool-error' && !part.providerExecuted && refused.delete(part.toolCallId)) continue;
+        const chunk = toUIMessageChunk(part, chunkOptions);
+        if (chunk) clean(chunk);
+      }
+    } catch (error) {
+      readError = error;
+    }
+  });
+  const outcome = drained.then(() => {
+    const dbDown = run.dbDown();
+    if (dbDown) throw dbDown;
+    if (streamError) throw run.failure(streamError);
+    if (aborted) throw run.failure(undefined, true);
+    if (!finished) throw run.failure(readError ?? new NoOutputGeneratedError());
+    return outcomeOf(finished, run.toolErrors);
+  });
   outcome.catch(() => {});
-  const parts = (options: UIStreamOptions) =>
-    cleanParts(result.toUIMessageStream({ ...options, onError: () => '' }), run.toolErrors);
-  return { parts, outcome };
+  return {
+    outcome,
+    /**
+     * Hands `write` the parts so far, then each as it comes; resolves when the run's parts are
+     * over, rejects with what `write` threw.
+     */
+    async forEachPart(write: (part: UIMessageChunk) => void): Promise<void> {
+      listener = write;
+      for (const part of early.splice(0)) deliver(part);
+      await drained;
+      if (listenerFailed) throw listenerFailed.error;
+    },
+  };
 }
 
-type StreamRun = ReturnType<typeof streamText<ToolSet>>;
-type UIStreamOptions = Omit<NonNullable<Parameters<StreamRun['toUIMessageStream']>[0]>, 'onError'>;
+type UIStreamOptions = Omit<ToUIMessageChunkOptions, 'onError' | 'tools'>;
 type Finished = Pick<Awaited<ReturnType<typeof generateText<ToolSet>>>, 'steps' | 'responseMessages'>;
 
 /**
- * The UI parts as the client may see them: text cleaned piece by piece the way the stored text is
- * cleaned whole, tool inputs and outputs cleaned, tool errors in our words, no error part.
+ * The UI parts as the client may see them, handed to `emit`: text cleaned piece by piece the way
+ * the stored text is cleaned whole, tool inputs and outputs cleaned, tool errors in our words, no
+ * error part.
  */
-async function* cleanParts(
-  parts: AsyncIterable<UIMessageChunk>,
+function partCleaner(
   toolErrors: Map<string, string>,
-): AsyncGenerator<UIMessageChunk> {
+  emit: (part: UIMessageChunk) => void,
+): (part: UIMessageChunk) => void {
   const texts = new Map<string, ReturnType<typeof createDeltaCleaner>>();
-  try {
-    for await (const part of parts) {
-      switch (part.type) {
-        case 'error':
-        case 'abort':
-          continue;
-        case 'text-delta': {
-          const cleaner = texts.get(part.id) ?? createDeltaCleaner();
-          texts.set(part.id, cleaner);
-          const delta = cleaner.push(part.delta);
-          if (delta) yield { ...part, delta };
-          continue;
-        }
-        case 'text-end': {
-          const rest = texts.get(part.id)?.flush();
-          if (rest) yield { type: 'text-delta', id: part.id, delta: rest };
-          yield part;
-          continue;
-        }
-        case 'tool-input-error':
-        case 'tool-output-error':
-          yield cleanDeep({ ...part, errorText: toolErrors.get(part.toolCallId) ?? FALLBACK_TOOL_ERROR });
-          continue;
-        default:
-          yield cleanDeep(part);
+  return (part) => {
+    switch (part.type) {
+      case 'error':
+      case 'abort':
+        return;
+      case 'text-delta': {
+        const cleaner = texts.get(part.id) ?? createDeltaCleaner();
+        texts.set(part.id, cleaner);
+        const delta = cleaner.push(part.delta);
+        if (delta) emit({ ...part, delta });
+        return;
       }
+      case 'text-end': {
+        const rest = texts.get(part.id)?.flush();
+        if (rest) emit({ type: 'text-delta', id: part.id, delta: rest });
+        emit(part);
+        return;
+      }
+      case 'tool-input-error':
+      case 'tool-output-error':
+        emit(cleanDeep({ ...part, errorText: toolErrors.get(part.toolCallId) ?? FALLBACK_TOOL_ERROR }));
+        return;
+      default:
+        emit(cleanDeep(part));
     }
-  } catch {
-    // The run failed mid-stream: the turn writes the error part from its outcome.
-  }
+  };
 }
 
 /** What the turn answers and stores: cleaned of what Postgres cannot hold, tool errors in our words. */

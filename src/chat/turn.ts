@@ -199,7 +199,7 @@ export function createChatTurns(deps: ChatTurnDeps) {
     if ('replay' in begun) return replayStream(begun.replay, req);
     const turn = begun.started;
     const { conversationId } = turn;
-    const run = streamTurn(turn.input);
+    const run = streamTurn(turn.input, UI_PARTS);
     const stored = inflight.track(turn.end(run.outcome));
     stored.catch(() => {});
     const metadata = streamMetadata(req, conversationId, turn.createdAt);
@@ -210,16 +210,9 @@ export function createChatTurns(deps: ChatTurnDeps) {
         // A re-run shows first what its earlier attempts did, as the stored answer does.
         for (const chunk of partChunks(answerParts(turn.earlier))) writer.write(chunk);
         const canonical = canonicalChunks();
-        const parts = run.parts({
-          sendStart: false,
-          sendFinish: false,
-          // Tool errors stay tool parts with the text the model saw.
-          redactToolErrors: false,
-          // Reasoning is stored (it must go back to the model) but is not the client's business;
-          // with the Responses API it is mostly encrypted content.
-          sendReasoning: false,
+        await run.forEachPart((part) => {
+          for (const chunk of canonical(part)) writer.write(chunk);
         });
-        for await (const part of parts) for (const chunk of canonical(part)) writer.write(chunk);
         // The finish part goes out only once the turn is stored: a client that sends its next
         // message on "finish" never finds the conversation still busy. A failure is one error
         // part, in the words the JSON answer would have had.
@@ -239,6 +232,17 @@ export function createChatTurns(deps: ChatTurnDeps) {
 }
 
 export type ChatTurns = ReturnType<typeof createChatTurns>;
+
+/** The run's UI parts a streamed turn sends; the turn writes start, finish and errors itself. */
+const UI_PARTS = {
+  sendStart: false,
+  sendFinish: false,
+  // Tool errors stay tool parts with the text the model saw.
+  redactToolErrors: false,
+  // Reasoning is stored (it must go back to the model) but is not the client's business; with the
+  // Responses API it is mostly encrypted content.
+  sendReasoning: false,
+} as const;
 
 function refuseUnlessStarted(begun: BeginTurnResult) {
   switch (begun.outcome) {

@@ -154,9 +154,9 @@ export function partChunks(parts: AnswerPart[]): UIMessageChunk[] {
 }
 
 /**
- * Narrows the SDK's live chunks (`toUIMessageStream` with `sendStart`/`sendFinish` off, the caller
- * writes those) to the ones `answerParts` rebuilds from storage, so the message a client holds
- * after the stream equals the one it reads back:
+ * Narrows the SDK's live chunks (`toUIMessageChunk` of each part of the run, without start and
+ * finish: the caller writes those) to the ones `answerParts` rebuilds from storage, so the message
+ * a client holds after the stream equals the one it reads back:
  * - step markers dropped (the view has no steps), provider metadata dropped (provider internals);
  * - a text part only once it has text (providers open one for an empty delta; nothing is stored);
  * - a tool's `{ error }` result sent as `tool-output-error`; a call the SDK refused
