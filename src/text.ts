@@ -21,19 +21,7 @@ export function cleanText(text: string): string {
 
 /** A JSON-like value with every string in it (object keys too) cleaned; the same value when clean. */
 export function cleanDeep<T>(value: T): T {
-  // Nearly every value is clean: looking first, without building copies, is the cheap path.
-  return hasInvalidText(value) ? (clean(value) as T) : value;
-}
-
-function hasInvalidText(value: unknown): boolean {
-  if (typeof value === 'string') return !isValidText(value);
-  if (Array.isArray(value)) return value.some(hasInvalidText);
-  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    for (const key in value) {
-      if (!isValidText(key) || hasInvalidText((value as Record<string, unknown>)[key])) return true;
-    }
-  }
-  return false;
+  return clean(value) as T;
 }
 
 // Arrays and objects are copied only once something in them changes: almost every value is clean.
