@@ -33,7 +33,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ModelMessage } from 'ai';
 import { sql } from 'drizzle-orm';
-import { type Database, preparedStatement, queryRows } from '../db/client.ts';
+import { type Database, type Placeholders, preparedStatement, queryRows } from '../db/client.ts';
 import { DbUnavailableError, mayHaveRun } from '../db/resilience.ts';
 import type { Logger } from '../log.ts';
 import { inTurnOrder, type StoredMessage, windowFromUserMessage, withTurnLast } from './history.ts';
@@ -144,10 +144,11 @@ export function createTurnStore(database: Database, options: TurnStoreOptions = 
     const newTurnId = randomUUID();
     const attemptId = randomUUID();
     const newConversationId = input.chat?.named ?? conversationIdFor(input.userId, input.messageId);
+    const values = beginTurnValues(input, newTurnId, attemptId, newConversationId);
     let row: BeginRow | undefined;
     try {
       [row] = await database.run((db) =>
-        beginTurnStatement<BeginRow>(db, beginTurnValues(input, newTurnId, attemptId, newConversationId)),
+        beginTurnStatements[values.mustExist ? 'mustExist' : 'mayCreate']<BeginRow>(db, values),
       );
     } catch (error) {
       // Its answer was lost, not its effect: it may have claimed the lease.
@@ -219,7 +220,9 @@ export function createTurnStore(database: Database, options: TurnStoreOptions = 
    * already done by this attempt, so a retry never stores twice (see the module header).
    */
   async function endTurn(input: EndTurnInput): Promise<boolean> {
-    const rows = await database.run((db) => endTurnStatement<{ ok: boolean }>(db, endTurnValues(input)), {
+    // Messages after the user's are an earlier attempt's answer, which this one replaces.
+    const statement = endTurnStatements[input.lastSeq > input.userSeq ? 'rerun' : 'first'];
+    const rows = await database.run((db) => statement<{ ok: boolean }>(db, endTurnValues(input)), {
       idempotent: true,
     });
     return rows[0]?.ok === true;
@@ -328,8 +331,18 @@ function beginTurnValues(
   };
 }
 
-const beginTurnStatement = preparedStatement<BeginValues>(
-  ({
+/**
+ * BEGIN TURN in its two forms, each its own prepared statement: a data-modifying CTE costs every
+ * run its setup even when it writes nothing, so the form for a body naming a conversation that
+ * must exist (every later turn of the JSON API) leaves out the one that creates a conversation.
+ */
+const beginTurnStatements = {
+  mayCreate: preparedStatement<BeginValues>((values) => beginTurnSql(values, true)),
+  mustExist: preparedStatement<BeginValues>((values) => beginTurnSql(values, false)),
+};
+
+function beginTurnSql(
+  {
     userId,
     messageId,
     lookupId,
@@ -345,15 +358,22 @@ const beginTurnStatement = preparedStatement<BeginValues>(
     message,
     historyMessages,
     historyLimit,
-  }) => sql`
+  }: Placeholders<BeginValues>,
+  mayCreate: boolean,
+) {
+  return sql`
       with
       prior as (
         select id, status, answer, conversation_id, seq from turns
         where user_id = ${userId} and message_id = ${messageId}
       ),
       existing as (
-        select id from conversations
-        where user_id = ${userId} and (id = ${lookupId}::uuid or id = ${namedId}::uuid)
+        -- By primary key only (OFFSET 0 keeps the user filter out of the scan): the generic plan,
+        -- made while the tables were nearly empty, read the user's conversations_user_recent_idx
+        -- range instead, which holds a dead entry for each of the user's turns since the last vacuum.
+        select id from (select id, user_id from conversations
+                        where id = any(array[${lookupId}::uuid, ${namedId}::uuid]) offset 0) c
+        where user_id = ${userId}
         order by (id = ${lookupId}::uuid) is true desc
         limit 1
       ),
@@ -399,10 +419,14 @@ const beginTurnStatement = preparedStatement<BeginValues>(
             updated_at = now()
         from admitted d
         where d.outcome = 'go' and d.ok and c.id = d.target_id and c.user_id = ${userId}
+          -- The same id as a value: an index scan on the primary key (not on the user's range).
+          and c.id = (select target_id from admitted)
           and (c.lease_turn_id is null or c.lease_expires_at < now())
         returning c.id, c.last_seq, c.lease_turn_id
       ),
-      created as (
+      ${
+        mayCreate
+          ? sql`created as (
         insert into conversations (id, user_id, title, last_seq, lease_turn_id, lease_attempt_id, lease_expires_at)
         select ${newConversationId}::uuid, ${userId}, ${title}, 1, ${newTurnId}::uuid, ${attemptId}::uuid,
                now() + ${leaseMs}::int * interval '1 millisecond'
@@ -411,8 +435,10 @@ const beginTurnStatement = preparedStatement<BeginValues>(
         -- nothing, and is answered busy, with no second user message or turn.
         on conflict (id) do nothing
         returning id, last_seq, lease_turn_id
-      ),
-      target as (select * from claimed union all select * from created),
+      ),`
+          : sql``
+      }
+      target as (select * from claimed ${mayCreate ? sql`union all select * from created` : sql``}),
       new_turn as (
         insert into turns (id, user_id, message_id, conversation_id, attempt_id, seq)
         select t.lease_turn_id, ${userId}, ${messageId}, t.id, ${attemptId}::uuid, t.last_seq
@@ -461,23 +487,28 @@ const beginTurnStatement = preparedStatement<BeginValues>(
         d.prior_id is not null as rerun,
         p.answer,
         -- When the oldest counted turn leaves the window (read from the snapshot: a turn that
-        -- raced this one may be missing, so an empty answer means "about a minute").
-        coalesce((select extract(epoch from (min(x) + interval '1 minute' - now())) * 1000
-                  from rate_limits r, unnest(r.recent) x
-                  where r.user_id = ${userId} and x > now() - interval '1 minute'), 60000)::float8
-          as retry_after_ms,
+        -- raced this one may be missing, so an empty answer means "about a minute"); only read when
+        -- rate limited.
+        case when d.outcome = 'go' and not d.ok then
+          coalesce((select extract(epoch from (min(x) + interval '1 minute' - now())) * 1000
+                    from rate_limits r, unnest(r.recent) x
+                    where r.user_id = ${userId} and x > now() - interval '1 minute'), 60000)::float8
+        end as retry_after_ms,
         -- json_agg of the rows themselves (keys seq, role, content, turnId, replaced) only appends
         -- text; building a jsonb object per message copied every content into a new jsonb tree: 4
         -- times the CPU.
         coalesce((select json_agg(h order by h.seq) from history h), '[]'::json) as history,
-        -- What earlier attempts of a re-run turn changed (none for a new turn: its id is new).
-        (select coalesce(jsonb_agg(jsonb_build_object('callKey', e.call_key, 'occurrence', e.occurrence,
-                  'tool', e.tool, 'args', e.args, 'task', e.task) order by e.created_at, e.occurrence), '[]'::jsonb)
-         from turn_effects e where e.turn_id = d.prior_id and t.id is not null) as effects
+        -- What earlier attempts of a re-run turn changed (none for a new turn: its id is new, and
+        -- the table is not read).
+        case when d.prior_id is not null and t.id is not null then
+          (select coalesce(jsonb_agg(jsonb_build_object('callKey', e.call_key, 'occurrence', e.occurrence,
+                    'tool', e.tool, 'args', e.args, 'task', e.task) order by e.created_at, e.occurrence), '[]'::jsonb)
+           from turn_effects e where e.turn_id = d.prior_id)
+        end as effects
       from admitted d
       left join target t on true
-      left join prior p on true`,
-);
+      left join prior p on true`;
+}
 
 // The same bounded range as BEGIN TURN's window (seqs are gapless): at most `limit` rows read.
 function historyStatement(conversationId: string, newestSeq: number, limit: number) {
@@ -503,8 +534,17 @@ function endTurnValues({ messages, answer, ...turn }: EndTurnInput): EndValues {
   };
 }
 
-const endTurnStatement = preparedStatement<EndValues>(
-  ({
+/**
+ * END TURN in its two forms, each its own prepared statement: the first ending of a turn has no
+ * earlier answer to mark replaced, and leaves that CTE out (see BEGIN TURN's forms).
+ */
+const endTurnStatements = {
+  first: preparedStatement<EndValues>((values) => endTurnSql(values, false)),
+  rerun: preparedStatement<EndValues>((values) => endTurnSql(values, true)),
+};
+
+function endTurnSql(
+  {
     conversationId,
     turnId,
     attemptId,
@@ -515,7 +555,10 @@ const endTurnStatement = preparedStatement<EndValues>(
     count,
     messages,
     answer,
-  }) => sql`
+  }: Placeholders<EndValues>,
+  replaces: boolean,
+) {
+  return sql`
       with
       released as (
         update conversations
@@ -529,14 +572,18 @@ const endTurnStatement = preparedStatement<EndValues>(
       -- answer an earlier attempt stored (a failed attempt, ended by failTurn, leaves it standing).
       -- The seq range keeps this to the rows after the turn's user message; none exist for a turn that
       -- never finished before.
-      replaced as (
+      ${
+        replaces
+          ? sql`replaced as (
         update messages set replaced = true
         from released r
         where messages.conversation_id = r.id
           and messages.seq > ${userSeq}::int and messages.seq <= ${lastSeq}::int
           and messages.turn_id = ${turnId}::uuid and not messages.replaced
         returning 1
-      ),
+      ),`
+          : sql``
+      }
       stored as (
         insert into messages (id, conversation_id, seq, role, content, turn_id, created_at)
         select case when m.ord = 1 then ${answerId}::uuid else gen_random_uuid() end,
@@ -553,8 +600,8 @@ const endTurnStatement = preparedStatement<EndValues>(
       select exists (select 1 from released)
         -- An earlier try of this same ending committed (its answer was lost): done, by this attempt.
         or exists (select 1 from turns where id = ${turnId}::uuid and attempt_id = ${attemptId}::uuid
-                   and status = 'done') as ok`,
-);
+                   and status = 'done') as ok`;
+}
 
 /** The failure ending of one attempt: store nothing, mark the turn failed, release the lease. */
 function failTurnStatement({ conversationId, turnId, attemptId }: TurnAttempt) {

@@ -56,7 +56,7 @@ export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
  *   const rows = await byId<{ id: string }>(db, { id });
  */
 export function preparedStatement<Values extends Record<string, unknown>>(
-  build: (values: { readonly [K in keyof Values]: Placeholder<K & string> }) => SQLWrapper,
+  build: (values: Placeholders<Values>) => SQLWrapper,
 ): <Row>(db: Db, values: Values) => Promise<Row[]> {
   let query: Query | undefined;
   const prepared = new WeakMap<Db, PgPreparedQuery<PreparedQueryConfig>>();
@@ -70,6 +70,9 @@ export function preparedStatement<Values extends Record<string, unknown>>(
     return ((await statement.execute(values)) as { rows: Row[] }).rows;
   };
 }
+
+/** Drizzle's placeholder for each value of a prepared statement. */
+export type Placeholders<Values> = { readonly [K in keyof Values]: Placeholder<K & string> };
 
 const dialect = new PgDialect();
 
