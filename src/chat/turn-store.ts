@@ -143,7 +143,10 @@ export function createTurnStore(database: Database, options: TurnStoreOptions = 
   async function beginTurn(input: BeginTurnInput): Promise<BeginTurnResult> {
     const newTurnId = randomUUID();
     const attemptId = randomUUID();
-    const newConversationId = input.chat?.named ?? conversationIdFor(input.userId, input.messageId);
+    // Only a send that may start a conversation needs the id of the one it would create.
+    const newConversationId =
+      input.chat?.named ??
+      (input.conversationId === undefined ? conversationIdFor(input.userId, input.messageId) : null);
     const values = beginTurnValues(input, newTurnId, attemptId, newConversationId);
     let row: BeginRow | undefined;
     try {
@@ -297,7 +300,7 @@ type BeginValues = {
   newTurnId: string;
   attemptId: string;
   leaseMs: number;
-  newConversationId: string;
+  newConversationId: string | null;
   title: string;
   message: string;
   historyMessages: number;
@@ -308,7 +311,7 @@ function beginTurnValues(
   input: BeginTurnInput,
   newTurnId: string,
   attemptId: string,
-  newConversationId: string,
+  newConversationId: string | null,
 ): BeginValues {
   return {
     userId: input.userId,
