@@ -18,6 +18,8 @@ export type Config = Readonly<{
   port: number;
   /** The externally visible base URL, no trailing slash: the OAuth resource id and the own origin. */
   publicUrl: string;
+  /** False when PUBLIC_URL was not given and `publicUrl` is only where the server listens. */
+  publicUrlGiven: boolean;
   db: Readonly<{
     driver: DbDriver;
     /** Postgres URL, or for PGlite `memory` / a data directory. */
@@ -229,6 +231,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     host: env.HOST,
     port: env.PORT,
     publicUrl: publicUrl(env),
+    publicUrlGiven: env.PUBLIC_URL !== undefined,
     db: databaseSettings(env),
     model: modelSettings(env),
     chat: {

@@ -80,6 +80,12 @@ export async function startServer(
   if (config.auth.mode === 'dev') {
     logger.warn('AUTH_MODE=dev: any caller can act as any user with X-User-Id. Do not expose this server.');
   }
+  if (config.nodeEnv === 'production' && !config.publicUrlGiven) {
+    // Behind a domain name, the chat page's own requests would all be refused as foreign.
+    logger.warn(
+      `PUBLIC_URL is not set, so this server takes itself for ${config.publicUrl}: pages served under another name get 403 forbidden_origin and MCP hosts are told the wrong resource. Set PUBLIC_URL to the URL clients use.`,
+    );
+  }
 
   const requestsDone = () =>
     active === 0

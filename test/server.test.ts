@@ -37,6 +37,28 @@ describe('npm start', () => {
     }
   });
 
+  it('warns at a production start without PUBLIC_URL, and not with it', async () => {
+    const production = {
+      NODE_ENV: 'production',
+      AUTH_JWT_SECRET: 's'.repeat(32),
+      DATABASE_URL: 'pglite://memory',
+    };
+    for (const [env, warned] of [
+      [production, true],
+      [{ ...production, PUBLIC_URL: 'https://tasks.example.com' }, false],
+    ] as const) {
+      const child = startMain(env);
+      try {
+        await child.listening;
+        child.proc.kill('SIGTERM');
+        expect(await child.exited).toBe(0);
+        expect(child.output().includes('PUBLIC_URL is not set'), JSON.stringify(env)).toBe(warned);
+      } finally {
+        child.proc.kill('SIGKILL');
+      }
+    }
+  });
+
   it('stops with one clear line when a setting is invalid', async () => {
     const child = startMain({ PORT: 'eighty' });
     expect(await child.exited).toBe(1);
