@@ -250,6 +250,27 @@ describe('defect 9: stream error parts', () => {
     ]);
     expect(chunks.some((c) => c.type === 'finish')).toBe(false);
   });
+
+  it('a provider stream that ends cleanly before its finish event fails the same way, storing no answer', async () => {
+    const user = newUser();
+    fake.reply({
+      text: 'this answer will be cut off half way through',
+      cut: { afterEvents: 3, ending: 'end' },
+    });
+    const res = await h.chat(user, { message: 'talk' }, { accept: 'text/event-stream' });
+    const { chunks } = await readStream(res.text);
+    expect(chunks.filter((c) => c.type === 'error')).toEqual([
+      {
+        type: 'error',
+        errorText: 'The model provider failed; your message was kept, send it again to retry',
+      },
+    ]);
+    expect(chunks.some((c) => c.type === 'finish')).toBe(false);
+    // The part that arrived is not kept as if it were the whole reply: only the message is.
+    const conversationId = res.headers.get('x-conversation-id') as string;
+    const { messages } = await transcriptOf(user, conversationId);
+    expect(messages.map((m: { role: string }) => m.role)).toEqual(['user']);
+  });
 });
 
 describe('defect 7: text Postgres cannot store, from a client', () => {

@@ -389,6 +389,11 @@ export function streamTurn(input: TurnInput, ui: UIStreamOptions) {
     if (streamError) throw run.failure(streamError);
     if (aborted) throw run.failure(undefined, true);
     if (!finished) throw run.failure(readError ?? new NoOutputGeneratedError());
+    // The provider's stream ended cleanly but before its finish event: the answer is cut short,
+    // not complete. Stored, it would read as the whole reply; it fails as a cut connection does.
+    if (finished.steps.some((step) => step.finishReason === 'interrupted')) {
+      throw run.failure(new Error('the model stream ended without its finish event'));
+    }
     return outcomeOf(finished, run.toolErrors);
   });
   outcome.catch(() => {});
