@@ -143,23 +143,27 @@ function prepare(input: TurnInput) {
         : undefined,
     } as typeof t;
   }
+  /** A failed model call, or an error part of a stream: the provider failed, unless it was our own abort. */
+  const noteProviderError = (error: unknown) => {
+    if (!isAbort(error)) providerFailed = true;
+  };
   const noteProviderErrors: LanguageModelMiddleware = {
     wrapGenerate: async ({ doGenerate }) => {
       watch.answered = false;
       try {
         return await doGenerate();
       } catch (error) {
-        if (!isAbort(error)) providerFailed = true;
+        noteProviderError(error);
         throw error;
       }
     },
-    // Errors inside a stream reach the run's `onError` (`noteStreamError`): no stage per chunk here.
+    // Errors inside a stream reach the run's `onError` (`noteProviderError`): no stage per chunk here.
     wrapStream: async ({ doStream }) => {
       watch.answered = false;
       try {
         return await doStream();
       } catch (error) {
-        if (!isAbort(error)) providerFailed = true;
+        noteProviderError(error);
         throw error;
       }
     },
@@ -227,11 +231,7 @@ function prepare(input: TurnInput) {
   };
   /** Runs the SDK call so that the provider's fetch reports into this run. */
   const watched = <T>(work: () => T): T => watchProviderCalls(watch, work);
-  /** An error part of a stream: the provider failed, unless it was our own abort. */
-  const noteStreamError = (error: unknown) => {
-    if (!isAbort(error)) providerFailed = true;
-  };
-  return { options, onAbort, failure, noteStreamError, dbDown: () => dbDown, toolErrors, watched };
+  return { options, onAbort, failure, noteProviderError, dbDown: () => dbDown, toolErrors, watched };
 }
 
 /** Our sentence for a tool call the SDK refused before our code ran. */
@@ -336,7 +336,7 @@ export function streamTurn(input: TurnInput, ui: UIStreamOptions) {
     experimental_streamTextLowMemory({
       ...run.options,
       onError: ({ error }) => {
-        run.noteStreamError(error);
+        run.noteProviderError(error);
         streamError ??= error;
       },
       // A timeout (or our outage abort) ends a stream without an error: note it here.
