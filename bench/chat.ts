@@ -12,7 +12,6 @@
 // Each virtual client is its own user with its own conversation, sending turns one after another.
 // The results go to stdout and into the generated block of BENCHMARKS.md.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -20,12 +19,12 @@ import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import type { LanguageModel } from 'ai';
 import { sql } from 'drizzle-orm';
-import pg from 'pg';
 import { type AppDeps, createApp } from '../src/app.ts';
 import { type Config, loadConfig } from '../src/config.ts';
 import { createDatabase, type Database, queryRows } from '../src/db/client.ts';
 import { migrateDatabase } from '../src/db/migrate.ts';
 import { Inflight } from '../src/http/inflight.ts';
+import { admin, createServerDatabase, dropServerDatabases, RUN_TAG } from './databases.ts';
 import { jsonPost, type LoadResult, runLoad, type Turn } from './load.ts';
 import { type CpuSplit, createCpuMonitor, waitForQuiet } from './machine.ts';
 import { createFakeStores, createSdkOnlyClient, noDatabase, steadyStateHistory } from './no-db.ts';
@@ -42,10 +41,6 @@ import { seedConversation, templateTurn, vacuumAnalyze } from './seed.ts';
 import { createUsualStores } from './usual-design.ts';
 import { createZeroModel } from './zero-model.ts';
 
-const ADMIN_URL =
-  process.env.BENCH_DATABASE_URL ??
-  process.env.TEST_DATABASE_URL ??
-  'postgres://postgres@127.0.0.1:5432/postgres';
 const MEASURE_MS = Math.round(Number(process.env.BENCH_SECONDS ?? '5') * 1000);
 const WARMUP_MS = 1500;
 const NETWORK_TURNS = 30;
@@ -54,7 +49,6 @@ const CONCURRENCY = [1, 16, 64];
 /** A row during which other programs used more than this share of all cores is measured again. */
 const DISTURBED_PERCENT = 15;
 const TODAY = '2026-11-23';
-const RUN_TAG = randomBytes(3).toString('hex');
 const BENCHMARKS_MD = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
 /** BENCH_ONLY=pg,neon,pglite,nodb,network,size,usual runs a subset (and leaves BENCHMARKS.md alone). */
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
@@ -75,40 +69,6 @@ const model = createZeroModel();
 
 function log(message: string): void {
   process.stderr.write(`${message}\n`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Databases on the server: uniquely named, dropped at the end whatever happens.
-
-const created: string[] = [];
-
-async function admin(text: string): Promise<string[]> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    const result = await client.query(text);
-    return result.rows.map((row) => String(Object.values(row)[0]));
-  } finally {
-    await client.end();
-  }
-}
-
-async function createServerDatabase(label: string): Promise<string> {
-  const name = `taskchat_bench_${label}_${Date.now().toString(36)}_${RUN_TAG}`;
-  await admin(`create database ${name}`);
-  created.push(name);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function dropServerDatabases(): Promise<void> {
-  while (created.length > 0) {
-    const name = created.pop() as string;
-    await admin(`drop database if exists ${name} with (force)`).catch((error) =>
-      log(`could not drop ${name}: ${(error as Error).message}`),
-    );
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -639,7 +599,7 @@ async function main(): Promise<void> {
   } finally {
     for (const target of opened) await target.database.close();
     await bridge.close();
-    await dropServerDatabases();
+    await dropServerDatabases(log);
   }
 
   const generated = [
@@ -688,7 +648,7 @@ async function main(): Promise<void> {
 
 process.once('SIGINT', () => {
   log('interrupted: dropping the bench databases');
-  dropServerDatabases().finally(() => process.exit(130));
+  dropServerDatabases(log).finally(() => process.exit(130));
 });
 
 await main();

@@ -11,30 +11,24 @@
 //
 // It creates its own uniquely named database on BENCH_DATABASE_URL / TEST_DATABASE_URL (default
 // postgres://postgres@127.0.0.1:5432/postgres) and drops it at the end.
-import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import type { LanguageModel } from 'ai';
-import pg from 'pg';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createDatabase, type Database } from '../src/db/client.ts';
 import { migrateDatabase } from '../src/db/migrate.ts';
 import { Inflight } from '../src/http/inflight.ts';
+import { createServerDatabase, dropServerDatabases, RUN_TAG } from './databases.ts';
 import { jsonPost, runLoad } from './load.ts';
 import { createFakeStores, noDatabase, steadyStateHistory } from './no-db.ts';
 import { createZeroModel } from './zero-model.ts';
 
-const ADMIN_URL =
-  process.env.BENCH_DATABASE_URL ??
-  process.env.TEST_DATABASE_URL ??
-  'postgres://postgres@127.0.0.1:5432/postgres';
 const STREAM = process.env.PROFILE_STREAM === '1';
 const CLIENTS = Number(process.env.PROFILE_CLIENTS ?? '16');
 const SECONDS = Number(process.env.PROFILE_SECONDS ?? '5');
 const DRIVER = process.env.PROFILE_DRIVER ?? 'pg';
 const OUT = process.env.PROFILE_OUT ?? '/tmp/taskchat-turn.cpuprofile';
-const TAG = randomBytes(3).toString('hex');
 
 type ProfileNode = {
   id: number;
@@ -43,16 +37,6 @@ type ProfileNode = {
   children?: number[];
 };
 type Profile = { nodes: ProfileNode[]; startTime: number; endTime: number; samples: number[] };
-
-async function admin(text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 /** A profile node's area: a package under node_modules, one of our files, or Node itself. */
 function areaOf(node: ProfileNode): string {
@@ -98,17 +82,15 @@ function summarize(profile: Profile, turns: number): string {
 }
 
 async function main(): Promise<void> {
-  const name = `taskchat_profile_${Date.now().toString(36)}_${TAG}`;
   const config = loadConfig({
     LOG_LEVEL: 'silent',
     RATE_LIMIT_TURNS_PER_MINUTE: '0',
-    DATABASE_URL: DRIVER === 'pg' ? urlFor(name) : 'pglite://memory',
+    DATABASE_URL: DRIVER === 'pg' ? await createServerDatabase('profile') : 'pglite://memory',
   });
   const model = createZeroModel() as LanguageModel;
   let database: Database = noDatabase;
   let fakes: ReturnType<typeof createFakeStores> | undefined;
   if (DRIVER === 'pg') {
-    await admin(`create database ${name}`);
     database = await createDatabase(config.db);
     await migrateDatabase(config.db, database);
   } else {
@@ -132,7 +114,7 @@ async function main(): Promise<void> {
       const res = await app.request(
         '/chat',
         jsonPost(conversationId ? { message, conversationId } : { message }, {
-          'x-user-id': `profile-${TAG}-${client}`,
+          'x-user-id': `profile-${RUN_TAG}-${client}`,
           ...(STREAM ? { accept: 'text/event-stream' } : {}),
         }),
       );
@@ -171,14 +153,8 @@ async function main(): Promise<void> {
     console.log(`profile written to ${OUT}`);
   } finally {
     await database.close();
-    if (DRIVER === 'pg') await admin(`drop database if exists ${name} with (force)`);
+    await dropServerDatabases((message) => console.error(message));
   }
-}
-
-function urlFor(database: string): string {
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${database}`;
-  return url.toString();
 }
 
 await main();
