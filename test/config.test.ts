@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, redactConfig } from '../src/config.ts';
-
-const fails = (env: Record<string, string>) => {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-};
+import { loadConfig, redactConfig } from '../src/config.ts';
+import { configError } from './support/config-error.ts';
 
 describe('configuration', () => {
   it('defaults to embedded Postgres, the offline model and dev auth with no environment', () => {
@@ -68,27 +59,29 @@ describe('configuration', () => {
     ],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of debug, info, warn, error, silent'],
   ])('%o stops start-up with: %s', (env, message) => {
-    expect(fails(env)).toBe(message);
+    expect(configError(env)).toBe(message);
   });
 
   it('refuses plaintext to a remote host and allows it locally', () => {
-    expect(fails({ DATABASE_URL: 'postgres://u:secret@db.example.com/app?sslmode=disable' })).toBe(
+    expect(configError({ DATABASE_URL: 'postgres://u:secret@db.example.com/app?sslmode=disable' })).toBe(
       'DATABASE_URL: sslmode=disable to a remote host is refused; use sslmode=require or verify-full',
     );
     expect(
-      fails({
+      configError({
         DATABASE_URL: 'postgres://u@127.0.0.1/app',
         DATABASE_URL_UNPOOLED: 'postgres://u:secret@db.example.com/app?sslmode=prefer',
       }),
     ).toContain('DATABASE_URL_UNPOOLED: sslmode=prefer');
     expect(loadConfig({ DATABASE_URL: 'postgres://u@localhost/app?sslmode=disable' }).db.driver).toBe('pg');
     expect(
-      fails({ DATABASE_URL: 'postgres://u@db.example.com/app', NEON_WS_PROXY: 'proxy.example.com:80' }),
+      configError({ DATABASE_URL: 'postgres://u@db.example.com/app', NEON_WS_PROXY: 'proxy.example.com:80' }),
     ).toContain('NEON_WS_PROXY must be on this machine');
   });
 
   it('never puts a secret in an error message', () => {
-    const message = fails({ DATABASE_URL: 'postgres://u:hunter2hunter2@db.example.com/app?sslmode=disable' });
+    const message = configError({
+      DATABASE_URL: 'postgres://u:hunter2hunter2@db.example.com/app?sslmode=disable',
+    });
     expect(message).not.toContain('hunter2');
   });
 
@@ -121,7 +114,7 @@ describe('PUBLIC_URL and AUTH_AUTHORIZATION_SERVERS', () => {
   it.each(['ftp://example.com', 'example.com', 'https://example.com/?x=1', 'https://user:pw@example.com'])(
     'refuses PUBLIC_URL=%s with one line naming it',
     (value) => {
-      expect(fails({ PUBLIC_URL: value })).toMatch(/^PUBLIC_URL/);
+      expect(configError({ PUBLIC_URL: value })).toMatch(/^PUBLIC_URL/);
     },
   );
 
@@ -138,7 +131,7 @@ describe('PUBLIC_URL and AUTH_AUTHORIZATION_SERVERS', () => {
     ).toEqual(['https://auth.example.com']);
     expect(loadConfig({ ...jwks, AUTH_JWT_ISSUER: 'taskchat-issuer' }).auth.authorizationServers).toEqual([]);
     expect(loadConfig(jwks).auth.authorizationServers).toEqual([]);
-    expect(fails({ ...jwks, AUTH_AUTHORIZATION_SERVERS: 'not a url' })).toMatch(
+    expect(configError({ ...jwks, AUTH_AUTHORIZATION_SERVERS: 'not a url' })).toMatch(
       /^AUTH_AUTHORIZATION_SERVERS/,
     );
   });

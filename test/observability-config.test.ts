@@ -2,17 +2,8 @@
 // METRICS_TOKEN and the standard OTEL_* variables (traces off unless one asks for them), with
 // one clear line for a bad value and no secret in it or in the printed config.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, redactConfig } from '../src/config.ts';
-
-const fails = (env: Record<string, string>) => {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-};
+import { loadConfig, redactConfig } from '../src/config.ts';
+import { configError } from './support/config-error.ts';
 
 describe('observability configuration', () => {
   it('defaults: no traces, open metrics, degraded above 250 ms, no prompt or output recorded', () => {
@@ -101,12 +92,12 @@ describe('observability configuration', () => {
     [{ OTEL_TRACES_SAMPLER_ARG: '2' }, 'OTEL_TRACES_SAMPLER_ARG must be a number between 0 and 1'],
     [{ OTEL_EXPORTER_OTLP_COMPRESSION: 'zstd' }, 'OTEL_EXPORTER_OTLP_COMPRESSION must be gzip or none'],
   ])('refuses %j with one line', (env, message) => {
-    expect(fails(env)).toContain(message);
+    expect(configError(env)).toContain(message);
   });
 
   it('refuses malformed OTLP headers without echoing them', () => {
-    const message = fails({ OTEL_EXPORTER_OTLP_HEADERS: 'vendor-secret-42' });
+    const message = configError({ OTEL_EXPORTER_OTLP_HEADERS: 'vendor-secret-42' });
     expect(message).toBe('OTEL_EXPORTER_OTLP_HEADERS must be a list of key=value pairs');
-    expect(fails({ OTEL_EXPORTER_OTLP_HEADERS: 'k=%E0%A4%A' })).not.toContain('%E0');
+    expect(configError({ OTEL_EXPORTER_OTLP_HEADERS: 'k=%E0%A4%A' })).not.toContain('%E0');
   });
 });
