@@ -61,6 +61,8 @@ export type AppDeps = {
   tasks?: TaskRepository;
   turns?: TurnStore;
   conversations?: Conversations;
+  /** This process's liveness record (instances/registry.ts), named on the leases its turns take. */
+  instanceId?: string;
   /** Metrics and traces; by default the app's own, from config (the server passes its own to flush them). */
   observability?: Observability;
 };
@@ -84,6 +86,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       // Shutdown waits for the failure endings still being retried, as for running turns.
       track: (work) => inflight.track(work),
       abandonConfirmMs: config.db.statementTimeoutMs + 1000,
+      instanceId: deps.instanceId,
     });
   // The agent hands `config.model.telemetry` to the AI SDK as it is. Only traces need it: enabled,
   // even without an integration, it copies and filters every lifecycle event and opens a diagnostics

@@ -16,6 +16,7 @@ import { openMigratedDatabase } from './db/migrate.ts';
 import { StartupError } from './db/startup-error.ts';
 import { Drain } from './http/drain.ts';
 import { Inflight } from './http/inflight.ts';
+import { registerInstance } from './instances/registry.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createObservability } from './observability/index.ts';
 
@@ -44,7 +45,19 @@ export async function startServer(
   const inflight = new Inflight();
   const drain = new Drain();
   const observability = createObservability(config, { database: db, logger, processMetrics: true });
-  const app = createApp({ config, database: db, logger, inflight, drain, observability });
+  const instance = await registerInstance(db, { kind: 'web', logger }).catch(async (error) => {
+    await db.close();
+    throw error;
+  });
+  const app = createApp({
+    config,
+    database: db,
+    logger,
+    inflight,
+    drain,
+    observability,
+    instanceId: instance.id,
+  });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
     s.once('error', (error: NodeJS.ErrnoException) => {
@@ -58,6 +71,7 @@ export async function startServer(
       );
     });
   }).catch(async (error) => {
+    await instance.stop();
     await db.close();
     throw error;
   });
@@ -123,6 +137,8 @@ export async function startServer(
         http.close(() => resolve());
         http.closeAllConnections();
       });
+      // Every lease this process held is released by now; its record goes with it.
+      await instance.stop();
       await db.close();
       // The spans of the last requests, exported before the process exits.
       await observability.shutdown();

@@ -32,9 +32,10 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { ModelMessage } from 'ai';
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { type Database, type Placeholders, preparedStatement, queryRows } from '../db/client.ts';
 import { DbUnavailableError, mayHaveRun } from '../db/resilience.ts';
+import { DEAD_AFTER_MS, RENEW_EVERY_MS } from '../instances/registry.ts';
 import type { Logger } from '../log.ts';
 import { inTurnOrder, type StoredMessage, windowFromUserMessage, withTurnLast } from './history.ts';
 import type { RecordedEffect } from './turn-effects.ts';
@@ -63,7 +64,11 @@ export type BeginTurnInput = {
 
 export type BeginTurnResult =
   | { outcome: 'not_found' }
-  | { outcome: 'busy' }
+  | {
+      outcome: 'busy';
+      /** When to ask again: soon while the turn's process is alive, else when its lease frees. */
+      retryAfterSeconds: number;
+    }
   | { outcome: 'rate_limited'; retryAfterSeconds: number }
   | { outcome: 'replay'; conversationId: string; answer: unknown }
   | {
@@ -117,6 +122,9 @@ type BeginRow = {
   rerun: boolean;
   answer: unknown;
   retry_after_ms: number | null;
+  /** Busy only: how long ago the lease's process renewed, and when the lease frees at the latest. */
+  holder_seen_ms_ago: number | null;
+  lease_free_in_ms: number | null;
   history: StoredMessage[];
   effects: RecordedEffect[];
 };
@@ -135,10 +143,21 @@ export type TurnStoreOptions = {
   /** First retry delay and cap of the failure endings' backoff. */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /**
+   * This process's liveness record (instances/registry.ts), written on every lease it takes: a
+   * lease whose process stopped renewing for `holderDeadAfterMs` is free. Unset (a store without
+   * a registered process: the benchmark's fakes, unit tests), leases only expire.
+   */
+  instanceId?: string;
+  holderDeadAfterMs?: number;
 };
 
 export function createTurnStore(database: Database, options: TurnStoreOptions = {}) {
   const endings = new TurnEndings(database, options);
+  const holder = {
+    instanceId: options.instanceId ?? null,
+    holderDeadAfterMs: options.holderDeadAfterMs ?? DEAD_AFTER_MS,
+  };
 
   async function beginTurn(input: BeginTurnInput): Promise<BeginTurnResult> {
     const newTurnId = randomUUID();
@@ -147,7 +166,7 @@ export function createTurnStore(database: Database, options: TurnStoreOptions = 
     const newConversationId =
       input.chat?.named ??
       (input.conversationId === undefined ? conversationIdFor(input.userId, input.messageId) : null);
-    const values = beginTurnValues(input, newTurnId, attemptId, newConversationId);
+    const values = beginTurnValues(input, newTurnId, attemptId, newConversationId, holder);
     let row: BeginRow | undefined;
     try {
       [row] = await database.run((db) =>
@@ -163,7 +182,7 @@ export function createTurnStore(database: Database, options: TurnStoreOptions = 
       case 'not_found':
         return { outcome: 'not_found' };
       case 'busy':
-        return { outcome: 'busy' };
+        return { outcome: 'busy', retryAfterSeconds: busyRetryAfterSeconds(row) };
       case 'rate_limited':
         return {
           outcome: 'rate_limited',
@@ -281,6 +300,16 @@ export function chatTargets(userId: string, chatId: string): { given: string | n
   return { given: UUID.test(chatId) ? chatId : null, named: chatConversationIdFor(userId, chatId) };
 }
 
+/**
+ * A busy conversation's Retry-After. While the process running its turn renews its record, the
+ * answer is being written and usually ends within seconds: ask again soon. Once it has stopped
+ * renewing, the lease frees when that process counts as dead (or the lease expires): say when.
+ */
+function busyRetryAfterSeconds({ holder_seen_ms_ago: seen, lease_free_in_ms: freeIn }: BeginRow): number {
+  if (seen !== null && seen <= 2 * RENEW_EVERY_MS) return 2;
+  return Math.max(1, Math.ceil((freeIn ?? 2000) / 1000));
+}
+
 function uuidFromHash(key: string): string {
   const hex = createHash('sha256').update(key).digest('hex');
   // Laid out as an RFC 9562 version 8 (custom) UUID.
@@ -305,6 +334,8 @@ type BeginValues = {
   message: string;
   historyMessages: number;
   historyLimit: number;
+  instanceId: string | null;
+  holderDeadAfterMs: number;
 };
 
 function beginTurnValues(
@@ -312,6 +343,7 @@ function beginTurnValues(
   newTurnId: string,
   attemptId: string,
   newConversationId: string | null,
+  holder: Pick<BeginValues, 'instanceId' | 'holderDeadAfterMs'>,
 ): BeginValues {
   return {
     userId: input.userId,
@@ -331,6 +363,7 @@ function beginTurnValues(
     message: JSON.stringify(input.message),
     historyMessages: input.historyMessages,
     historyLimit: input.historyMessages - 1,
+    ...holder,
   };
 }
 
@@ -361,9 +394,18 @@ function beginTurnSql(
     message,
     historyMessages,
     historyLimit,
+    instanceId,
+    holderDeadAfterMs,
   }: Placeholders<BeginValues>,
   mayCreate: boolean,
 ) {
+  // A lease is free when no turn holds it, when it expired, or when the process holding it stopped
+  // renewing its liveness record (instances/registry.ts): a killed process's conversations free up
+  // within seconds, a living one's never.
+  const leaseFree = (c: SQL) => sql`(${c}.lease_turn_id is null or ${c}.lease_expires_at < now()
+    or (${c}.lease_instance_id is not null and not exists (
+          select 1 from instances i where i.id = ${c}.lease_instance_id
+          and i.seen_at > now() - ${holderDeadAfterMs}::int * interval '1 millisecond')))`;
   return sql`
       with
       prior as (
@@ -390,7 +432,7 @@ function beginTurnSql(
         end as outcome,
         p.id as prior_id,
         coalesce(p.conversation_id, e.id) as target_id,
-        coalesce((select c.lease_turn_id is null or c.lease_expires_at < now()
+        coalesce((select ${leaseFree(sql`c`)}
                   from conversations c where c.id = coalesce(p.conversation_id, e.id)), true) as free
         from (select 1) as one
         left join prior p on true
@@ -418,21 +460,23 @@ function beginTurnSql(
         set lease_turn_id = coalesce(d.prior_id, ${newTurnId}::uuid),
             lease_attempt_id = ${attemptId}::uuid,
             lease_expires_at = now() + ${leaseMs}::int * interval '1 millisecond',
+            lease_instance_id = ${instanceId}::uuid,
             last_seq = c.last_seq + (case when d.prior_id is null then 1 else 0 end),
             updated_at = now()
         from admitted d
         where d.outcome = 'go' and d.ok and c.id = d.target_id and c.user_id = ${userId}
           -- The same id as a value: an index scan on the primary key (not on the user's range).
           and c.id = (select target_id from admitted)
-          and (c.lease_turn_id is null or c.lease_expires_at < now())
+          and ${leaseFree(sql`c`)}
         returning c.id, c.last_seq, c.lease_turn_id
       ),
       ${
         mayCreate
           ? sql`created as (
-        insert into conversations (id, user_id, title, last_seq, lease_turn_id, lease_attempt_id, lease_expires_at)
+        insert into conversations (id, user_id, title, last_seq, lease_turn_id, lease_attempt_id, lease_expires_at,
+                                   lease_instance_id)
         select ${newConversationId}::uuid, ${userId}, ${title}, 1, ${newTurnId}::uuid, ${attemptId}::uuid,
-               now() + ${leaseMs}::int * interval '1 millisecond'
+               now() + ${leaseMs}::int * interval '1 millisecond', ${instanceId}::uuid
         from admitted d where d.outcome = 'go' and d.ok and d.target_id is null
         -- The same first send racing itself: the loser waits for the winner's commit, inserts
         -- nothing, and is answered busy, with no second user message or turn.
@@ -497,6 +541,16 @@ function beginTurnSql(
                     from rate_limits r, unnest(r.recent) x
                     where r.user_id = ${userId} and x > now() - interval '1 minute'), 60000)::float8
         end as retry_after_ms,
+        -- Busy only: whether the lease's process is alive, and when the lease frees at the latest.
+        case when d.outcome = 'go' and d.ok and t.id is null then
+          (select extract(epoch from now() - i.seen_at) * 1000
+           from conversations c join instances i on i.id = c.lease_instance_id where c.id = d.target_id)::float8
+        end as holder_seen_ms_ago,
+        case when d.outcome = 'go' and d.ok and t.id is null then
+          (select extract(epoch from least(c.lease_expires_at,
+                    i.seen_at + ${holderDeadAfterMs}::int * interval '1 millisecond') - now()) * 1000
+           from conversations c left join instances i on i.id = c.lease_instance_id where c.id = d.target_id)::float8
+        end as lease_free_in_ms,
         -- json_agg of the rows themselves (keys seq, role, content, turnId, replaced) only appends
         -- text; building a jsonb object per message copied every content into a new jsonb tree: 4
         -- times the CPU.

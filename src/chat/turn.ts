@@ -251,7 +251,8 @@ function refuseUnlessStarted(begun: BeginTurnResult) {
     case 'busy':
       throw new ApiError(
         'conversation_busy',
-        'Another turn of this conversation is still running; try again when it ends',
+        `An answer in this conversation is still being written; try again in ${begun.retryAfterSeconds} s`,
+        { 'Retry-After': String(begun.retryAfterSeconds) },
       );
     case 'rate_limited':
       throw new ApiError('rate_limited', 'Too many chat turns in the last minute', {

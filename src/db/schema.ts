@@ -80,11 +80,30 @@ export const conversations = pgTable(
      */
     leaseAttemptId: uuid('lease_attempt_id'),
     leaseExpiresAt: timestamp('lease_expires_at', { withTimezone: true }),
+    /**
+     * The process (`instances`) running the turn that holds the lease: once it stops renewing its
+     * liveness record, the lease is free long before it expires (a killed process's conversations
+     * are not locked for the whole lease). Null on leases taken before processes registered.
+     */
+    leaseInstanceId: uuid('lease_instance_id'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [index('conversations_user_recent_idx').on(t.userId, t.updatedAt.desc())],
 );
+
+/**
+ * One row per running process (web instance, stdio MCP server, worker), renewed every few seconds
+ * by one statement per process (instances/registry.ts): how processes know which of them are
+ * alive, so a dead one's conversation leases can be taken over within seconds.
+ */
+export const instances = pgTable('instances', {
+  id: uuid('id').primaryKey(),
+  kind: text('kind', { enum: ['web', 'mcp', 'worker'] }).notNull(),
+  startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+  /** The last renewal; a process not seen within `DEAD_AFTER_MS` is taken for dead. */
+  seenAt: timestamp('seen_at', { withTimezone: true }).notNull().defaultNow(),
+});
 
 export const messages = pgTable(
   'messages',

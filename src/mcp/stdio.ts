@@ -21,6 +21,7 @@ import { USER_ID_PATTERN, USER_ID_RULE } from '../auth/user-id.ts';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { openMigratedDatabase } from '../db/migrate.ts';
+import { registerInstance } from '../instances/registry.ts';
 import { createLogger, errorFields } from '../log.ts';
 import { createTaskRepository } from '../tasks/repository.ts';
 import { createMcpServer } from './server.ts';
@@ -56,6 +57,11 @@ try {
   refuse(`start-up failed: ${(error as Error).message}`);
 }
 
+// Known to the other processes as alive, as every process of the deployment is (instances/registry.ts).
+const instance = await registerInstance(db, { kind: 'mcp', logger }).catch((error: unknown) => {
+  logger.error('start-up failed', errorFields(error));
+  refuse('start-up failed: the database refused the process registration');
+});
 const repo = createTaskRepository(db);
 const connection = serveStdio(() => createMcpServer(repo, userId, { logger }), {
   onerror: (error) => logger.warn('mcp protocol error', errorFields(error)),
@@ -70,6 +76,7 @@ async function stop(reason: string): Promise<void> {
   setTimeout(() => process.exit(0), 5000).unref();
   try {
     await connection.close();
+    await instance.stop();
     await db.close();
   } catch (error) {
     logger.error('shutdown failed', errorFields(error));
