@@ -1,6 +1,6 @@
 // The two "no database" ceilings of the benchmark.
 //
-// 1. `createSdkOnlyClient`: the AI SDK part of a turn alone: `generateTurn` from src/chat/agent.ts
+// 1. `createSdkOnlyClient`: the AI SDK part of a turn alone: `generateTurn` from src/chat/turn/agent.ts
 //    (the function POST /chat calls: same system prompt, same tool wrapping, same stopWhen) with
 //    the real tool definitions (`createTaskTools`) over a repository whose methods return a canned
 //    task, and the conversation's history window kept in memory. No HTTP/Hono layer, no BEGIN/END
@@ -11,9 +11,10 @@
 //    building the SQL, the Postgres client and Postgres itself.
 import { randomUUID } from 'node:crypto';
 import type { LanguageModel, ModelMessage } from 'ai';
-import { generateTurn } from '../src/chat/agent.ts';
-import { type StoredMessage, windowFromUserMessage } from '../src/chat/history.ts';
-import type { TurnStore } from '../src/chat/turn-store.ts';
+import { windowFromUserMessage } from '../src/chat/messages/history.ts';
+import type { StoredMessage } from '../src/chat/messages/stored.ts';
+import type { TurnStore } from '../src/chat/store/turn-store.ts';
+import { generateTurn } from '../src/chat/turn/agent.ts';
 import type { Config } from '../src/config.ts';
 import type { Database, Db } from '../src/db/client.ts';
 import type { TaskRepository } from '../src/tasks/repository.ts';

@@ -18,8 +18,9 @@
 // statements too.
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq } from 'drizzle-orm';
-import { type StoredMessage, windowFromUserMessage } from '../src/chat/history.ts';
-import type { TurnStore } from '../src/chat/turn-store.ts';
+import { windowFromUserMessage } from '../src/chat/messages/history.ts';
+import type { StoredMessage } from '../src/chat/messages/stored.ts';
+import type { TurnStore } from '../src/chat/store/turn-store.ts';
 import type { Database } from '../src/db/client.ts';
 import { conversations, messages } from '../src/db/schema.ts';
 import { createTaskRepository, type TaskRepository } from '../src/tasks/repository.ts';

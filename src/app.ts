@@ -15,10 +15,10 @@ import { secureHeaders } from 'hono/secure-headers';
 import { authenticate } from './auth/middleware.ts';
 import { protectedResource, resourceMetadataRoutes } from './auth/resource-metadata.ts';
 import { scopeByMethod } from './auth/scopes.ts';
-import { type Conversations, createConversations } from './chat/conversations.ts';
 import { chatRoutes } from './chat/routes.ts';
-import { createChatTurns } from './chat/turn.ts';
-import { createTurnStore, type TurnStore } from './chat/turn-store.ts';
+import { type Conversations, createConversations } from './chat/store/conversations.ts';
+import { createTurnStore, type TurnStore } from './chat/store/turn-store.ts';
+import { createChatTurns } from './chat/turn/turn.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
 import { healthRoutes } from './health/routes.ts';
@@ -97,7 +97,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const turns = createChatTurns({
     config: { ...config, model: { ...config.model, telemetry } },
     observe: modelMetrics(metrics),
-    turns: instrumentTurnStore(turnStore, tracing.tracer),
+    store: instrumentTurnStore(turnStore, tracing.tracer),
     tasks,
     model: deps.model ?? createChatModel(config.model),
     inflight,

@@ -3,6 +3,8 @@
  * JSON-lines logging with levels. Callers pass fields, never whole requests: tokens, keys,
  * passwords and message text must not reach a log line at info level, and nothing here adds them.
  */
+import { causeChain } from './causes.ts';
+
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 export type LogLevel = Level | 'silent';
 export type Fields = Record<string, unknown>;
@@ -45,7 +47,7 @@ export function errorFields(error: unknown): Fields {
   const e = error as { name?: unknown; code?: unknown; statusCode?: unknown };
   let code: unknown;
   let status: unknown;
-  for (let x: unknown = error, depth = 0; x && depth < 6; x = (x as { cause?: unknown }).cause, depth++) {
+  for (const x of causeChain(error)) {
     const f = x as { code?: unknown; statusCode?: unknown };
     code ??= typeof f.code === 'string' || typeof f.code === 'number' ? f.code : undefined;
     status ??= typeof f.statusCode === 'number' ? f.statusCode : undefined;

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { conversationIdFor, createTurnStore } from '../src/chat/turn-store.ts';
+import { conversationIdFor } from '../src/chat/store/ids.ts';
+import { createTurnStore } from '../src/chat/store/turn-store.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 
 const onServer = process.env.TEST_DATABASE_URL ? describe : describe.skip;

@@ -17,9 +17,14 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/env.ts';
 import { ApiError } from '../http/errors.ts';
-import type { ProtectedResource } from './resource-metadata.ts';
 
 export const TASK_SCOPES = ['tasks:read', 'tasks:write'] as const;
+
+/**
+ * What a scope challenge names of the protected resource (./resource-metadata.ts builds it): only
+ * where its metadata is, so this module does not import that one, which imports the scopes.
+ */
+type ChallengeTarget = { readonly metadataUrl: string } | undefined;
 export type TaskScope = (typeof TASK_SCOPES)[number];
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -33,7 +38,7 @@ export function allows(granted: readonly string[] | undefined, needed: TaskScope
 export function requireScopes(
   granted: readonly string[] | undefined,
   needed: Iterable<TaskScope>,
-  resource: ProtectedResource | undefined,
+  resource: ChallengeTarget,
 ): void {
   const missing = [...new Set(needed)].filter((scope) => !allows(granted, scope));
   if (missing.length === 0) return;
@@ -49,7 +54,7 @@ export function requireScopes(
  * For HTTP routes behind `authenticate`: reads need `tasks:read`, every other method (a change,
  * or a chat turn, which may change tasks) needs `tasks:write`.
  */
-export function scopeByMethod(resource: ProtectedResource | undefined): MiddlewareHandler<AppEnv> {
+export function scopeByMethod(resource: ChallengeTarget): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     requireScopes(c.get('scopes'), [READ_METHODS.has(c.req.method) ? 'tasks:read' : 'tasks:write'], resource);
     await next();

@@ -1,13 +1,14 @@
 /**
  * @module chat/routes
  * POST /chat and the conversation routes: validation and the shape of each answer. The turn
- * itself lives in ./turn.ts; the conversation reads in ./conversations.ts and ./ui-messages.ts.
+ * itself lives in ./turn/; the conversation reads in ./store/conversations.ts, their views in
+ * ./messages/.
  *
  * POST /chat takes the contract body (`message`) or the AI SDK UI body (`messages`, what
  * `DefaultChatTransport` sends): the UI body is always answered with the UI message stream, and
  * only its newest message is read. Its chat `id` is either one of the user's conversation ids
  * (what `GET /conversations` lists: the page resumes a conversation with it) or any id the client
- * made up, which names a conversation for this user (see `chatConversationIdFor`).
+ * made up, which names a conversation for this user (see ./store/ids.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
@@ -16,7 +17,8 @@ import type { Config } from '../config.ts';
 import type { AppEnv } from '../http/env.ts';
 import { notFound } from '../http/errors.ts';
 import { validate } from '../http/validation.ts';
-import { type Conversations, toTranscript } from './conversations.ts';
+import { toTranscript } from './messages/transcript.ts';
+import { conversationUIMessages } from './messages/ui-messages.ts';
 import {
   chatDocs,
   conversationMessagesDocs,
@@ -25,9 +27,8 @@ import {
   listConversationsDocs,
   resumeStreamDocs,
 } from './openapi.ts';
-import type { ChatTurns } from './turn.ts';
-import { chatTargets } from './turn-store.ts';
-import { conversationUIMessages } from './ui-messages.ts';
+import type { Conversations } from './store/conversations.ts';
+import type { ChatTurns } from './turn/turn.ts';
 
 export type ChatRouteDeps = { config: Config; turns: ChatTurns; conversations: Conversations };
 
@@ -122,18 +123,19 @@ export function chatRoutes({ config, turns, conversations }: ChatRouteDeps): Hon
     if (body.kind === 'ui') {
       return turns.answerStream({
         userId,
-        conversationId: undefined,
-        chat: { ...chatTargets(userId, body.chatId), regenerate: body.regenerate },
-        messageId: body.messageId,
-        text: body.text,
+        target: { chatId: body.chatId },
+        start: {
+          kind: body.regenerate ? 'regenerate' : 'message',
+          messageId: body.messageId,
+          text: body.text,
+        },
         log,
       });
     }
     const request = {
       userId,
-      conversationId: body.conversationId,
-      messageId: body.messageId ?? randomUUID(),
-      text: body.message,
+      target: { conversationId: body.conversationId },
+      start: { kind: 'message', messageId: body.messageId ?? randomUUID(), text: body.message } as const,
       log,
     };
     if ((c.req.header('accept') ?? '').includes('text/event-stream')) return turns.answerStream(request);
@@ -165,9 +167,7 @@ export function chatRoutes({ config, turns, conversations }: ChatRouteDeps): Hon
     conversationMessagesDocs,
     validate('param', ChatIdParam),
     async (c) => {
-      const userId = c.get('userId');
-      const { given, named } = chatTargets(userId, c.req.valid('param').id);
-      const conversation = await conversations.get(userId, given, 1000, named);
+      const conversation = await conversations.getChat(c.get('userId'), c.req.valid('param').id);
       if (!conversation) throw notFound('Conversation');
       return c.json({ messages: conversationUIMessages(conversation.id, conversation.messages) });
     },

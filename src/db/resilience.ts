@@ -13,6 +13,7 @@
  * whether the statement may have run (`mayHaveRun`), so that callers never report a change that
  * may have been made as one that was not.
  */
+import { causeChain } from '../causes.ts';
 
 export type Unavailability = 'unreachable' | 'timeout';
 
@@ -86,7 +87,7 @@ export type ErrorKind = 'connect' | 'lost' | 'cancelled' | 'read_timeout' | 'oth
 /** Walks the cause chain (Drizzle wraps driver errors) to classify a failure. */
 export function classifyDbError(error: unknown): ErrorKind {
   let lost = false;
-  for (let e: unknown = error, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
+  for (const e of causeChain(error)) {
     if (e instanceof DbUnavailableError) return 'connect';
     const code = String((e as { code?: unknown }).code ?? '');
     const message = String((e as { message?: unknown }).message ?? '');

@@ -12,9 +12,9 @@
  * `tools/list` answers exactly `taskToolJsonSchema(name)`, and bad input gets exactly the
  * `{ error }` text the model would get, as an `isError` result.
  *
- * What a host shows a person lives with each tool here: its title and the hints hosts use to
- * decide what to confirm (`TOOL_PRESENTATION`). The read-only hint also decides the scope a call
- * needs over HTTP (`toolScope`).
+ * What a host shows a person (each tool's title and the hints hosts use to decide what to confirm)
+ * is defined with the tool (../tasks/tools.ts) and read here. The read-only hint also decides the
+ * scope a call needs over HTTP (`toolScope`).
  *
  * The user id comes from whoever built the server (authentication, or TASKCHAT_USER for stdio);
  * no tool argument can name another user. Every failure of a known tool is an `isError` result
@@ -33,7 +33,6 @@ import {
   ProtocolErrorCode,
   Server,
   type Tool,
-  type ToolAnnotations,
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { TaskScope } from '../auth/scopes.ts';
@@ -62,41 +61,9 @@ const INSTRUCTIONS = [
   'Find task ids with list_tasks before completing, updating or deleting a task named by its title.',
 ].join(' ');
 
-type Presentation = { title: string; hints: Required<Omit<ToolAnnotations, 'title'>> };
-
-/**
- * Titles and behaviour hints, for hosts deciding what to show and what to confirm with the user;
- * none of them changes behaviour. Every tool acts on this server's own database only (no open
- * world). Completing, updating and deleting again leave the task as the first call did
- * (idempotent); updating only changes the fields asked for and can be changed back, so only
- * deleting is destructive.
- */
-const TOOL_PRESENTATION: Record<TaskToolName, Presentation> = {
-  add_task: {
-    title: 'Add task',
-    hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  },
-  list_tasks: {
-    title: 'List tasks',
-    hints: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  },
-  complete_task: {
-    title: 'Complete or reopen task',
-    hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  },
-  update_task: {
-    title: 'Update task',
-    hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  },
-  delete_task: {
-    title: 'Delete task',
-    hints: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
-  },
-};
-
 /** The scope a call of `name` needs: `tasks:read` for read-only tools, `tasks:write` otherwise. */
 export function toolScope(name: string): TaskScope {
-  return isTaskToolName(name) && TOOL_PRESENTATION[name].hints.readOnlyHint ? 'tasks:read' : 'tasks:write';
+  return isTaskToolName(name) && taskTools[name].hints.readOnlyHint ? 'tasks:read' : 'tasks:write';
 }
 
 let toolList: Tool[] | undefined;
@@ -104,7 +71,7 @@ let toolList: Tool[] | undefined;
 /** The tool descriptors `tools/list` answers: built once, the same for every user. */
 function mcpToolList(): Tool[] {
   toolList ??= taskToolNames.map((name) => {
-    const { title, hints } = TOOL_PRESENTATION[name];
+    const { title, hints } = taskTools[name];
     return {
       name,
       title,

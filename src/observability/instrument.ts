@@ -24,8 +24,8 @@ import {
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { Context, MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
-import type { RunHooks } from '../chat/agent.ts';
-import type { BeginTurnResult, TurnStore } from '../chat/turn-store.ts';
+import type { BeginTurnResult, TurnStore } from '../chat/store/turn-store.ts';
+import type { RunHooks } from '../chat/turn/agent.ts';
 import type { Database } from '../db/client.ts';
 import { classifyDbError, DbUnavailableError } from '../db/resilience.ts';
 import type { AppEnv } from '../http/env.ts';

@@ -1,8 +1,9 @@
 /**
  * @module tasks/tools
  * The five task tools of the contract, defined once as data (description for a model, zod input
- * schema, result schema, `run`), so the same definitions feed the AI SDK (`createTaskTools`) and
- * the MCP server (`runTaskTool`, `taskToolJsonSchema`).
+ * schema, result schema, `run`, and what a host shows a person: title and behaviour hints), so the
+ * same definitions feed the AI SDK (`createTaskTools`) and the MCP server (`runTaskTool`,
+ * `taskToolJsonSchema`, titles and hints as MCP tool annotations).
  *
  * No tool takes a user id: the caller binds it from authentication, and any `user_id` the model
  * adds is stripped by validation, never read. Bad arguments, unknown ids and other users' ids all
@@ -19,13 +20,14 @@
  * was rolled back), a bug becomes "The tool failed because of a server error."; the detail goes to
  * the log, never to the model, the client or the stored history (it can carry SQL and the data).
  *
- * Within a chat turn the tools take an `EffectLedger` (chat/turn-effects.ts): a change the turn
+ * Within a chat turn the tools take an `EffectLedger` (chat/turn/effects.ts): a change the turn
  * already made (same tool, same arguments, in an earlier attempt or regenerated answer of the same
  * turn) is answered from its record instead of being made again, and a new change is recorded by
  * its own write statement.
  */
 import { type JSONSchema7, jsonSchema, type ToolSet, tool } from 'ai';
 import { z } from 'zod';
+import { causeChain } from '../causes.ts';
 import { DbUnavailableError } from '../db/resilience.ts';
 import { errorFields, type Logger } from '../log.ts';
 import { cleanDeep } from '../text.ts';
@@ -52,7 +54,41 @@ import {
 export type ToolError = { error: string };
 export type TaskToolResult = Task | TaskPage | DeletedTask | ToolError;
 
+/**
+ * The text of a tool's `{ error }` result, read from any value (a result as the model got it, or
+ * as stored); undefined for every other result. The one reader of that shape.
+ */
+export function toolErrorText(result: unknown): string | undefined {
+  if (typeof result !== 'object' || result === null || Array.isArray(result)) return undefined;
+  const error = (result as { error?: unknown }).error;
+  return typeof error === 'string' ? error : undefined;
+}
+
+/**
+ * Behaviour hints, for hosts deciding what to show and what to confirm with the user (MCP's tool
+ * annotations); none of them changes behaviour. Every tool acts on this server's own database only
+ * (no open world). Completing, updating and deleting again leave the task as the first call did
+ * (idempotent); updating only changes the fields asked for and can be changed back, so only
+ * deleting is destructive. `readOnlyHint` also decides the scope a call needs over MCP.
+ */
+export type ToolHints = {
+  readOnlyHint: boolean;
+  destructiveHint: boolean;
+  idempotentHint: boolean;
+  openWorldHint: boolean;
+};
+
+const hints = (readOnly: boolean, idempotent: boolean, destructive = false): ToolHints => ({
+  readOnlyHint: readOnly,
+  destructiveHint: destructive,
+  idempotentHint: idempotent,
+  openWorldHint: false,
+});
+
 export type TaskToolDefinition<Input extends z.ZodType = z.ZodType> = {
+  /** What a host shows a person for the tool. */
+  title: string;
+  hints: ToolHints;
   /** Written for a model: when to call the tool and what the arguments mean. */
   description: string;
   input: Input;
@@ -70,7 +106,7 @@ export type TaskToolDefinition<Input extends z.ZodType = z.ZodType> = {
 };
 
 /**
- * A chat turn's record of the task changes it made (chat/turn-effects.ts). `claim` is asked before
+ * A chat turn's record of the task changes it made (chat/turn/effects.ts). `claim` is asked before
  * every change: either the turn already made this one (`replay`: the task as it left it), or it
  * says how the write must record itself.
  */
@@ -101,6 +137,8 @@ function define<Input extends z.ZodType>(definition: TaskToolDefinition<Input>):
 
 export const taskTools = {
   add_task: define({
+    title: 'Add task',
+    hints: hints(false, false),
     description: [
       'Create a new task for the user. Call it when the user asks to add, create, note or remember',
       'something to do. Put the action itself in `title` (short, as the user said it) and any extra',
@@ -131,6 +169,8 @@ export const taskTools = {
   }),
 
   list_tasks: define({
+    title: 'List tasks',
+    hints: hints(true, true),
     description: [
       "List the user's tasks, newest first. `total` is how many tasks match, which can be more",
       'than the tasks returned (raise `limit` or narrow with `search`); it is counted up to',
@@ -156,6 +196,8 @@ export const taskTools = {
   }),
 
   complete_task: define({
+    title: 'Complete or reopen task',
+    hints: hints(false, true),
     description: [
       'Mark one task as done, or reopen it with `completed: false`. Needs the numeric `task_id`:',
       'when the user names the task by its title, call list_tasks (with `search`) first.',
@@ -177,6 +219,8 @@ export const taskTools = {
   }),
 
   update_task: define({
+    title: 'Update task',
+    hints: hints(false, true),
     description: [
       "Change a task's title, description, due date or priority. Give `task_id` and only the",
       'fields to change; `description: null` or `due_date: null` removes them. To mark a task done',
@@ -216,6 +260,8 @@ export const taskTools = {
   }),
 
   delete_task: define({
+    title: 'Delete task',
+    hints: hints(false, true, true),
     description: [
       'Permanently delete one task; it cannot be undone. Only when the user clearly asks to delete',
       'that task; ask for confirmation before deleting several tasks or when unsure which one is',
@@ -285,10 +331,9 @@ export async function runTaskTool(
  * change was made is not known, so nothing is claimed.
  */
 function failureText(error: unknown, changes: boolean): string {
-  let refused = false;
-  for (let e: unknown = error, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
-    if (/^[0-9A-Z]{5}$/.test(String((e as { code?: unknown }).code ?? ''))) refused = true;
-  }
+  const refused = causeChain(error).some((e) =>
+    /^[0-9A-Z]{5}$/.test(String((e as { code?: unknown }).code ?? '')),
+  );
   if (!refused) return 'The tool failed because of a server error.';
   return changes
     ? 'The database refused this change; nothing was changed.'

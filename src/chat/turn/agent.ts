@@ -1,16 +1,17 @@
 /**
- * @module chat/agent
+ * @module chat/turn/agent
  * The model side of a turn: the system prompt and one run of the AI SDK tool loop over the
  * user-bound task tools, as JSON or as a stream. The SDK does the loop, the step limit
- * (`stopWhen`) and the time limit (`timeout.totalMs`). Failures come out as the contract's errors:
- * the provider answered with errors, at any point, whatever the timer says (502 model_error), or
- * never answered at all in time (504 model_timeout); a database outage inside a tool surfaces as
- * itself (503), never as a tool error the model explains; shutdown's last call is 503 draining.
+ * (`stopWhen`) and the time limit (`timeout.totalMs`). A failed run says why as a `RunFailure`
+ * (the turn maps it to the contract's error; this module knows no HTTP): the provider answered
+ * with errors, at any point, whatever the timer says (`model_error`), or never answered at all in
+ * time (`model_timeout`), or shutdown stopped the run (`stopped`); a database outage inside a tool
+ * surfaces as itself (`DbUnavailableError`), never as a tool error the model explains.
  *
  * What leaves a run is our own, valid text: the SDK's own tool errors (an unknown tool, arguments
  * that are not JSON) are reworded before the model, the client or the store sees them (no SDK
  * class names, no parser messages), and model text and tool arguments are cleaned of what
- * Postgres cannot store (../text.ts), in the stream and in what is stored alike.
+ * Postgres cannot store (../../text.ts), in what is stored here and in the stream by ../stream/live.ts.
  */
 import {
   APICallError,
@@ -29,18 +30,17 @@ import {
   type OnLanguageModelCallStartCallback,
   type OnToolExecutionEndCallback,
   RetryError,
+  type TextStreamPart,
   type ToolSet,
-  type ToUIMessageChunkOptions,
-  toUIMessageChunk,
-  type UIMessageChunk,
   wrapLanguageModel,
 } from 'ai';
-import type { Config } from '../config.ts';
-import { DbUnavailableError } from '../db/resilience.ts';
-import { ApiError } from '../http/errors.ts';
-import { type ProviderWatch, watchProviderCalls } from '../model/provider.ts';
-import { taskToolNames } from '../tasks/tools.ts';
-import { cleanDeep, cleanText, createDeltaCleaner } from '../text.ts';
+import { causeChain } from '../../causes.ts';
+import type { Config } from '../../config.ts';
+import { DbUnavailableError } from '../../db/resilience.ts';
+import { type ProviderWatch, watchProviderCalls } from '../../model/provider.ts';
+import { taskToolNames } from '../../tasks/tools.ts';
+import { cleanDeep, cleanText } from '../../text.ts';
+import type { ToolCallRecord } from '../messages/stored.ts';
 
 function systemPrompt(today: string): string {
   return [
@@ -56,10 +56,8 @@ function systemPrompt(today: string): string {
   ].join('\n');
 }
 
-/** One tool call of a turn as clients see it: the contract's `{name, args, result}`. */
-export type ToolCallRecord = { name: string; args: unknown; result: unknown };
-
-export type TurnOutcome = {
+/** What a run that ended well answers and stores. */
+export type RunResult = {
   reply: string;
   toolCalls: ToolCallRecord[];
   /** The assistant and tool messages to store, in order. */
@@ -91,6 +89,18 @@ export type RunHooks = {
   onAbort?: GenerateTextOnAbortCallback;
   onToolExecutionEnd?: OnToolExecutionEndCallback;
 };
+
+/** Why a run failed, as the turn needs to know it to answer (it maps each kind to the contract's error). */
+export type RunFailureKind = 'stopped' | 'model_timeout' | 'model_error';
+
+export class RunFailure extends Error {
+  override name = 'RunFailure';
+  readonly kind: RunFailureKind;
+  constructor(kind: RunFailureKind, options?: { cause?: unknown }) {
+    super(`model run failed: ${kind}`, options);
+    this.kind = kind;
+  }
+}
 
 /** What a tool call the SDK refused before any tool ran says, in our words. */
 const FALLBACK_TOOL_ERROR = 'The tool could not be run.';
@@ -200,34 +210,15 @@ function prepare(input: TurnInput) {
       return reworded === messages ? undefined : { messages: reworded };
     },
   };
-  /** Any failure of the run as what the turn answers: 503, 504 or 502. */
+  /** Any failure of the run as why it failed: the database, shutdown, a silent provider, or its errors. */
   const failure = (error: unknown, timedOut = isTimeout(error)): Error => {
     if (dbDown) return dbDown;
     if (error instanceof DbUnavailableError) return error;
-    if (input.stop?.aborted) {
-      return new ApiError(
-        'draining',
-        'The server is shutting down; your message was kept, send it again',
-        { 'Retry-After': '1' },
-        { cause: error },
-      );
-    }
+    if (input.stop?.aborted) return new RunFailure('stopped', { cause: error });
     if (timedOut && !providerFailed && !watch.answered && !sawProviderError(error)) {
-      return new ApiError(
-        'model_timeout',
-        'The model gave no answer in time; your message was kept',
-        {},
-        {
-          cause: error,
-        },
-      );
+      return new RunFailure('model_timeout', { cause: error });
     }
-    return new ApiError(
-      'model_error',
-      'The model provider failed; your message was kept, send it again to retry',
-      {},
-      { cause: error },
-    );
+    return new RunFailure('model_error', { cause: error });
   };
   /** Runs the SDK call so that the provider's fetch reports into this run. */
   const watched = <T>(work: () => T): T => watchProviderCalls(watch, work);
@@ -291,48 +282,44 @@ function sawProviderError(error: unknown): boolean {
 }
 
 function someCause(error: unknown, test: (e: unknown) => boolean): boolean {
-  for (let e: unknown = error, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
-    if (test(e)) return true;
-  }
-  return false;
+  return causeChain(error).some(test);
 }
 
 /** Runs the turn to the end and returns what to answer and store. */
-export async function generateTurn(input: TurnInput): Promise<TurnOutcome> {
+export async function generateTurn(input: TurnInput): Promise<RunResult> {
   const run = prepare(input);
   try {
     const result = await run.watched(() => generateText(run.options));
     const dbDown = run.dbDown();
     if (dbDown) throw dbDown;
-    return outcomeOf(result, run.toolErrors);
+    return runResult(result, run.toolErrors);
   } catch (error) {
     throw run.failure(error);
   }
 }
 
 /**
- * Starts the turn as a stream. `outcome` settles when the run is over, with the same result or
+ * Starts the turn as a stream. `result` settles when the run is over, with the same result or
  * failure as `generateTurn`, whether or not anyone reads the parts: the run has one consumer,
- * started here, that reads it to the end (END TURN needs its outcome, also when the client has
- * gone) and hands each part to the listener `forEachPart` sets, keeping the parts that come first.
- * The parts are the UI message stream of the run (`ui` says which), cleaned and in our words,
- * without error parts: the turn writes the one error part itself, from `outcome`'s failure, so a
- * stream and a JSON answer of the same failure say the same thing.
+ * started here, that reads it to the end (END TURN needs its result, also when the client has
+ * gone) and hands each of the run's parts to the listener `forEachPart` sets, keeping the parts
+ * that come first. The parts are the SDK's own; ../stream/live.ts makes the client's UI chunks of
+ * them, with `toolError` for our words of a failed call. Error parts are never the client's: the
+ * turn writes the one error part itself, from `result`'s failure, so a stream and a JSON answer of
+ * the same failure say the same thing.
  *
  * Each part of a run passes through a dozen web-stream stages inside the SDK, each costing promises
  * and queue work, so the run is read once and as directly as the SDK allows: one consumer is what
  * `experimental_streamTextLowMemory` is for (`streamText` tees the run for every reader and replays
- * it for its result promises; the steps to store come from the end event instead), and each part
- * becomes its UI chunk by the SDK's own `toUIMessageChunk`, which `toUIMessageStream` runs behind
- * four more stages.
+ * it for its result promises; the steps to store come from the end event instead).
  */
-export function streamTurn(input: TurnInput, ui: UIStreamOptions) {
+export function streamTurn(input: TurnInput) {
   const run = prepare(input);
   let streamError: unknown;
   let readError: unknown;
   let aborted = false;
   let finished: Finished | undefined;
-  const result = run.watched(() =>
+  const sdkRun = run.watched(() =>
     experimental_streamTextLowMemory({
       ...run.options,
       onError: ({ error }) => {
@@ -351,10 +338,10 @@ export function streamTurn(input: TurnInput, ui: UIStreamOptions) {
   );
   // Parts wait here until there is a listener. One that throws (a bug) gets no more parts, and
   // the run is still read to its end.
-  const early: UIMessageChunk[] = [];
-  let listener: ((part: UIMessageChunk) => void) | undefined;
+  const early: RunPart[] = [];
+  let listener: ((part: RunPart) => void) | undefined;
   let listenerFailed: { error: unknown } | undefined;
-  const deliver = (part: UIMessageChunk) => {
+  const deliver = (part: RunPart) => {
     if (!listener) early.push(part);
     else if (!listenerFailed) {
       try {
@@ -364,26 +351,16 @@ export function streamTurn(input: TurnInput, ui: UIStreamOptions) {
       }
     }
   };
-  const clean = partCleaner(run.toolErrors, deliver);
-  const chunkOptions = { ...ui, tools: input.tools, onError: () => '' };
-  // A call the SDK refused is one tool-input-error part; its tool-error part says it again.
-  const refused = new Set<string>();
   // Read inside the watch too: later steps' model calls start from these reads.
   const drained = run.watched(async () => {
-    const reader = result.stream.getReader();
+    const reader = sdkRun.stream.getReader();
     try {
-      for (let next = await reader.read(); !next.done; next = await reader.read()) {
-        const part = next.value;
-        if (part.type === 'tool-call' && part.invalid) refused.add(part.toolCallId);
-        if (part.type === 'tool-error' && !part.providerExecuted && refused.delete(part.toolCallId)) continue;
-        const chunk = toUIMessageChunk(part, chunkOptions);
-        if (chunk) clean(chunk);
-      }
+      for (let next = await reader.read(); !next.done; next = await reader.read()) deliver(next.value);
     } catch (error) {
       readError = error;
     }
   });
-  const outcome = drained.then(() => {
+  const result = drained.then(() => {
     const dbDown = run.dbDown();
     if (dbDown) throw dbDown;
     if (streamError) throw run.failure(streamError);
@@ -394,16 +371,18 @@ export function streamTurn(input: TurnInput, ui: UIStreamOptions) {
     if (finished.steps.some((step) => step.finishReason === 'interrupted')) {
       throw run.failure(new Error('the model stream ended without its finish event'));
     }
-    return outcomeOf(finished, run.toolErrors);
+    return runResult(finished, run.toolErrors);
   });
-  outcome.catch(() => {});
+  result.catch(() => {});
   return {
-    outcome,
+    result,
+    /** Our words for a tool call that failed (known once its error part has come). */
+    toolError: (toolCallId: string): string => run.toolErrors.get(toolCallId) ?? FALLBACK_TOOL_ERROR,
     /**
      * Hands `write` the parts so far, then each as it comes; resolves when the run's parts are
      * over, rejects with what `write` threw.
      */
-    async forEachPart(write: (part: UIMessageChunk) => void): Promise<void> {
+    async forEachPart(write: (part: RunPart) => void): Promise<void> {
       listener = write;
       for (const part of early.splice(0)) deliver(part);
       await drained;
@@ -412,49 +391,13 @@ export function streamTurn(input: TurnInput, ui: UIStreamOptions) {
   };
 }
 
-type UIStreamOptions = Omit<ToUIMessageChunkOptions, 'onError' | 'tools'>;
+/** One part of a streamed run, as the SDK gives it. */
+export type RunPart = TextStreamPart<ToolSet>;
+
 type Finished = Pick<Awaited<ReturnType<typeof generateText<ToolSet>>>, 'steps' | 'responseMessages'>;
 
-/**
- * The UI parts as the client may see them, handed to `emit`: text cleaned piece by piece the way
- * the stored text is cleaned whole, tool inputs and outputs cleaned, tool errors in our words, no
- * error part.
- */
-function partCleaner(
-  toolErrors: Map<string, string>,
-  emit: (part: UIMessageChunk) => void,
-): (part: UIMessageChunk) => void {
-  const texts = new Map<string, ReturnType<typeof createDeltaCleaner>>();
-  return (part) => {
-    switch (part.type) {
-      case 'error':
-      case 'abort':
-        return;
-      case 'text-delta': {
-        const cleaner = texts.get(part.id) ?? createDeltaCleaner();
-        texts.set(part.id, cleaner);
-        const delta = cleaner.push(part.delta);
-        if (delta) emit({ ...part, delta });
-        return;
-      }
-      case 'text-end': {
-        const rest = texts.get(part.id)?.flush();
-        if (rest) emit({ type: 'text-delta', id: part.id, delta: rest });
-        emit(part);
-        return;
-      }
-      case 'tool-input-error':
-      case 'tool-output-error':
-        emit(cleanDeep({ ...part, errorText: toolErrors.get(part.toolCallId) ?? FALLBACK_TOOL_ERROR }));
-        return;
-      default:
-        emit(cleanDeep(part));
-    }
-  };
-}
-
 /** What the turn answers and stores: cleaned of what Postgres cannot hold, tool errors in our words. */
-function outcomeOf({ steps, responseMessages }: Finished, toolErrors: Map<string, string>): TurnOutcome {
+function runResult({ steps, responseMessages }: Finished, toolErrors: Map<string, string>): RunResult {
   const toolCalls: ToolCallRecord[] = [];
   const texts: string[] = [];
   for (const step of steps) {

@@ -1,20 +1,25 @@
 /**
- * @module chat/ui-messages
- * The AI SDK UI view of a conversation (what `useChat` holds), built from the stored model
- * messages, which stay the truth. One view, three producers that must agree part for part:
- * - the live stream of a turn, whose chunks `canonicalChunks` narrows to what the view can rebuild
- *   (no step markers, no provider metadata, no empty text, tool error results as errors);
+ * @module chat/stream/parts
+ * The one place a turn's answer becomes AI SDK UI message parts (what `useChat` holds), for the
+ * live stream and for re-reading stored messages alike. Stored model messages stay the truth; three
+ * producers must agree part for part:
+ * - the live stream of a turn: the run's parts as UI chunks (./live.ts), narrowed by
+ *   `canonicalChunks` to what the stored view rebuilds (no step markers, no provider metadata, no
+ *   empty text, tool error results as errors);
  * - the replay of a repeated messageId (`answerChunks` of the answer stored with the turn);
- * - `GET /conversations/:id/messages` (`conversationUIMessages`).
+ * - the stored messages read back (`answerParts`, which ../messages/ui-messages.ts uses for
+ *   `GET /conversations/:id/messages`).
  * A turn is one user message and at most one assistant message, whose id is the one the stream's
  * start part announced (the row id of the first stored message of the answer).
  *
  * Tool errors: the task tools answer bad requests with an `{ error }` RESULT, which is what the
  * model must receive (the contract says so, and a thrown error would reach the model as plain text
- * instead). A UI must show it as a failure, so the view turns such a result into an
- * `output-error` part whose `errorText` is the error.
+ * instead). A UI must show it as a failure, so such a result becomes an `output-error` part whose
+ * `errorText` is the error.
  */
 import type { ModelMessage, UIMessage, UIMessageChunk } from 'ai';
+import { toolErrorText } from '../../tasks/tools.ts';
+import { partsOf, type ToolOutcome, toolOutcome } from '../messages/stored.ts';
 
 /** `{conversationId, createdAt}` for the AI SDK UI body; the contract body keeps `{conversationId, messageId}`. */
 export type ChatMetadata = Record<string, string>;
@@ -31,29 +36,6 @@ export type AnswerPart = TextUIPart | ToolUIPart;
 export type UIAnswer = { id?: string; createdAt: string; parts: AnswerPart[] };
 
 export type ChatUIMessage = UIMessage<ChatMetadata>;
-
-/** The error text of a tool's `{ error }` result; undefined for any other result. */
-export function toolErrorText(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const error = (value as { error?: unknown }).error;
-  return typeof error === 'string' ? error : undefined;
-}
-
-type StoredPart = {
-  type: string;
-  text?: string;
-  toolCallId?: string;
-  toolName?: string;
-  input?: unknown;
-  output?: { type: string; value?: unknown; reason?: string };
-};
-
-const partsOf = (message: ModelMessage): StoredPart[] =>
-  typeof message.content === 'string'
-    ? [{ type: 'text', text: message.content }]
-    : Array.isArray(message.content)
-      ? (message.content as StoredPart[])
-      : [];
 
 /**
  * One answer's stored assistant and tool messages as UI parts, in the order they streamed: text
@@ -80,39 +62,29 @@ export function answerParts(messages: ModelMessage[]): AnswerPart[] {
       } else if (message.role === 'tool' && part.type === 'tool-result' && part.toolCallId) {
         const index = calls.get(part.toolCallId);
         const call = index === undefined ? undefined : parts[index];
-        if (call && call.type !== 'text') parts[index as number] = { ...call, ...toolOutcome(part.output) };
+        if (call && call.type !== 'text')
+          parts[index as number] = { ...call, ...uiToolState(toolOutcome(part.output)) };
       }
     }
   }
   return parts.filter((p): p is AnswerPart => p.state !== undefined);
 }
 
-function toolOutcome(
-  output: StoredPart['output'],
+/** A tool call's outcome as the state of its UI part. */
+function uiToolState(
+  outcome: ToolOutcome,
 ): { state: 'output-available'; output: unknown } | { state: 'output-error'; errorText: string } {
-  switch (output?.type) {
-    case 'error-text':
-      return { state: 'output-error', errorText: String(output.value) };
-    case 'error-json':
-      return { state: 'output-error', errorText: JSON.stringify(output.value) };
-    case 'execution-denied':
-      return { state: 'output-error', errorText: output.reason ?? 'The tool call was denied.' };
-    default: {
-      const value = output?.value ?? null;
-      const errorText = toolErrorText(value);
-      return errorText === undefined
-        ? { state: 'output-available', output: value }
-        : { state: 'output-error', errorText };
-    }
-  }
+  return outcome.ok
+    ? { state: 'output-available', output: outcome.value }
+    : { state: 'output-error', errorText: outcome.error };
 }
 
 /** One tool call with its result as a UI part: an `{ error }` result is an error. */
 export function toolPart(name: string, toolCallId: string, input: unknown, result: unknown): ToolUIPart {
   const errorText = toolErrorText(result);
-  return errorText === undefined
-    ? { type: `tool-${name}`, toolCallId, input, state: 'output-available', output: result }
-    : { type: `tool-${name}`, toolCallId, input, state: 'output-error', errorText };
+  const outcome: ToolOutcome =
+    errorText === undefined ? { ok: true, value: result } : { ok: false, error: errorText };
+  return { type: `tool-${name}`, toolCallId, input, ...uiToolState(outcome) };
 }
 
 /** The chunks that stream an answer (a replay), read by `useChat` into exactly `answer.parts`. */
@@ -221,72 +193,4 @@ export function canonicalChunks(): (chunk: UIMessageChunk) => UIMessageChunk[] {
         return [chunk];
     }
   };
-}
-
-/** A stored message as the conversation view reads it. */
-export type ViewRow = {
-  id: string;
-  role: 'user' | 'assistant' | 'tool';
-  content: ModelMessage;
-  createdAt: string;
-  /** The turn that stored it; null for rows stored before messages recorded it. */
-  turnId: string | null;
-  replaced: boolean;
-  /** For a user message: the client's messageId of its turn. */
-  messageId: string | null;
-};
-
-/**
- * A conversation's stored messages (oldest first) as UI messages: each user message (its id the
- * client's messageId), then its turn's answer as one assistant message (its id the first stored
- * row's, which is the id the stream announced), replaced answers left out. An answer stored after
- * later turns (a regenerate from a stale client) still follows its own user message.
- */
-export function conversationUIMessages(conversationId: string, rows: ViewRow[]): ChatUIMessage[] {
-  type Turn = { user?: ViewRow; answer: ViewRow[] };
-  const turns: Turn[] = [];
-  const byTurnId = new Map<string, Turn>();
-  for (const row of rows) {
-    if (row.role === 'user') {
-      const turn: Turn = { user: row, answer: [] };
-      turns.push(turn);
-      if (row.turnId) byTurnId.set(row.turnId, turn);
-      continue;
-    }
-    if (row.replaced) continue;
-    let turn = (row.turnId && byTurnId.get(row.turnId)) || turns.at(-1);
-    if (!turn) {
-      // The oldest rows of a long conversation can start inside an answer whose question is cut off.
-      turn = { answer: [] };
-      turns.push(turn);
-    }
-    turn.answer.push(row);
-  }
-  const out: ChatUIMessage[] = [];
-  for (const { user, answer } of turns) {
-    if (user) {
-      out.push({
-        id: user.messageId ?? user.id,
-        role: 'user',
-        parts: [{ type: 'text', text: userText(user.content) }],
-        metadata: { conversationId, createdAt: user.createdAt },
-      });
-    }
-    const first = answer[0];
-    if (!first) continue;
-    out.push({
-      id: first.id,
-      role: 'assistant',
-      parts: answerParts(answer.map((r) => r.content)) as ChatUIMessage['parts'],
-      metadata: { conversationId, createdAt: first.createdAt },
-    });
-  }
-  return out;
-}
-
-function userText(message: ModelMessage): string {
-  return partsOf(message)
-    .filter((p) => p.type === 'text' && p.text)
-    .map((p) => p.text)
-    .join('\n');
 }

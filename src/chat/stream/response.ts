@@ -1,5 +1,5 @@
 /**
- * @module chat/ui-stream
+ * @module chat/stream/response
  * The AI SDK UI message stream as an HTTP response, in one stream stage. The SDK's
  * `createUIMessageStreamResponse(createUIMessageStream(...))` passes every part through four web
  * streams (the writer's stream, a transform that puts the message id in the start part, JSON to

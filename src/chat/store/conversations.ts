@@ -1,28 +1,19 @@
 /**
- * @module chat/conversations
+ * @module chat/store/conversations
  * The conversation read model: what the conversation routes list, show and delete, each one
- * statement scoped by user, and the contract's transcript built from stored model messages (user
- * and assistant messages with plain text, each tool call folded with its result into the
- * assistant message that made it). The UI message view of the same rows is ./ui-messages.ts.
+ * statement scoped by user. The views of the rows it reads (the contract's transcript, the UI
+ * messages) are in ../messages/.
  */
-import type { TextPart, ToolCallPart, ToolResultPart } from 'ai';
 import { sql } from 'drizzle-orm';
-import { type Database, queryRows } from '../db/client.ts';
-import type { ToolCallRecord } from './agent.ts';
-import type { StoredMessage } from './history.ts';
+import { type Database, queryRows } from '../../db/client.ts';
+import type { ViewRow } from '../messages/stored.ts';
+import { chatTargets } from './ids.ts';
 
 export type ConversationSummary = { id: string; title: string; createdAt: string; updatedAt: string };
 export type ConversationDetail = {
   id: string;
   title: string;
-  messages: (StoredMessage & {
-    id: string;
-    createdAt: string;
-    turnId: string | null;
-    replaced: boolean;
-    /** For a user message: the client's messageId of its turn. */
-    messageId: string | null;
-  })[];
+  messages: (ViewRow & { seq: number })[];
 };
 
 const iso = (value: unknown) => new Date(value as string).toISOString();
@@ -92,6 +83,12 @@ export function createConversations(database: Database) {
       );
     },
 
+    /** The conversation a UI chat id names for this user (its own id, or the one derived from it). */
+    getChat(userId: string, chatId: string, limit = 1000): Promise<ConversationDetail | undefined> {
+      const { given, named } = chatTargets(userId, chatId);
+      return this.get(userId, given, limit, named);
+    },
+
     async remove(userId: string, conversationId: string): Promise<boolean> {
       const rows = await database.run((db) =>
         queryRows(
@@ -104,76 +101,4 @@ export function createConversations(database: Database) {
   };
 }
 
-export type TranscriptMessage = {
-  id: string;
-  role: 'user' | 'assistant';
-  content: string;
-  toolCalls?: ToolCallRecord[];
-  createdAt: string;
-};
-
 export type Conversations = ReturnType<typeof createConversations>;
-
-type Part = { type: string } & Partial<
-  Pick<TextPart, 'text'> &
-    Pick<ToolCallPart, 'toolCallId' | 'toolName' | 'input'> & { output: ToolResultPart['output'] }
->;
-
-const partsOf = (content: unknown): Part[] =>
-  typeof content === 'string'
-    ? [{ type: 'text', text: content }]
-    : Array.isArray(content)
-      ? (content as Part[])
-      : [];
-
-/**
- * Stored model messages as the contract's transcript: one turn's assistant steps and tool
- * messages read as one assistant message, each tool call folded in with its result.
- */
-export function toTranscript(messages: ConversationDetail['messages']): TranscriptMessage[] {
-  const out: TranscriptMessage[] = [];
-  const calls = new Map<string, ToolCallRecord>();
-  for (const stored of messages) {
-    // An answer a regenerated one replaced is history for the model only.
-    if (stored.replaced) continue;
-    const parts = partsOf(stored.content.content);
-    if (stored.role === 'user') {
-      out.push({ id: stored.id, role: 'user', content: textOf(parts), createdAt: stored.createdAt });
-      continue;
-    }
-    let current = out.at(-1);
-    if (current?.role !== 'assistant') {
-      current = { id: stored.id, role: 'assistant', content: '', createdAt: stored.createdAt };
-      out.push(current);
-    }
-    if (stored.role === 'assistant') {
-      const text = textOf(parts);
-      if (text) current.content = current.content ? `${current.content}\n\n${text}` : text;
-      for (const p of parts) {
-        if (p.type !== 'tool-call' || !p.toolCallId) continue;
-        const call: ToolCallRecord = { name: p.toolName ?? '', args: p.input ?? {}, result: null };
-        calls.set(p.toolCallId, call);
-        current.toolCalls = [...(current.toolCalls ?? []), call];
-      }
-    } else {
-      for (const p of parts) {
-        const call = p.type === 'tool-result' && p.toolCallId ? calls.get(p.toolCallId) : undefined;
-        if (call) call.result = resultValue(p.output);
-      }
-    }
-  }
-  return out;
-}
-
-function textOf(parts: Part[]): string {
-  return parts
-    .filter((p) => p.type === 'text' && p.text)
-    .map((p) => p.text)
-    .join('');
-}
-
-function resultValue(output: Part['output']): unknown {
-  if (!output) return null;
-  if (output.type === 'error-text' || output.type === 'error-json') return { error: output.value };
-  return 'value' in output ? output.value : null;
-}

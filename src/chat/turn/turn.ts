@@ -1,23 +1,30 @@
 /**
- * @module chat/turn
- * One chat turn, whole: BEGIN TURN (one statement: refuse, replay, or start and read the history
- * window), the model loop with the user's tools (one statement per tool call), END TURN (one
- * statement: store the new messages and release the lease), or the failure ending. JSON and the
- * UI message stream are two ways of answering the same lifecycle; the route only validates the
- * request and picks one. Nothing is kept in the process between requests; a streamed turn whose
- * client went away still runs to the end and is stored.
+ * @module chat/turn/turn
+ * The turn lifecycle: the one place that begins, runs and ends a chat turn, whatever begins it.
+ * A turn has one shape:
  *
- * A turn always ends: once BEGIN TURN started it, whatever fails afterwards (the model, a tool's
- * database, END TURN itself) goes to the failure ending, which the turn store keeps retrying until
- * the database takes it (chat/turn-store.ts). A turn re-run under the same turn id starts from the
- * task changes its earlier attempts made (chat/turn-effects.ts): the model is shown them, a
- * repeated change is answered from their record, and they are part of the stored answer.
+ *   begin   BEGIN TURN, one statement (../store/turn-store.ts): refuse (not found, busy, rate
+ *           limited), replay a finished send of the same messageId, or start: claim the lease,
+ *           store what begins the turn, read the history window and a re-run's recorded effects
+ *   run     the model loop over the user's tools (./agent.ts), one statement per tool call, each
+ *           change recorded so that a re-run never makes it twice (./effects.ts)
+ *   end     END TURN, one statement: store the answer's messages and the answer for replays,
+ *           release the lease; or, for any failure after begin, the failure ending, which the
+ *           store keeps retrying until the database takes it (../store/endings.ts)
+ *   answer  the contract's JSON, or the UI message stream as the run goes (../stream/), with the
+ *           run's failure as the contract's error (a `RunFailure` mapped here)
  *
- * A regenerate (`trigger: "regenerate-message"`) is such a re-run of a finished turn: its earlier
- * answer is replaced (END TURN marks it; the model no longer sees it), and what that answer's tools
- * changed comes back as the recorded effects. The answer's assistant message id and time are chosen
- * before the run, announced in the stream's start part and stored with the answer, so the stream, a
- * replay and the conversation read back (./ui-messages.ts) name the message alike.
+ * What begins a turn (`TurnStart`) is a user message, or a regenerate (`trigger:
+ * "regenerate-message"`): a re-run of a finished turn whose earlier answer is replaced (END TURN
+ * marks it; the model no longer sees it), and whose tools' changes come back as the recorded
+ * effects. The third kind to come, approval decisions, is a start too: BEGIN TURN claims the
+ * calls a previous turn ended waiting on (stored by its END TURN, shown to the model as not run
+ * until then: ../messages/history.ts), and the run begins by running the approved ones.
+ *
+ * Nothing is kept in the process between requests; a streamed turn whose client went away still
+ * runs to the end and is stored. The answer's assistant message id and time are chosen before the
+ * run, announced in the stream's start part and stored with the answer, so the stream, a replay
+ * and the conversation read back (../stream/parts.ts) name the message alike.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -26,32 +33,34 @@ import {
   type LanguageModel,
   type ModelMessage,
 } from 'ai';
-import type { Config } from '../config.ts';
-import { DbUnavailableError } from '../db/resilience.ts';
-import { ApiError, describeError, notFound } from '../http/errors.ts';
-import type { Inflight } from '../http/inflight.ts';
-import type { Logger } from '../log.ts';
-import type { TaskRepository } from '../tasks/repository.ts';
-import { createTaskTools } from '../tasks/tools.ts';
-import { truncateText } from '../text.ts';
-import { generateTurn, streamTurn, type ToolCallRecord, type TurnInput, type TurnOutcome } from './agent.ts';
-import { modelHistory, pairToolExchanges } from './history.ts';
-import { TurnEffects } from './turn-effects.ts';
-import type { BeginTurnResult, TurnStore } from './turn-store.ts';
+import type { Config } from '../../config.ts';
+import { DbUnavailableError } from '../../db/resilience.ts';
+import { ApiError, describeError, notFound } from '../../http/errors.ts';
+import type { Inflight } from '../../http/inflight.ts';
+import type { Logger } from '../../log.ts';
+import type { TaskRepository } from '../../tasks/repository.ts';
+import { createTaskTools } from '../../tasks/tools.ts';
+import { truncateText } from '../../text.ts';
+import { modelHistory } from '../messages/history.ts';
+import type { ToolCallRecord } from '../messages/stored.ts';
+import { chatTargets } from '../store/ids.ts';
+import type { BeginTurnResult, TurnStore } from '../store/turn-store.ts';
+import { liveChunks } from '../stream/live.ts';
 import {
   answerChunks,
   answerParts,
   type ChatMetadata,
-  canonicalChunks,
   partChunks,
   toolPart,
   type UIAnswer,
-} from './ui-messages.ts';
-import { uiMessageStreamResponse } from './ui-stream.ts';
+} from '../stream/parts.ts';
+import { uiMessageStreamResponse } from '../stream/response.ts';
+import { generateTurn, RunFailure, type RunResult, streamTurn, type TurnInput } from './agent.ts';
+import { TurnEffects } from './effects.ts';
 
 export type ChatTurnDeps = {
   config: Config;
-  turns: TurnStore;
+  store: TurnStore;
   tasks: TaskRepository;
   model: LanguageModel;
   /** Turns still running after their response ended; shutdown waits for them. */
@@ -64,19 +73,23 @@ export type ChatTurnDeps = {
   observe?: TurnInput['observe'];
 };
 
+/**
+ * What begins a turn. Each kind carries the client's idempotency key (`messageId`) and the user's
+ * message: a regenerate resends its turn's message, which BEGIN TURN stores only if the turn is new.
+ */
+export type TurnStart =
+  | { kind: 'message'; messageId: string; text: string }
+  | { kind: 'regenerate'; messageId: string; text: string };
+
 export type TurnRequest = {
   userId: string;
-  /** Undefined: start a new conversation (unless `chat` names one). */
-  conversationId: string | undefined;
   /**
-   * Set for the AI SDK UI body: its chat id resolved to conversations (see BeginTurnInput), and
-   * whether it asks for a new answer (`trigger: "regenerate-message"`). Its stream's metadata is
-   * `{conversationId, createdAt}` instead of the contract body's `{conversationId, messageId}`.
+   * The contract body's conversation (undefined: start a new one), or the AI SDK UI body's chat id
+   * (a conversation id, or a client's own id naming one: ../store/ids.ts). A chat's stream metadata
+   * is `{conversationId, createdAt}` instead of the contract body's `{conversationId, messageId}`.
    */
-  chat?: { given: string | null; named: string; regenerate: boolean };
-  /** The client's idempotency key. */
-  messageId: string;
-  text: string;
+  target: { conversationId: string | undefined } | { chatId: string };
+  start: TurnStart;
   log: Logger;
 };
 
@@ -101,23 +114,25 @@ type StartedTurn = {
   /** What earlier attempts of this turn changed, as tool calls: shown to the model, they begin the answer. */
   earlier: ModelMessage[];
   /** Runs the turn's ending: END TURN for an outcome, or the failure ending. Never leaves it open. */
-  end(run: Promise<TurnOutcome>): Promise<ChatAnswer>;
+  end(run: Promise<RunResult>): Promise<ChatAnswer>;
 };
 
 export function createChatTurns(deps: ChatTurnDeps) {
-  const { config, turns, tasks, model, inflight } = deps;
+  const { config, store, tasks, model, inflight } = deps;
 
   async function begin(req: TurnRequest): Promise<{ replay: StoredAnswer } | { started: StartedTurn }> {
-    const { userId, messageId, log } = req;
-    const message: ModelMessage = { role: 'user', content: req.text };
-    const begun = await turns.beginTurn({
+    const { userId, start, log } = req;
+    const { messageId } = start;
+    const message: ModelMessage = { role: 'user', content: start.text };
+    const begun = await store.beginTurn({
       userId,
-      conversationId: req.conversationId,
-      chat: req.chat && { given: req.chat.given, named: req.chat.named },
-      regenerate: req.chat?.regenerate,
+      ...('chatId' in req.target
+        ? { conversationId: undefined, chat: chatTargets(userId, req.target.chatId) }
+        : { conversationId: req.target.conversationId }),
+      regenerate: start.kind === 'regenerate',
       messageId,
       message,
-      title: truncateText(req.text, 80),
+      title: truncateText(start.text, 80),
       historyMessages: config.chat.historyMessages,
       leaseMs: config.chat.leaseMs,
       rateLimit: config.chat.rateLimitPerMinute,
@@ -131,16 +146,16 @@ export function createChatTurns(deps: ChatTurnDeps) {
     const effects = new TurnEffects(turnId, started.effects, attemptId);
     // What earlier attempts did comes after the user message, as the tool calls they were.
     const earlier = effects.messages();
-    const finish = async (outcome: TurnOutcome): Promise<ChatAnswer> => {
+    const finish = async (result: RunResult): Promise<ChatAnswer> => {
       const answer = {
         conversationId,
         messageId,
-        reply: outcome.reply,
-        toolCalls: [...effects.calls(), ...outcome.toolCalls],
+        reply: result.reply,
+        toolCalls: [...effects.calls(), ...result.toolCalls],
       };
-      const messages = [...earlier, ...outcome.messages];
+      const messages = [...earlier, ...result.messages];
       const ui = { id: answerId, createdAt, parts: answerParts(messages) };
-      const kept = await turns.endTurn({
+      const kept = await store.endTurn({
         conversationId,
         turnId,
         attemptId,
@@ -160,8 +175,8 @@ export function createChatTurns(deps: ChatTurnDeps) {
       return answer;
     };
     const fail = async (error: unknown): Promise<never> => {
-      await turns.failTurn({ conversationId, turnId, attemptId });
-      throw error;
+      await store.failTurn({ conversationId, turnId, attemptId });
+      throw contractError(error);
     };
     return {
       started: {
@@ -172,14 +187,14 @@ export function createChatTurns(deps: ChatTurnDeps) {
         input: {
           model,
           tools: createTaskTools(tasks, userId, { ledger: effects, log }),
-          history: [...pairToolExchanges(modelHistory(started.history, turnId)), ...earlier],
+          history: [...modelHistory(started.history, turnId), ...earlier],
           settings: config.model,
           today: deps.today(),
           stop: deps.stop,
           observe: deps.observe,
         },
         // A failure of END TURN itself ends the turn as failed too: whichever ending commits,
-        // the other finds the lease gone (see chat/turn-store.ts).
+        // the other finds the lease gone (see ../store/turn-store.ts).
         end: (run) => run.then(finish).catch(fail),
       },
     };
@@ -199,19 +214,19 @@ export function createChatTurns(deps: ChatTurnDeps) {
     if ('replay' in begun) return replayStream(begun.replay, req);
     const turn = begun.started;
     const { conversationId } = turn;
-    const run = streamTurn(turn.input, UI_PARTS);
-    const stored = inflight.track(turn.end(run.outcome));
+    const run = streamTurn(turn.input);
+    const stored = inflight.track(turn.end(run.result));
     stored.catch(() => {});
     const metadata = streamMetadata(req, conversationId, turn.createdAt);
     return uiMessageStreamResponse({
-      headers: { 'X-Conversation-Id': conversationId, 'X-Message-Id': req.messageId },
+      headers: { 'X-Conversation-Id': conversationId, 'X-Message-Id': req.start.messageId },
       execute: async ({ writer }) => {
         writer.write({ type: 'start', messageId: turn.answerId, messageMetadata: metadata });
         // A re-run shows first what its earlier attempts did, as the stored answer does.
         for (const chunk of partChunks(answerParts(turn.earlier))) writer.write(chunk);
-        const canonical = canonicalChunks();
+        const toChunks = liveChunks(turn.input.tools, run.toolError);
         await run.forEachPart((part) => {
-          for (const chunk of canonical(part)) writer.write(chunk);
+          for (const chunk of toChunks(part)) writer.write(chunk);
         });
         // The finish part goes out only once the turn is stored: a client that sends its next
         // message on "finish" never finds the conversation still busy. A failure is one error
@@ -233,16 +248,34 @@ export function createChatTurns(deps: ChatTurnDeps) {
 
 export type ChatTurns = ReturnType<typeof createChatTurns>;
 
-/** The run's UI parts a streamed turn sends; the turn writes start, finish and errors itself. */
-const UI_PARTS = {
-  sendStart: false,
-  sendFinish: false,
-  // Tool errors stay tool parts with the text the model saw.
-  redactToolErrors: false,
-  // Reasoning is stored (it must go back to the model) but is not the client's business; with the
-  // Responses API it is mostly encrypted content.
-  sendReasoning: false,
-} as const;
+/** A run's failure as the contract's error; anything else (the database, a bug) as it is. */
+function contractError(error: unknown): unknown {
+  if (!(error instanceof RunFailure)) return error;
+  const options = { cause: error.cause };
+  switch (error.kind) {
+    case 'stopped':
+      return new ApiError(
+        'draining',
+        'The server is shutting down; your message was kept, send it again',
+        { 'Retry-After': '1' },
+        options,
+      );
+    case 'model_timeout':
+      return new ApiError(
+        'model_timeout',
+        'The model gave no answer in time; your message was kept',
+        {},
+        options,
+      );
+    case 'model_error':
+      return new ApiError(
+        'model_error',
+        'The model provider failed; your message was kept, send it again to retry',
+        {},
+        options,
+      );
+  }
+}
 
 function refuseUnlessStarted(begun: BeginTurnResult) {
   switch (begun.outcome) {
@@ -270,7 +303,9 @@ function jsonAnswer({ conversationId, messageId, reply, toolCalls }: StoredAnswe
 
 /** The message metadata of a streamed answer: per body, as the contract says. */
 function streamMetadata(req: TurnRequest, conversationId: string, createdAt: string): ChatMetadata {
-  return req.chat ? { conversationId, createdAt } : { conversationId, messageId: req.messageId };
+  return 'chatId' in req.target
+    ? { conversationId, createdAt }
+    : { conversationId, messageId: req.start.messageId };
 }
 
 /**

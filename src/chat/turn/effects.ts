@@ -1,5 +1,5 @@
 /**
- * @module chat/turn-effects
+ * @module chat/turn/effects
  * Tool effects are facts. A task a tool created exists whether or not the turn later failed (the
  * model failed after the tool ran, END TURN never committed, the write's answer was lost in a
  * stall), so a turn that runs again under the same turn id must not make it twice. The rule:
@@ -20,10 +20,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { ModelMessage } from 'ai';
-import { type EffectRecord, type TaskJson, taskFromJson } from '../tasks/repository.ts';
-import type { Task } from '../tasks/task.ts';
-import { type EffectLedger, type TaskToolName, taskTools } from '../tasks/tools.ts';
-import type { ToolCallRecord } from './agent.ts';
+import { type EffectRecord, type TaskJson, taskFromJson } from '../../tasks/repository.ts';
+import type { Task } from '../../tasks/task.ts';
+import { type EffectLedger, type TaskToolName, taskTools } from '../../tasks/tools.ts';
+import type { ToolCallRecord } from '../messages/stored.ts';
 
 /** One recorded change, as BEGIN TURN returns it (oldest first). */
 export type RecordedEffect = {

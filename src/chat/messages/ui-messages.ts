@@ -1,0 +1,57 @@
+/**
+ * @module chat/messages/ui-messages
+ * A conversation's stored messages as AI SDK UI messages (`GET /conversations/:id/messages`, for
+ * `useChat({ id, messages })`): each turn one user message and at most one assistant message,
+ * whose parts are the answer's parts as the stream made them (../stream/parts.ts) and whose id is
+ * the one the stream's start part announced.
+ */
+import { answerParts, type ChatUIMessage } from '../stream/parts.ts';
+import { textOf, type ViewRow } from './stored.ts';
+
+/**
+ * A conversation's stored messages (oldest first) as UI messages: each user message (its id the
+ * client's messageId), then its turn's answer as one assistant message (its id the first stored
+ * row's, which is the id the stream announced), replaced answers left out. An answer stored after
+ * later turns (a regenerate from a stale client) still follows its own user message.
+ */
+export function conversationUIMessages(conversationId: string, rows: ViewRow[]): ChatUIMessage[] {
+  type Turn = { user?: ViewRow; answer: ViewRow[] };
+  const turns: Turn[] = [];
+  const byTurnId = new Map<string, Turn>();
+  for (const row of rows) {
+    if (row.role === 'user') {
+      const turn: Turn = { user: row, answer: [] };
+      turns.push(turn);
+      if (row.turnId) byTurnId.set(row.turnId, turn);
+      continue;
+    }
+    if (row.replaced) continue;
+    let turn = (row.turnId && byTurnId.get(row.turnId)) || turns.at(-1);
+    if (!turn) {
+      // The oldest rows of a long conversation can start inside an answer whose question is cut off.
+      turn = { answer: [] };
+      turns.push(turn);
+    }
+    turn.answer.push(row);
+  }
+  const out: ChatUIMessage[] = [];
+  for (const { user, answer } of turns) {
+    if (user) {
+      out.push({
+        id: user.messageId ?? user.id,
+        role: 'user',
+        parts: [{ type: 'text', text: textOf(user.content, '\n') }],
+        metadata: { conversationId, createdAt: user.createdAt },
+      });
+    }
+    const first = answer[0];
+    if (!first) continue;
+    out.push({
+      id: first.id,
+      role: 'assistant',
+      parts: answerParts(answer.map((r) => r.content)) as ChatUIMessage['parts'],
+      metadata: { conversationId, createdAt: first.createdAt },
+    });
+  }
+  return out;
+}
