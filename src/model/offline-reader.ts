@@ -2,7 +2,8 @@
  * @module model/offline-reader
  * Reads one chat message into what the offline model should do: the common ways people write
  * the five task actions ("remind me to pay rent next monday, high priority", "mark the milk one
- * done", "move the dentist to Friday", "what's on my list?"), and nothing cleverer. It is a
+ * done", "move the dentist to Friday", "what's on my list?"), several tasks in one sentence, chat
+ * shorthand and typos of its own command words ("pls ad ... tmrw"), and nothing cleverer. It is a
  * command reader, not an AI: ordered patterns over the words, no guessing, the same answer for the
  * same text and today. What it cannot read becomes a miss with a few suggestions built from the
  * words that were typed.
@@ -85,8 +86,8 @@ export function readMessage(message: string, today: string): Intent {
   const text = stripPoliteness(cleaned.replace(/[\s.?!…]+$/, ''));
   if (!text) return { kind: 'miss', suggestions: suggest(message) };
   const ctx = { today, question };
-  // "ad buy milk", "mrak 2 done": a known typo of a command word is that command; a longer word
-  // a letter or two from one ("delte 3") is, when the text does not read as it was typed.
+  // "ad buy milk", "mrak 2 done": a seen typo of a command word is that command; "serach milk" is
+  // "search milk" when the text does not read as it was typed (see TYPOS).
   const fixed = fixCommandWord(text);
   const known = fixed !== undefined && TYPOS[text.split(' ')[0]?.toLowerCase() ?? ''] !== undefined;
   const read = (known && readText(fixed, ctx)) || readText(text, ctx) || (fixed && readText(fixed, ctx));
@@ -1141,59 +1142,43 @@ function unquote(text: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Typos of the reader's own command words. Short words only from a list of seen typos, since a
-// short real word is one letter from a command ("dad", "one", "lost"); longer command words within
-// one or two letters. The fixed text is used only when it then reads as something.
+// Typos of the reader's own command words. Words that change or remove a task, and short words,
+// only from a list of seen typos: a real word is often a letter or two from a command ("dad",
+// "one", "lost", "remote"), and "remote control batteries" must never delete a task. The words
+// that only look, add or schedule may be one or two letters off. A fixed text is read only when
+// the text as typed did not read, except for a listed typo, which always means its command.
 
-const TYPOS: Record<string, string> = {
-  ad: 'add',
-  addd: 'add',
-  adn: 'add',
-  dd: 'add',
-  lsit: 'list',
-  lst: 'list',
-  lis: 'list',
-  lits: 'list',
-  shw: 'show',
-  shwo: 'show',
-  dne: 'done',
-  doen: 'done',
-  odne: 'done',
-  mrak: 'mark',
-  amrk: 'mark',
-  mkae: 'make',
-  amke: 'make',
-  mvoe: 'move',
-  moev: 'move',
-  fnd: 'find',
-  fidn: 'find',
-  udno: 'undo',
+const SEEN_TYPOS: Record<string, string[]> = {
+  add: ['ad', 'addd', 'adn', 'dd'],
+  list: ['lsit', 'lst', 'lis', 'lits'],
+  show: ['shw', 'shwo'],
+  done: ['dne', 'doen', 'odne'],
+  mark: ['mrak', 'amrk'],
+  make: ['mkae', 'amke'],
+  move: ['mvoe', 'moev'],
+  find: ['fnd', 'fidn'],
+  undo: ['udno'],
+  delete: ['delte', 'delet', 'dlete', 'deleet', 'deelte', 'detele', 'delette', 'dleete'],
+  remove: ['remvoe', 'rmeove', 'reomve', 'remov', 'remoev'],
+  complete: ['compelte', 'complet', 'comlete', 'complte', 'cmplete', 'compleet'],
+  finish: ['finsh', 'fnish', 'finsih', 'finihs'],
+  rename: ['renmae', 'reanme', 'renam', 'rnemae'],
+  reopen: ['reopne', 'roepen', 'reopn'],
+  update: ['updte', 'udpate', 'upadte', 'updaet'],
+  change: ['chnage', 'cahnge', 'chagne'],
 };
-const LONG_COMMANDS = [
-  'complete',
-  'finish',
-  'delete',
-  'remove',
-  'rename',
-  'reopen',
-  'search',
-  'pending',
-  'completed',
-  'priority',
-  'remind',
-  'change',
-  'update',
-  'postpone',
-  'reschedule',
-];
+const TYPOS: Record<string, string> = Object.fromEntries(
+  Object.entries(SEEN_TYPOS).flatMap(([command, typos]) => typos.map((typo) => [typo, command])),
+);
+const NEAR_COMMANDS = ['search', 'pending', 'completed', 'remind', 'priority', 'postpone', 'reschedule'];
 
 function fixCommandWord(text: string): string | undefined {
   const first = /^\S+/.exec(text)?.[0] ?? '';
   const word = first.toLowerCase();
   let fixed = TYPOS[word];
-  if (!fixed && word.length >= 5 && !LONG_COMMANDS.includes(word)) {
+  if (!fixed && word.length >= 5 && !NEAR_COMMANDS.includes(word)) {
     const allowed = word.length >= 7 ? 2 : 1;
-    fixed = LONG_COMMANDS.find((command) => editDistance(word, command) <= allowed);
+    fixed = NEAR_COMMANDS.find((command) => editDistance(word, command) <= allowed);
   }
   return fixed ? `${fixed}${text.slice(first.length)}` : undefined;
 }

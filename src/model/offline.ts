@@ -9,7 +9,11 @@
  * Each step is decided from the prompt alone, as the SDK sends it: today's date from the system
  * prompt, the conversation so far (what the last list showed, for "the second one"; the task
  * touched last, for "it"; an open "which one?" question), and the current turn's own tool calls
- * and results. A task named by words of its title costs one `list_tasks` search before the action.
+ * and results. A task named by words of its title costs one `list_tasks` search before the action;
+ * several tasks in one sentence are several `add_task` calls in one step. It reads the argument
+ * names of the tools it is offered, so a time, a repetition or a reminder is passed only to a tool
+ * that takes it, and otherwise the reply says it was left out. It never acts on a task the user
+ * did not name or choose: "it" after a "which one?" is asked about again.
  * Reading the text itself is `offline-reader.ts`.
  */
 import { createHash } from 'node:crypto';
