@@ -20,10 +20,25 @@ describe('several tasks in one sentence', () => {
     ['add buy eggs, milk and bread', ['buy eggs, milk and bread']],
     ['add call Bob, the plumber', ['call Bob, the plumber']],
     ['add email Sarah, with the invoice', ['email Sarah, with the invoice']],
+    ['add pick up the kids at 3pm and buy milk', ['pick up the kids', 'buy milk']],
+    // A repetition's days are not tasks of their own.
+    ['remind me every monday and thursday at 7pm to go running', ['go running']],
   ])('%s', (message, titles) => {
     const intent = readMessage(message, TODAY);
     expect(intent.kind).toBe('add');
     if (intent.kind === 'add') expect(intent.tasks.map((t) => t.title)).toEqual(titles);
+  });
+});
+
+describe('what it cannot read, it says, with suggestions it can read', () => {
+  it.each([
+    ['add every monday', ['add buy milk tomorrow', 'list', 'help']],
+    ['every monday, tuesday and friday', ['add every monday, tuesday and friday', 'find tuesday', 'help']],
+    ['remind me at 5pm', ['remind me at 5pm to call mom', 'help']],
+    ['oh and also call mom tomorrow', ['add call mom tomorrow', 'find tomorrow', 'help']],
+    ['adx buy milk', ['add buy milk', 'help']],
+  ])('%s', (message, suggestions) => {
+    expect(readMessage(message, TODAY)).toEqual({ kind: 'miss', suggestions });
   });
 });
 

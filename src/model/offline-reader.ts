@@ -259,13 +259,11 @@ type AddOptions = { preset?: Priority; remind?: boolean };
  */
 export function readNewTasks(raw: string, today: string, options: AddOptions = {}): Intent | undefined {
   const pieces = splitList(raw, today);
-  const tasks: NewTask[] = [];
-  for (const piece of pieces) {
-    const task = readNewTask(piece, today, options);
-    if (!task) return pieces.length > 1 ? readNewTasks(pieces.join(', '), today, options) : undefined;
-    tasks.push(task);
-  }
-  return tasks.length > 0 ? { kind: 'add', tasks } : undefined;
+  const tasks = pieces.map((piece) => readNewTask(piece, today, options));
+  if (pieces.length > 1 && tasks.every((task) => task !== undefined)) return { kind: 'add', tasks };
+  // A piece with no title of its own ("every monday, ..."): the sentence is one task.
+  const one = pieces.length > 1 ? readNewTask(raw, today, options) : tasks[0];
+  return one ? { kind: 'add', tasks: [one] } : undefined;
 }
 
 // Words that cannot start a task of their own: after a comma they continue the title before
@@ -294,10 +292,15 @@ function splitList(raw: string, today: string): string[] {
   const split = pieces.flatMap((piece, i) => {
     const and = / and /i.exec(piece);
     if (!and) return [piece];
+    // "every monday and thursday" is one repetition.
+    const repeat = findRepeat(piece, today);
+    if (repeat && repeat.start < and.index && repeat.end > and.index) return [piece];
     const left = piece.slice(0, and.index);
     const right = piece.slice(and.index + 5);
-    const afterDate = takeDate(left, today, 'end') !== undefined;
-    return (listed && i === pieces.length - 1) || afterDate ? [left, right] : [piece];
+    // "... tomorrow and ...", "... at 3pm and ...": a date or a time closes the task before.
+    const time = findTime(left);
+    const afterWhen = takeDate(left, today, 'end') !== undefined || time?.end === left.length;
+    return (listed && i === pieces.length - 1) || afterWhen ? [left, right] : [piece];
   });
   const ok = split.every(
     (piece) => words(piece).length >= 2 && !NOT_A_TASK_START.test(words(piece)[0] ?? ''),
@@ -1235,9 +1238,12 @@ function missFor(text: string): Intent {
 }
 
 export function suggest(message: string): string[] {
-  const text = clean(message).replace(/[\s.?!…]+$/, '');
+  // Suggestions are built from what is left once the fillers are off ("oh and also ...").
+  const text = stripPoliteness(clean(message).replace(/[\s.?!…]+$/, '')) || clean(message);
   const all = text.split(' ').filter(Boolean);
   const first = (all[0] ?? '').toLowerCase();
+  // "remind me at 5pm": a reminder of nothing yet.
+  if (/^remind me\b/i.test(text)) return [`${short(text)} to call mom`, 'help'];
   const rest = all.slice(1).join(' ');
   const out: string[] = [];
   const fixed = closestCommand(first);
@@ -1254,7 +1260,8 @@ export function suggest(message: string): string[] {
   );
   const subject = short(all.join(' '));
   const example = EXAMPLES[first];
-  if (example && !number && content.length === 0) out.push(example, 'list');
+  // A command word with nothing it could act on ("add every monday"): how that command is written.
+  if (example && !number) out.push(example, 'list');
   else if (number) out.push(`done ${number}`, `delete ${number}`, `rename ${number} to ...`);
   else if (ordinal) out.push(`done the ${ordinal} one`, `delete the ${ordinal} one`);
   else if (
