@@ -2,10 +2,32 @@
 // (readMessage), and the date, time and repetition phrases it takes out of titles. Today is Monday
 // 2026-11-23 unless a case says otherwise. Whole conversations are in offline.test.ts.
 import { describe, expect, it } from 'vitest';
+import { offlineExamples } from '../../web/src/offline-examples.ts';
+import { OFFLINE_HELP } from './offline.ts';
 import { findRepeat, findTime, localInstant } from './offline-dates.ts';
 import { readMessage } from './offline-reader.ts';
 
 const TODAY = '2026-11-23';
+
+describe('what it says it reads, it reads', () => {
+  // The help's example commands (the lines naming a task, dates and priorities hold fragments).
+  const helpExamples = OFFLINE_HELP.split('\n')
+    .filter((line) => /^(?:Add|Repeat and remind|Look|Finish|Change|Delete):/.test(line))
+    .flatMap((line) => [...line.matchAll(/"([^"]+)"/g)].map((m) => m[1] as string));
+
+  it('has examples in the help', () => {
+    expect(helpExamples.length).toBeGreaterThan(20);
+  });
+
+  it.each(helpExamples)('help: %s', (example) => {
+    expect(readMessage(example, TODAY).kind).not.toBe('miss');
+  });
+
+  // The chat page shows these on the empty page, built from the browser's date.
+  it.each(offlineExamples(new Date(2026, 11, 31)))('page: %s', (example) => {
+    expect(readMessage(example, TODAY).kind).not.toBe('miss');
+  });
+});
 
 describe('several tasks in one sentence', () => {
   it.each([

@@ -41,7 +41,7 @@ import { createStepModel, type ModelStep } from './step-model.ts';
 export const OFFLINE_HELP = [
   "This is taskchat's offline command reader, not an AI model: it understands the kinds of phrases below and nothing more. Set OPENAI_API_KEY on the server to chat with a real model.",
   'Add: "add buy milk tomorrow", "remind me to pay rent next monday, high priority", "I need to call the dentist on Friday"; several at once: "add pay rent on the 1st, call the dentist and buy a gift by Friday".',
-  'Repeat and remind: "add water the plants every monday", "pay rent every month on the 1st", "remind me at 5pm to call mom".',
+  'Repeat and remind: "add water the plants every monday", "add pay rent every month on the 1st", "remind me at 5pm to call mom".',
   'Look: "list", "what\'s on my list?", "show pending tasks", "anything due tomorrow?", "find milk", "what did I finish today?".',
   'Finish: "done 2", "mark the milk one done", "I finished buying milk"; undo with "reopen 2".',
   'Change: "rename 3 to buy oat milk", "move the dentist to Friday", "make 2 high priority", "remove the due date of 2".',
