@@ -155,7 +155,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.route(
     '/',
-    healthRoutes({ database, degradedMs: config.health.degradedMs, isDraining: () => drain.draining }),
+    healthRoutes({
+      database,
+      degradedMs: config.health.degradedMs,
+      isDraining: () => drain.draining,
+      offline: config.model.id === 'offline',
+    }),
   );
   app.route('/', metricsRoute(metrics, config.metricsToken));
 

@@ -62,6 +62,16 @@ describe('probes on embedded Postgres', () => {
     expect(statements).toBe(before + 2);
   });
 
+  it('says when the offline command reader answers chat, and never names a real model', async () => {
+    const withKey = createApp({
+      config: testConfig({ OPENAI_API_KEY: 'test-key', CHAT_MODEL: 'gpt-5-mini' }),
+      database: db.database,
+    });
+    expect((await probe(withKey, '/health')).body).not.toHaveProperty('model');
+    const offline = createApp({ config: testConfig({ CHAT_MODEL: 'offline' }), database: db.database });
+    expect((await probe(offline, '/health')).body).toMatchObject({ model: 'offline' });
+  });
+
   it('needs no credentials, whatever the auth mode', async () => {
     const jwt = createApp({
       config: testConfig({ AUTH_JWT_SECRET: 'a-secret-of-at-least-32-characters!!' }),

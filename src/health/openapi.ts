@@ -22,6 +22,10 @@ const healthSchema = z
     breaker: z.enum(['closed', 'open', 'half-open']),
     draining: z.boolean(),
     pool: z.object({ total: z.number(), idle: z.number(), waiting: z.number() }).optional(),
+    model: z
+      .literal('offline')
+      .optional()
+      .meta({ description: 'Present when chat is answered by the offline command reader, not an AI model.' }),
   })
   .meta({ id: 'Health' });
 

@@ -7,7 +7,8 @@
  *   is not draining; otherwise 503 with `Retry-After`, and the load balancer sends it elsewhere.
  * - `GET /health`: the same for people and dashboards, with figures: the database's answer time
  *   (`degraded` above `HEALTH_DEGRADED_MS`, or while the circuit breaker is not closed), the
- *   breaker's state and the pool.
+ *   breaker's state and the pool; and `"model": "offline"` when the offline command reader answers
+ *   chat, so the page can say so before the first message (a real model's id is not told).
  */
 import { type Context, Hono } from 'hono';
 import type { Database } from '../db/client.ts';
@@ -25,9 +26,11 @@ export type HealthDeps = {
   degradedMs: number;
   /** True once shutdown has begun: new work belongs to another instance. */
   isDraining: () => boolean;
+  /** The offline command reader answers chat (CHAT_MODEL=offline). */
+  offline?: boolean;
 };
 
-export function healthRoutes({ database, degradedMs, isDraining }: HealthDeps): Hono<AppEnv> {
+export function healthRoutes({ database, degradedMs, isDraining, offline }: HealthDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.get('/livez', livezDocs, (c) => {
@@ -56,6 +59,7 @@ export function healthRoutes({ database, degradedMs, isDraining }: HealthDeps): 
       breaker: database.breakerState(),
       draining,
       ...(pool ? { pool } : {}),
+      ...(offline ? { model: 'offline' as const } : {}),
     };
     // Draining: unavailable for new work whatever the database says (and says it truthfully).
     if (draining) {

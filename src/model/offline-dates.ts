@@ -1,7 +1,8 @@
 /**
  * @module model/offline-dates
  * The date phrases the offline command reader understands ("tomorrow", "friday", "next monday",
- * "in 3 days", "on December 5", "5 dec", "2026-12-05"), resolved against the server's today (which
+ * "in 3 days", "on December 5", "5 dec", "2026-12-05"), times of day ("at 5pm") and repetitions
+ * ("every monday", "every month on the 1st", as RRULEs), resolved against the server's today (which
  * the reader takes from the system prompt), never against its own clock: the same conversation
  * reads the same wherever and whenever it is replayed.
  *
@@ -10,6 +11,12 @@
  * (weeks start on Monday); "next week" is next week's Monday. A month and day without a year is
  * the next time that day comes, today included. Calendar validity ("february 30") is left to the
  * tools, the one place that decides what a valid due date is.
+ *
+ * Why not chrono-node: measured on the 28 date phrasings of the tests (2.10.3, Monday 2026-11-23,
+ * forwardDate), it read 24: it missed "pay rent on the 1st", took "on monday" said on a Monday as
+ * today, and found dates inside titles ("prepare for tomorrow's meeting", "put on sun cream"). The
+ * reader also needs to know which phrases could be ordinary title words (`weak`), which chrono
+ * does not say.
  */
 
 export type DateMatch = {
@@ -272,4 +279,178 @@ const WEEKDAY_NAMES = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', '
 
 export function weekdayName(iso: string): string {
   return WEEKDAY_NAMES[weekday(iso)] ?? '';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Times of day ("at 5pm", "at 17:30", "at noon") and repetitions ("every monday", "every month on
+// the 1st"), for the add_task arguments `due_time` and `repeat`.
+
+export type TimeMatch = { time: string; start: number; end: number };
+
+const TIME_PATTERN = new RegExp(
+  [
+    String.raw`(?<=^|[\s,(])(?:(?:at|@|by|around) )?`,
+    `(?:(?<noon>noon|midday)|(?<midnight>midnight)`,
+    String.raw`|(?<h12>\d{1,2})(?::(?<m12>\d{2}))? ?(?<ampm>am|pm|a\.m\.|p\.m\.)`,
+    String.raw`|(?<h24>[01]?\d|2[0-3]):(?<m24>[0-5]\d)`,
+    // "at 5" alone is a time only with "at": "buy 5 apples" is not.
+    String.raw`|(?<=(?:at|@) )(?<hAt>\d{1,2})(?! ?(?:days?|weeks?|months?|apples|st|nd|rd|th)\b))`,
+    String.raw`(?=$|[\s,.;:!?)])`,
+  ].join(''),
+  'gi',
+);
+
+/** The first time-of-day phrase in `text`, as HH:MM. */
+export function findTime(text: string): TimeMatch | undefined {
+  for (const match of text.matchAll(TIME_PATTERN)) {
+    const g = match.groups ?? {};
+    let hour: number;
+    let minute = 0;
+    if (g.noon) hour = 12;
+    else if (g.midnight) hour = 0;
+    else if (g.h12) {
+      hour = Number(g.h12);
+      minute = Number(g.m12 ?? 0);
+      if (hour < 1 || hour > 12 || minute > 59) continue;
+      const pm = /^p/i.test(g.ampm ?? '');
+      hour = (hour % 12) + (pm ? 12 : 0);
+    } else if (g.h24) {
+      hour = Number(g.h24);
+      minute = Number(g.m24);
+    } else {
+      hour = Number(g.hAt);
+      if (hour > 23) continue;
+    }
+    const time = `${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}`;
+    return { time, start: match.index, end: match.index + match[0].length };
+  }
+  return undefined;
+}
+
+/** A repetition: the RRULE (RFC 5545, without the "RRULE:" prefix) and its first date. */
+export type RepeatMatch = { rule: string; first: string; words: string; start: number; end: number };
+
+const RRULE_DAYS = ['SU', 'MO', 'TU', 'WE', 'TH', 'FR', 'SA'];
+const DAY_NAME = `(?:${FULL_WEEKDAY}|${SHORT_WEEKDAY})`;
+const DAY_LIST = `${DAY_NAME}s?(?:(?:,| and|, and|,and) ${DAY_NAME}s?)*`;
+const REPEAT_PATTERN = new RegExp(
+  String.raw`(?<=^|[\s,(])(?:` +
+    [
+      `(?:every|each) (?<everyDays>${DAY_LIST})(?: of the week)?`,
+      `on (?<onDays>${DAY_LIST.replaceAll('s?', 's')})`,
+      `(?:every|each) (?<weekday>weekday|working day|work day|business day)s?|on weekdays|weekdays`,
+      String.raw`(?:every|each) (?:(?<n>${COUNT}) |(?<other>other|second) )?(?<unit>day|week|month|year)s?(?: on the (?<monthDay1>\d{1,2})(?:st|nd|rd|th)?)?`,
+      `(?<daily>daily|nightly)`,
+      `(?<weekly>weekly)`,
+      `(?<biweekly>biweekly|fortnightly|every fortnight)`,
+      String.raw`(?<monthly>monthly)(?: on the (?<monthDay2>\d{1,2})(?:st|nd|rd|th)?)?`,
+      `(?<yearly>yearly|annually|every year)`,
+      String.raw`on the (?<monthDay3>\d{1,2})(?:st|nd|rd|th)? (?:of )?(?:every|each) month`,
+    ].join('|') +
+    String.raw`)(?=$|[\s,.;:!?)])`,
+  'gi',
+);
+
+/** The first repetition phrase in `text`, with the first occurrence from `today` (included). */
+export function findRepeat(text: string, today: string): RepeatMatch | undefined {
+  for (const match of text.matchAll(REPEAT_PATTERN)) {
+    const g = match.groups ?? {};
+    const span = { start: match.index, end: match.index + match[0].length, words: match[0] };
+    const days = g.everyDays ?? g.onDays;
+    if (days) {
+      const numbers = [...days.toLowerCase().matchAll(new RegExp(DAY_NAME, 'g'))]
+        .map((m) => WEEKDAYS[m[0]])
+        .filter((d): d is number => d !== undefined);
+      const unique = [...new Set(numbers)].sort((a, b) => ((a + 6) % 7) - ((b + 6) % 7));
+      if (unique.length === 0) continue;
+      const rule = `FREQ=WEEKLY;BYDAY=${unique.map((d) => RRULE_DAYS[d]).join(',')}`;
+      return { rule, first: nextWeekday(today, unique), ...span };
+    }
+    if (g.weekday || /weekdays$/i.test(match[0])) {
+      return {
+        rule: 'FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR',
+        first: nextWeekday(today, [1, 2, 3, 4, 5]),
+        ...span,
+      };
+    }
+    const monthDay = g.monthDay1 ?? g.monthDay2 ?? g.monthDay3;
+    if (monthDay) {
+      const day = Number(monthDay);
+      if (day < 1 || day > 31) continue;
+      const interval = g.n ? (NUMBERS[g.n.toLowerCase()] ?? Number(g.n)) : 1;
+      if (g.unit && g.unit.toLowerCase() !== 'month') continue;
+      const rule = `FREQ=MONTHLY${interval > 1 ? `;INTERVAL=${interval}` : ''};BYMONTHDAY=${day}`;
+      return { rule, first: nextMonthDayOf(today, day), ...span };
+    }
+    if (g.daily) return { rule: 'FREQ=DAILY', first: today, ...span };
+    if (g.weekly) return { rule: 'FREQ=WEEKLY', first: today, ...span };
+    if (g.biweekly) return { rule: 'FREQ=WEEKLY;INTERVAL=2', first: today, ...span };
+    if (g.monthly) return { rule: 'FREQ=MONTHLY', first: today, ...span };
+    if (g.yearly) return { rule: 'FREQ=YEARLY', first: today, ...span };
+    if (g.unit) {
+      const interval = g.other ? 2 : g.n ? (NUMBERS[g.n.toLowerCase()] ?? Number(g.n)) : 1;
+      if (!(interval >= 1)) continue;
+      const freq = { day: 'DAILY', week: 'WEEKLY', month: 'MONTHLY', year: 'YEARLY' }[
+        g.unit.toLowerCase() as 'day' | 'week' | 'month' | 'year'
+      ];
+      return { rule: `FREQ=${freq}${interval > 1 ? `;INTERVAL=${interval}` : ''}`, first: today, ...span };
+    }
+  }
+  return undefined;
+}
+
+/** The first of `days` (0 = Sunday) from today on, today included. */
+function nextWeekday(today: string, days: number[]): string {
+  for (let ahead = 0; ahead < 7; ahead++) {
+    const date = addDays(today, ahead);
+    if (days.includes(weekday(date))) return date;
+  }
+  return today;
+}
+
+/** The next `day` of a month from today on, today included, skipping months too short for it. */
+function nextMonthDayOf(today: string, day: number): string {
+  const [y, m, d] = parts(today);
+  for (let k = d <= day ? 0 : 1; k < 24; k++) {
+    const year = y + Math.floor((m - 1 + k) / 12);
+    const month = ((m - 1 + k) % 12) + 1;
+    if (day <= new Date(Date.UTC(year, month, 0)).getUTCDate()) return isoDate(year, month, day);
+  }
+  return today;
+}
+
+/**
+ * `date` at `time` (HH:MM) in the IANA `zone`, as an ISO 8601 instant with that zone's offset
+ * then, e.g. "2026-11-23T17:00:00+01:00": what the `reminder` argument takes.
+ */
+export function localInstant(date: string, time: string, zone: string): string {
+  const [y, m, d] = parts(date);
+  const [hh, mm] = time.split(':').map(Number);
+  const wall = Date.UTC(y, m - 1, d, hh ?? 0, mm ?? 0);
+  // The zone's offset at that wall time (taken twice, so a change of offset between is seen).
+  let offset = zoneOffsetMinutes(zone, wall);
+  offset = zoneOffsetMinutes(zone, wall - offset * 60_000);
+  const sign = offset < 0 ? '-' : '+';
+  const abs = Math.abs(offset);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${date}T${time}:00${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
+function zoneOffsetMinutes(zone: string, instant: number): number {
+  const fields: Record<string, number> = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+    })
+      .formatToParts(new Date(instant))
+      .map((p) => [p.type, Number(p.value)]),
+  );
+  const field = (name: string) => fields[name] ?? 0;
+  const asUtc = Date.UTC(field('year'), field('month') - 1, field('day'), field('hour'), field('minute'));
+  return Math.round((asUtc - Math.floor(instant / 60_000) * 60_000) / 60_000);
 }

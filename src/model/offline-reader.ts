@@ -2,7 +2,8 @@
  * @module model/offline-reader
  * Reads one chat message into what the offline model should do: the common ways people write
  * the five task actions ("remind me to pay rent next monday, high priority", "mark the milk one
- * done", "move the dentist to Friday", "what's on my list?"), and nothing cleverer. It is a
+ * done", "move the dentist to Friday", "what's on my list?"), several tasks in one sentence, chat
+ * shorthand and typos of its own command words ("pls ad ... tmrw"), and nothing cleverer. It is a
  * command reader, not an AI: ordered patterns over the words, no guessing, the same answer for the
  * same text and today. What it cannot read becomes a miss with a few suggestions built from the
  * words that were typed.
@@ -10,7 +11,15 @@
  * Tasks named by words of their title are matched word by word on simple stems ("buying" and
  * "buy", "groceries" and "grocery"), ignoring fillers ("the", "one", "task"); see `stem`.
  */
-import { type DateRange, findDates, weekRange } from './offline-dates.ts';
+import {
+  addDays,
+  type DateRange,
+  findDates,
+  findRepeat,
+  findTime,
+  startOfWeek,
+  weekRange,
+} from './offline-dates.ts';
 
 export type Priority = 'low' | 'medium' | 'high';
 export type Status = 'all' | 'pending' | 'completed';
@@ -35,12 +44,26 @@ export type DueFilter =
   | { kind: 'upcoming'; today: string };
 
 export type AddArgs = { title: string; due_date?: string; priority?: Priority };
+/**
+ * A task to add: the add_task arguments every version of the tool takes, and what newer ones take
+ * too (a time of day, a repetition, a reminder), for the model to pass when the tool offers them.
+ */
+export type NewTask = AddArgs & {
+  /** HH:MM, from "at 5pm". */
+  time?: string;
+  /** An RRULE ("FREQ=WEEKLY;BYDAY=MO") and the words it came from; `due_date` is its first day. */
+  repeat?: { rule: string; words: string };
+  /** "remind me ... at 5pm": a reminder at `due_date` + `time` is asked for. */
+  remind?: boolean;
+};
 
 export type Intent =
   | { kind: 'help' }
   | { kind: 'greeting' }
-  | { kind: 'add'; args: AddArgs }
-  | { kind: 'list'; status: Status; search?: string; due?: DueFilter }
+  /** One task, or several from one sentence ("pay rent, call the dentist and buy a gift"). */
+  | { kind: 'add'; tasks: NewTask[] }
+  /** `finished`: completed tasks last changed in that range ("what did I finish today?"). */
+  | { kind: 'list'; status: Status; search?: string; due?: DueFilter; finished?: DateRange }
   | { kind: 'complete'; ref: Ref; completed: boolean }
   | { kind: 'update'; ref: Ref; changes: Changes }
   | { kind: 'delete'; ref: Ref }
@@ -63,22 +86,57 @@ export function readMessage(message: string, today: string): Intent {
   const text = stripPoliteness(cleaned.replace(/[\s.?!…]+$/, ''));
   if (!text) return { kind: 'miss', suggestions: suggest(message) };
   const ctx = { today, question };
+  // "ad buy milk", "mrak 2 done": a seen typo of a command word is that command; "serach milk" is
+  // "search milk" when the text does not read as it was typed (see TYPOS).
+  const fixed = fixCommandWord(text);
+  const known = fixed !== undefined && TYPOS[text.split(' ')[0]?.toLowerCase() ?? ''] !== undefined;
+  const read = (known && readText(fixed, ctx)) || readText(text, ctx) || (fixed && readText(fixed, ctx));
+  return read || { kind: 'miss', suggestions: suggest(message) };
+}
+
+function readText(text: string, ctx: ReadContext): Intent | undefined {
   // "did I finish the milk?", "is 3 done?": questions about the list never change it.
-  const rules = question && QUESTION_START.test(text) ? [readHelp, readList] : RULES;
+  const rules = ctx.question && QUESTION_START.test(text) ? [readHelp, readList] : RULES;
   for (const rule of rules) {
     const intent = rule(text, ctx);
-    if (intent) return intent;
+    if (intent && intent.kind !== 'miss') return intent;
+    if (intent) return fixCommandWord(text) ? undefined : intent;
   }
-  return { kind: 'miss', suggestions: suggest(message) };
+  return undefined;
 }
 
 function clean(text: string): string {
-  return text
+  const t = text
     .replace(/[’‘`]/g, "'")
     .replace(/[“”«»]/g, '"')
     .replace(/\s+/g, ' ')
     .trim();
+  return t.replace(SHORTHAND_PATTERN, (word) => SHORTHAND[word.toLowerCase()] ?? word);
 }
+
+// Chat shorthand for words the reader knows; whole words only, so no title word is touched by
+// accident ("u" and "r" are left alone: "vitamin u", "plan r").
+const SHORTHAND: Record<string, string> = {
+  tmrw: 'tomorrow',
+  tmrow: 'tomorrow',
+  tmw: 'tomorrow',
+  '2moro': 'tomorrow',
+  '2morrow': 'tomorrow',
+  tmrrw: 'tomorrow',
+  '2day': 'today',
+  wat: 'what',
+  wut: 'what',
+  whats: "what's",
+  wats: "what's",
+  pls: 'please',
+  plz: 'please',
+  plss: 'please',
+  thx: 'thanks',
+};
+const SHORTHAND_PATTERN = new RegExp(
+  String.raw`(?<![\p{L}\p{N}'])(?:${Object.keys(SHORTHAND).join('|')})(?![\p{L}\p{N}'])`,
+  'giu',
+);
 
 const QUESTION_START = /^(?:did|do|does|is|are|was|were|have|has|had|should|shall|am|will|would)\b/i;
 
@@ -87,7 +145,7 @@ const GREETING =
 
 const LEADING_POLITENESS = new RegExp(
   [
-    String.raw`^(?:please|pls|plz|kindly|hey|hi|hello|ok|okay|so|now|and|also|then|oh|um|uh|well|alright|right|taskchat|bot)\b[,!:]?\s+`,
+    String.raw`^(?:please|pls|plz|kindly|hey|hi|hello|ok|okay|so|now|and|also|then|oh|ah|um|uh|hmm|well|alright|right|actually|oops|sorry|wait|btw|by the way|plus|one more thing|taskchat|bot)\b[,!:.]?\s+`,
     String.raw`^(?:can|could|would|will) (?:you|u)(?: please| kindly| just)?\s+`,
     String.raw`^(?:i'd|i would|i'd really) like (?:you )?to\s+`,
     String.raw`^i (?:want|wanna|wish) (?:you )?(?:to )?\s*`,
@@ -138,12 +196,12 @@ const ADD_NOUN = `(?:task|todo|to-do|to do|item|reminder|entry|note)`;
 
 function readExplicitAdd(text: string, ctx: ReadContext): Intent | undefined {
   const put = /^put (.+) on (?:my|the) (?:list|to-?do list|todo list|task list|tasks)$/i.exec(text);
-  if (put) return readNewTask(put[1] ?? '', ctx.today) ?? missFor(text);
+  if (put) return readNewTasks(put[1] ?? '', ctx.today) ?? missFor(text);
   const onList =
     /^add (?:to|on|onto) (?:my|the) (?:list|to-?do list|todo list|task list|tasks)\s*[:-]?\s+(.+)$/i.exec(
       text,
     );
-  if (onList) return readNewTask(onList[1] ?? '', ctx.today) ?? missFor(text);
+  if (onList) return readNewTasks(onList[1] ?? '', ctx.today) ?? missFor(text);
   const verb =
     /^(?:add|new|note(?: down)?|jot(?: down)?|write down)(?:\b|(?=[:-]))\s*(.*)$/i.exec(text) ??
     new RegExp(
@@ -172,12 +230,14 @@ function readExplicitAdd(text: string, ctx: ReadContext): Intent | undefined {
     rest = rest.slice(lead[0].length);
     if (g.level) preset = /^low$/i.test(g.level) ? 'low' : 'high';
   }
-  return readNewTask(rest, ctx.today, preset) ?? missFor(text);
+  return readNewTasks(rest, ctx.today, { preset }) ?? missFor(text);
 }
 
 function readFillerAdd(text: string, ctx: ReadContext): Intent | undefined {
+  const remind =
+    /^(?:remind me|reminder)(?: (?:to|about|of|that i (?:need|have|must|should) to|that))? (.+)$/i.exec(text);
+  if (remind) return readNewTasks(remind[1] ?? '', ctx.today, { remind: true }) ?? missFor(text);
   const patterns = [
-    /^(?:remind me|reminder)(?: (?:to|about|of|that i (?:need|have|must|should) to|that))? (.+)$/i,
     /^(?:don't|do not|dont) (?:let me )?forget (?:to |about )?(.+)$/i,
     /^(?:remember to|remember|note that i (?:need|have) to|make sure to|make sure i) (.+)$/i,
     /^(?:i|we) (?:really |also |still )?(?:need to|needs to|have to|has to|have got to|'ve got to|got to|gotta|must|should|ought to|'ll need to|will need to|'ll have to|will have to|must remember to|need to remember to|am supposed to|'m supposed to|plan to|'m going to|am going to|gonna) (.+)$/i,
@@ -186,42 +246,120 @@ function readFillerAdd(text: string, ctx: ReadContext): Intent | undefined {
   ];
   for (const pattern of patterns) {
     const match = pattern.exec(text);
-    if (match) return readNewTask(match[1] ?? '', ctx.today) ?? missFor(text);
+    if (match) return readNewTasks(match[1] ?? '', ctx.today) ?? missFor(text);
   }
   return undefined;
 }
 
-/** A new task's title with its date and priority taken out; undefined when nothing is left. */
-export function readNewTask(raw: string, today: string, preset?: Priority): Intent | undefined {
+type AddOptions = { preset?: Priority; remind?: boolean };
+
+/**
+ * The tasks in `raw`: one, or several when it is a list ("pay rent on the 1st, call the dentist,
+ * and buy a gift by Friday"), each with its own date and priority. Undefined when no title is left.
+ */
+export function readNewTasks(raw: string, today: string, options: AddOptions = {}): Intent | undefined {
+  const pieces = splitList(raw, today);
+  const tasks = pieces.map((piece) => readNewTask(piece, today, options));
+  if (pieces.length > 1 && tasks.every((task) => task !== undefined)) return { kind: 'add', tasks };
+  // A piece with no title of its own ("every monday, ..."): the sentence is one task.
+  const one = pieces.length > 1 ? readNewTask(raw, today, options) : tasks[0];
+  return one ? { kind: 'add', tasks: [one] } : undefined;
+}
+
+// Words that cannot start a task of their own: after a comma they continue the title before
+// ("call Bob, the plumber"; "buy bread, with seeds").
+const NOT_A_TASK_START =
+  /^(?:the|a|an|my|his|her|their|our|your|its|this|that|these|those|with|without|for|to|of|in|on|at|from|by|who|which|where|when|but|or|nor|so|then|as|if|than|not|no|please|too|etc|and)$/i;
+
+/**
+ * A sentence split into tasks at its commas (and a last "and"), only when every piece looks like a
+ * task of its own: two words or more, not starting with an article or preposition. A piece that is
+ * only a date or a priority ("..., high priority") belongs to the piece before. Without commas, an
+ * "and" splits only after a date ("buy milk tomorrow and call mom on friday"); "buy bread and
+ * butter" stays one task.
+ */
+function splitList(raw: string, today: string): string[] {
+  const byComma = raw.split(/\s*[,;]\s*/).filter(Boolean);
+  const pieces: string[] = [];
+  for (const piece of byComma) {
+    const previous = pieces.at(-1);
+    const value = readValue(piece.replace(/^and\s+/i, ''), today);
+    if (previous !== undefined && (value || findRepeat(piece, today)?.words === piece)) {
+      pieces[pieces.length - 1] = `${previous}, ${piece}`;
+    } else pieces.push(piece.replace(/^and\s+/i, ''));
+  }
+  const listed = pieces.length > 1;
+  const split = pieces.flatMap((piece, i) => {
+    const and = / and /i.exec(piece);
+    if (!and) return [piece];
+    // "every monday and thursday" is one repetition.
+    const repeat = findRepeat(piece, today);
+    if (repeat && repeat.start < and.index && repeat.end > and.index) return [piece];
+    const left = piece.slice(0, and.index);
+    const right = piece.slice(and.index + 5);
+    // "... tomorrow and ...", "... at 3pm and ...": a date or a time closes the task before.
+    const time = findTime(left);
+    const afterWhen = takeDate(left, today, 'end') !== undefined || time?.end === left.length;
+    return (listed && i === pieces.length - 1) || afterWhen ? [left, right] : [piece];
+  });
+  const ok = split.every(
+    (piece) => words(piece).length >= 2 && !NOT_A_TASK_START.test(words(piece)[0] ?? ''),
+  );
+  return split.length > 1 && ok ? split : [raw];
+}
+
+/** A new task's title with its date, time, repetition and priority taken out. */
+function readNewTask(raw: string, today: string, { preset, remind }: AddOptions): NewTask | undefined {
   let title = raw.replace(
     /\s+(?:to|on|onto|in) (?:my|the) (?:list|to-?do list|todo list|task list|tasks|todos|to-?dos)$/i,
     '',
   );
   title = title.replace(/\s+as a (?:task|todo|to-do|reminder)$/i, '');
-  const args: Omit<AddArgs, 'title'> = preset ? { priority: preset } : {};
+  const task: Omit<NewTask, 'title'> = preset ? { priority: preset } : {};
+  // "remind me every monday to water the plants": the phrase came first, then the "to" of the action.
+  const take = (start: number, end: number) => {
+    const atStart = /^[\s,(]*$/.test(title.slice(0, start));
+    const rest = `${title.slice(0, start)} ${title.slice(end)}`.trim();
+    title = atStart ? rest.replace(/^(?:to|that i (?:need|have) to)\s+/i, '') : rest;
+  };
+  let dated = false;
+  const repeat = findRepeat(title, today);
+  if (repeat) {
+    task.repeat = { rule: repeat.rule, words: repeat.words };
+    task.due_date = repeat.first;
+    take(repeat.start, repeat.end);
+  }
   for (let changed = true; changed; ) {
     changed = false;
-    if (args.priority === undefined) {
+    if (task.priority === undefined) {
       const taken = takePriority(title, 'title');
       if (taken) {
-        args.priority = taken.priority;
+        task.priority = taken.priority;
         title = taken.rest;
         changed = true;
       }
     }
-    if (args.due_date === undefined) {
-      const taken = takeDate(title, today, 'title');
-      if (taken) {
-        args.due_date = taken.date;
-        // "remind me tomorrow to call mom": the date came first, then the "to" of the action.
-        title = taken.atStart ? taken.rest.replace(/^to\s+/i, '') : taken.rest;
+    if (task.time === undefined) {
+      const time = findTime(title);
+      if (time) {
+        task.time = time.time;
+        take(time.start, time.end);
         changed = true;
       }
+    }
+    const date = takeDate(title, today, 'title');
+    if (date && !dated) {
+      // "every monday starting next week": the date is the first occurrence.
+      task.due_date = date.date;
+      dated = true;
+      take(date.start, date.end);
+      changed = true;
     }
   }
   title = unquote(tidy(title));
   if (!title) return undefined;
-  return { kind: 'add', args: { title, ...args } };
+  if (remind && task.time) task.remind = true;
+  return { title, ...task };
 }
 
 // --- lists and questions ----------------------------------------------------------------------
@@ -267,6 +405,8 @@ function readList(text: string, ctx: ReadContext): Intent | undefined {
 
 function readQuestion(text: string, today: string): Intent | undefined {
   const t = text.toLowerCase();
+  const finished = readFinished(t, today);
+  if (finished) return finished;
   const mentionsList =
     /\b(?:list|tasks?|todos?|to-?dos?|to do|items?|plate|agenda|pending|open|completed|done|finished|left|due|overdue|late|remaining|outstanding|everything|anything|something|nothing|stuff|things?|need to do|have to do|got to do|planned|schedule|up|coming up|upcoming|incomplete|unfinished)\b/.test(
       t,
@@ -298,6 +438,28 @@ function readQuestion(text: string, today: string): Intent | undefined {
       t.replace(/\b(?:to-?do|todo) list\b/, 'list'),
     );
   return { kind: 'list', status: pending ? 'pending' : 'all' };
+}
+
+const DID = `(?:did (?:i|we)|have (?:i|we)|(?:i|we)(?:'ve| have)?)(?: (?:already|actually|get|got))?`;
+const FINISH_VERB = `(?:finish|finished|complete|completed|do|done|tick off|ticked off|check off|checked off|cross off|crossed off|accomplish|accomplished|achieve|achieved)`;
+
+/** "what did I finish today?", "what have I done this week": completed tasks of a period. */
+function readFinished(t: string, today: string): Intent | undefined {
+  const asked =
+    new RegExp(String.raw`\b${DID} ${FINISH_VERB}\b`).test(t) ||
+    /\b(?:finished|completed|done) (?:today|yesterday|this week|last week)\b/.test(t);
+  if (!asked) return undefined;
+  const monday = startOfWeek(today);
+  let finished: DateRange | undefined;
+  if (/\btoday\b/.test(t)) finished = { from: today, to: today, words: 'today' };
+  else if (/\byesterday\b/.test(t)) {
+    const day = addDays(today, -1);
+    finished = { from: day, to: day, words: 'yesterday' };
+  } else if (/\bthis week\b/.test(t)) finished = { from: monday, to: today, words: 'this week' };
+  else if (/\blast week\b/.test(t)) {
+    finished = { from: addDays(monday, -7), to: addDays(monday, -1), words: 'last week' };
+  }
+  return { kind: 'list', status: 'completed', ...(finished ? { finished } : {}) };
 }
 
 // --- completing and reopening -----------------------------------------------------------------
@@ -870,7 +1032,7 @@ function takeDate(
   text: string,
   today: string,
   where: Where,
-): { date: string; rest: string; prep?: string; atStart: boolean } | undefined {
+): { date: string; rest: string; prep?: string; atStart: boolean; start: number; end: number } | undefined {
   for (const found of findDates(text, today)) {
     const before = text.slice(0, found.start).trim();
     const after = text.slice(found.end).replace(/^[\s,.;:!)]+/, '');
@@ -881,7 +1043,7 @@ function takeDate(
     const phrase = text.slice(found.start, found.end);
     const prep = /^(due(?: on| by| for)?|by|on|for|before|until|till|starting) /i.exec(phrase)?.[1];
     const rest = `${text.slice(0, found.start)} ${text.slice(found.end)}`.trim();
-    return { date: found.date, rest, prep, atStart };
+    return { date: found.date, rest, prep, atStart, start: found.start, end: found.end };
   }
   return undefined;
 }
@@ -983,6 +1145,48 @@ function unquote(text: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Typos of the reader's own command words. Words that change or remove a task, and short words,
+// only from a list of seen typos: a real word is often a letter or two from a command ("dad",
+// "one", "lost", "remote"), and "remote control batteries" must never delete a task. The words
+// that only look, add or schedule may be one or two letters off. A fixed text is read only when
+// the text as typed did not read, except for a listed typo, which always means its command.
+
+const SEEN_TYPOS: Record<string, string[]> = {
+  add: ['ad', 'addd', 'adn', 'dd'],
+  list: ['lsit', 'lst', 'lis', 'lits'],
+  show: ['shw', 'shwo'],
+  done: ['dne', 'doen', 'odne'],
+  mark: ['mrak', 'amrk'],
+  make: ['mkae', 'amke'],
+  move: ['mvoe', 'moev'],
+  find: ['fnd', 'fidn'],
+  undo: ['udno'],
+  delete: ['delte', 'delet', 'dlete', 'deleet', 'deelte', 'detele', 'delette', 'dleete'],
+  remove: ['remvoe', 'rmeove', 'reomve', 'remov', 'remoev'],
+  complete: ['compelte', 'complet', 'comlete', 'complte', 'cmplete', 'compleet'],
+  finish: ['finsh', 'fnish', 'finsih', 'finihs'],
+  rename: ['renmae', 'reanme', 'renam', 'rnemae'],
+  reopen: ['reopne', 'roepen', 'reopn'],
+  update: ['updte', 'udpate', 'upadte', 'updaet'],
+  change: ['chnage', 'cahnge', 'chagne'],
+};
+const TYPOS: Record<string, string> = Object.fromEntries(
+  Object.entries(SEEN_TYPOS).flatMap(([command, typos]) => typos.map((typo) => [typo, command])),
+);
+const NEAR_COMMANDS = ['search', 'pending', 'completed', 'remind', 'priority', 'postpone', 'reschedule'];
+
+function fixCommandWord(text: string): string | undefined {
+  const first = /^\S+/.exec(text)?.[0] ?? '';
+  const word = first.toLowerCase();
+  let fixed = TYPOS[word];
+  if (!fixed && word.length >= 5 && !NEAR_COMMANDS.includes(word)) {
+    const allowed = word.length >= 7 ? 2 : 1;
+    fixed = NEAR_COMMANDS.find((command) => editDistance(word, command) <= allowed);
+  }
+  return fixed ? `${fixed}${text.slice(first.length)}` : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Misses: two or three suggestions close to what was typed.
 
 const COMMAND_WORDS = [
@@ -1034,9 +1238,12 @@ function missFor(text: string): Intent {
 }
 
 export function suggest(message: string): string[] {
-  const text = clean(message).replace(/[\s.?!…]+$/, '');
+  // Suggestions are built from what is left once the fillers are off ("oh and also ...").
+  const text = stripPoliteness(clean(message).replace(/[\s.?!…]+$/, '')) || clean(message);
   const all = text.split(' ').filter(Boolean);
   const first = (all[0] ?? '').toLowerCase();
+  // "remind me at 5pm": a reminder of nothing yet.
+  if (/^remind me\b/i.test(text)) return [`${short(text)} to call mom`, 'help'];
   const rest = all.slice(1).join(' ');
   const out: string[] = [];
   const fixed = closestCommand(first);
@@ -1053,7 +1260,8 @@ export function suggest(message: string): string[] {
   );
   const subject = short(all.join(' '));
   const example = EXAMPLES[first];
-  if (example && !number && content.length === 0) out.push(example, 'list');
+  // A command word with nothing it could act on ("add every monday"): how that command is written.
+  if (example && !number) out.push(example, 'list');
   else if (number) out.push(`done ${number}`, `delete ${number}`, `rename ${number} to ...`);
   else if (ordinal) out.push(`done the ${ordinal} one`, `delete the ${ordinal} one`);
   else if (

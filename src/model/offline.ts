@@ -9,7 +9,11 @@
  * Each step is decided from the prompt alone, as the SDK sends it: today's date from the system
  * prompt, the conversation so far (what the last list showed, for "the second one"; the task
  * touched last, for "it"; an open "which one?" question), and the current turn's own tool calls
- * and results. A task named by words of its title costs one `list_tasks` search before the action.
+ * and results. A task named by words of its title costs one `list_tasks` search before the action;
+ * several tasks in one sentence are several `add_task` calls in one step. It reads the argument
+ * names of the tools it is offered, so a time, a repetition or a reminder is passed only to a tool
+ * that takes it, and otherwise the reply says it was left out. It never acts on a task the user
+ * did not name or choose: "it" after a "which one?" is asked about again.
  * Reading the text itself is `offline-reader.ts`.
  */
 import { createHash } from 'node:crypto';
@@ -19,12 +23,13 @@ import type {
   LanguageModelV4Prompt,
   LanguageModelV4ToolResultPart,
 } from '@ai-sdk/provider';
-import { weekdayName } from './offline-dates.ts';
+import { type DateRange, localInstant, weekdayName } from './offline-dates.ts';
 import {
   type ActionIntent,
   type DueFilter,
   type Intent,
   matchTitle,
+  type NewTask,
   type Ref,
   readMessage,
   searchWord,
@@ -35,8 +40,9 @@ import { createStepModel, type ModelStep } from './step-model.ts';
 
 export const OFFLINE_HELP = [
   "This is taskchat's offline command reader, not an AI model: it understands the kinds of phrases below and nothing more. Set OPENAI_API_KEY on the server to chat with a real model.",
-  'Add: "add buy milk tomorrow", "remind me to pay rent next monday, high priority", "I need to call the dentist on Friday".',
-  'Look: "list", "what\'s on my list?", "show pending tasks", "anything due tomorrow?", "find milk".',
+  'Add: "add buy milk tomorrow", "remind me to pay rent next monday, high priority", "I need to call the dentist on Friday"; several at once: "add pay rent on the 1st, call the dentist and buy a gift by Friday".',
+  'Repeat and remind: "add water the plants every monday", "add pay rent every month on the 1st", "remind me at 5pm to call mom".',
+  'Look: "list", "what\'s on my list?", "show pending tasks", "anything due tomorrow?", "find milk", "what did I finish today?".',
   'Finish: "done 2", "mark the milk one done", "I finished buying milk"; undo with "reopen 2".',
   'Change: "rename 3 to buy oat milk", "move the dentist to Friday", "make 2 high priority", "remove the due date of 2".',
   'Delete: "delete task 2", "delete the dentist task".',
@@ -54,10 +60,11 @@ const FIRST_NOTE =
 type Outcome = { ok: true; value: unknown } | { ok: false; error: string };
 type Step = { name: string; input: unknown; outcome?: Outcome };
 type Turn = { text: string; steps: Step[] };
-type Conversation = { today: string; turns: Turn[]; answeredBefore: boolean };
+type Conversation = { today: string; zone: string; turns: Turn[]; answeredBefore: boolean };
 
 function readConversation(prompt: LanguageModelV4Prompt): Conversation {
   let today: string | undefined;
+  let zone: string | undefined;
   const turns: Turn[] = [];
   const byCallId = new Map<string, Step>();
   let firstAnswered: number | undefined;
@@ -65,6 +72,7 @@ function readConversation(prompt: LanguageModelV4Prompt): Conversation {
     switch (message.role) {
       case 'system':
         today ??= /\bToday is (\d{4}-\d{2}-\d{2})\b/.exec(message.content)?.[1];
+        zone ??= /\btime ?zone(?: is)?:? ([A-Za-z_]+(?:\/[A-Za-z0-9_+-]+)*)\b/i.exec(message.content)?.[1];
         break;
       case 'user':
         turns.push({
@@ -95,10 +103,20 @@ function readConversation(prompt: LanguageModelV4Prompt): Conversation {
   // No date in the prompt (a caller without the app's system prompt): the host's UTC date.
   return {
     today: today ?? new Date().toISOString().slice(0, 10),
+    zone: zone && isZone(zone) ? zone : 'UTC',
     turns,
     // An assistant message after an earlier user message: this is not the first answer.
     answeredBefore: firstAnswered !== undefined && firstAnswered < turns.length,
   };
+}
+
+function isZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function parseInput(input: unknown): unknown {
@@ -158,7 +176,9 @@ type TaskLike = {
   title: string;
   completed?: boolean;
   dueDate?: string | null;
+  dueTime?: string | null;
   priority?: string;
+  updatedAt?: string;
 };
 
 class History {
@@ -186,8 +206,14 @@ class History {
   /** The action of turn `j` when that turn ended by asking which of several tasks was meant. */
   private openQuestion(j: number): ActionIntent | undefined {
     const intent = this.intentOf(j);
-    if (!isAction(intent) || intent.ref.kind !== 'title') return undefined;
+    if (!isAction(intent)) return undefined;
     const steps = this.convo.turns[j]?.steps ?? [];
+    // "delete it" answered with "which one do you mean by 'it'?"
+    if (intent.ref.kind === 'it') {
+      const it = steps.length === 0 ? this.lastTouched(j) : undefined;
+      return it && 'several' in it ? intent : undefined;
+    }
+    if (intent.ref.kind !== 'title') return undefined;
     const lookup = steps[0];
     if (steps.length !== 1 || lookup?.name !== 'list_tasks' || !lookup.outcome?.ok) return undefined;
     return matchTitle(intent.ref, tasksOf(lookup.outcome.value)).length > 1 ? intent : undefined;
@@ -219,22 +245,29 @@ class History {
     return undefined;
   }
 
-  /** The id of the task the conversation touched last before turn `i` ("it"). */
-  lastTouched(i: number): number | undefined {
+  /**
+   * What "it" means before turn `i`: the task the latest turn that showed or changed tasks was
+   * about. When that turn was about several (a "which one?" question, a list, several added),
+   * "it" is one of those, not an older task, so the answer is to ask.
+   */
+  lastTouched(i: number): { id: number } | { several: TaskLike[] } | undefined {
     for (let j = i - 1; j >= 0; j--) {
       const steps = this.convo.turns[j]?.steps ?? [];
-      for (let k = steps.length - 1; k >= 0; k--) {
-        const step = steps[k];
-        if (!step?.outcome?.ok) continue;
+      const changed = new Map<number, TaskLike>();
+      let shown: TaskLike[] | undefined;
+      for (const step of steps) {
+        if (!step.outcome?.ok) continue;
         const value = step.outcome.value;
         if (step.name === 'list_tasks') {
-          const shown = this.shown(j, step);
-          if (shown?.length === 1) return shown[0]?.id;
+          shown = this.shown(j, step) ?? shown;
           continue;
         }
-        if (isObject(value) && typeof value.id === 'number') return value.id;
-        if (isObject(value) && typeof value.task_id === 'number') return value.task_id;
+        const id = isObject(value) ? (value.id ?? value.task_id) : undefined;
+        if (typeof id === 'number') changed.set(id, { id, title: str((value as Json).title) ?? '' });
       }
+      const about = changed.size > 0 ? [...changed.values()] : shown;
+      if (!about || about.length === 0) continue;
+      return about.length === 1 ? { id: (about[0] as TaskLike).id } : { several: about };
     }
     return undefined;
   }
@@ -274,9 +307,13 @@ function filterDue(tasks: TaskLike[], due: DueFilter | undefined): TaskLike[] {
 // ---------------------------------------------------------------------------------------------
 // Deciding the next step.
 
-type Plan = { call: { name: string; args: Record<string, unknown> } } | { text: string };
+type Call = { name: string; args: Record<string, unknown> };
+type Plan = { calls: Call[] } | { text: string };
 
-function plan(intent: Intent, turnIndex: number, steps: Step[], history: History, today: string): Plan {
+/** What this call knows beyond the prompt's turns: the date, the zone and the tools offered. */
+type Context = { today: string; zone: string; tools: OfferedTools };
+
+function plan(intent: Intent, turnIndex: number, steps: Step[], history: History, ctx: Context): Plan {
   const last = steps.at(-1);
   switch (intent.kind) {
     case 'help':
@@ -291,29 +328,29 @@ function plan(intent: Intent, turnIndex: number, steps: Step[], history: History
       // A reference with nothing to do: no question was open.
       return { text: missText(bareSuggestions(intent.ref)) };
     case 'add':
-      if (!last) return { call: { name: 'add_task', args: intent.args } };
-      return { text: describeStep(last) };
+      if (!last) return { calls: intent.tasks.map((task) => addCall(task, ctx)) };
+      return { text: describeAdds(intent.tasks, steps) };
     case 'list':
-      if (!last) return { call: { name: 'list_tasks', args: listArgs(intent) } };
-      return { text: describeList(intent, last, today) };
+      if (!last) return { calls: [{ name: 'list_tasks', args: listArgs(intent) }] };
+      return { text: describeList(intent, last, ctx) };
   }
   // complete, update, delete: find the task first unless the reference already names it.
   const ref = intent.ref;
   if (ref.kind === 'title') {
-    if (!last) return { call: { name: 'list_tasks', args: lookupArgs(intent, ref) } };
+    if (!last) return { calls: [{ name: 'list_tasks', args: lookupArgs(intent, ref) }] };
     if (steps.length > 1 || last.name !== 'list_tasks') return { text: describeStep(last) };
     if (!last.outcome?.ok) return { text: describeStep(last) };
     const value = last.outcome.value;
     const found = matchTitle(ref, tasksOf(value));
     const total = isObject(value) && typeof value.total === 'number' ? value.total : 0;
     if (found.length === 1 && total <= tasksOf(value).length) {
-      return { call: actionCall(intent, (found[0] as TaskLike).id) };
+      return { calls: [actionCall(intent, (found[0] as TaskLike).id)] };
     }
     return { text: lookupText(intent, ref, found, total > tasksOf(value).length) };
   }
   if (last) return { text: describeStep(last) };
   const target = resolve(ref, turnIndex, history);
-  return 'id' in target ? { call: actionCall(intent, target.id) } : target;
+  return 'id' in target ? { calls: [actionCall(intent, target.id)] } : target;
 }
 
 function resolve(
@@ -323,10 +360,17 @@ function resolve(
 ): { id: number } | { text: string } {
   if (ref.kind === 'id') return { id: ref.id };
   if (ref.kind === 'it') {
-    const id = history.lastTouched(turnIndex);
-    return id === undefined
-      ? { text: 'I\'m not sure which task "it" is here; name it by its #id, e.g. "done 2".' }
-      : { id };
+    const it = history.lastTouched(turnIndex);
+    if (it === undefined)
+      return { text: 'I\'m not sure which task "it" is here; name it by its #id, e.g. "done 2".' };
+    if ('id' in it) return it;
+    if (it.several.length > 10) {
+      return {
+        text: 'The last list had several tasks, so I\'m not sure which one "it" is; name it by its #id.',
+      };
+    }
+    const named = it.several.map((t) => `#${t.id} "${t.title}"`);
+    return { text: `Which one do you mean by "it": ${joinOr(named)}? Name it by its #id.` };
   }
   const list = history.lastList(turnIndex);
   if (!list) {
@@ -343,7 +387,7 @@ function resolve(
   return { id: task.id };
 }
 
-function actionCall(intent: ActionIntent, taskId: number): { name: string; args: Record<string, unknown> } {
+function actionCall(intent: ActionIntent, taskId: number): Call {
   switch (intent.kind) {
     case 'complete':
       return {
@@ -357,8 +401,28 @@ function actionCall(intent: ActionIntent, taskId: number): { name: string; args:
   }
 }
 
+/**
+ * add_task's arguments for one task. A time, a repetition or a reminder goes in only when the tool
+ * offers that argument; without it the task is still added, and the reply says what was left out.
+ */
+function addCall(task: NewTask, ctx: Context): Call {
+  const { time, repeat, remind, ...args } = task;
+  const offers = ctx.tools.get('add_task') ?? new Set();
+  const extra: Record<string, unknown> = {};
+  if (time && offers.has('due_time')) extra.due_time = time;
+  if (repeat && offers.has('repeat')) extra.repeat = repeat.rule;
+  if (remind && time && offers.has('reminder')) {
+    extra.reminder = localInstant(args.due_date ?? ctx.today, time, ctx.zone);
+  }
+  // "at 5pm" with no day is today's.
+  const dated = time ? { due_date: args.due_date ?? ctx.today } : {};
+  return { name: 'add_task', args: { ...args, ...dated, ...extra } };
+}
+
 function listArgs(intent: Extract<Intent, { kind: 'list' }>): Record<string, unknown> {
   if (intent.search !== undefined) return { search: intent.search };
+  // What was finished when is filtered here, from the newest 100 completed tasks.
+  if (intent.finished) return { status: 'completed', limit: 100 };
   // Due dates are filtered here, from the newest 100 pending tasks.
   if (intent.due) return { status: 'pending', limit: 100 };
   return { status: intent.status };
@@ -433,6 +497,53 @@ function describeStep(step: Step): string {
   }
 }
 
+/** The reply to adding one task or several, with what the tools could not take said plainly. */
+function describeAdds(tasks: NewTask[], steps: Step[]): string {
+  const added = steps.map((step, i) => {
+    const value = step.outcome?.ok && isObject(step.outcome.value) ? step.outcome.value : undefined;
+    const task = tasks[i];
+    return value && task && step.name === 'add_task' ? { value, task, step } : undefined;
+  });
+  if (added.some((a) => a === undefined) || added.length !== tasks.length) {
+    return steps.map(describeStep).join('\n');
+  }
+  const done = added as Array<{ value: Json; task: NewTask; step: Step }>;
+  const items = done.map(({ value, task }) => `${taskRef(value)}${addedDetails(value, task)}`);
+  const head = items.length === 1 ? `Added ${items[0]}.` : `Added ${items.length} tasks: ${joinAnd(items)}.`;
+  const notes = done.flatMap(({ task, step }) => leftOut(task, isObject(step.input) ? step.input : {}));
+  return [head, ...notes].join(' ');
+}
+
+function addedDetails(task: Json, asked: NewTask): string {
+  const due =
+    typeof task.dueDate === 'string'
+      ? `due ${task.dueDate}${typeof task.dueTime === 'string' ? ` ${task.dueTime}` : ''}`
+      : undefined;
+  const parts = [
+    due,
+    typeof task.priority === 'string' && task.priority !== 'medium' ? `${task.priority} priority` : undefined,
+    typeof task.repeat === 'string' && asked.repeat ? `repeats ${asked.repeat.words}` : undefined,
+    typeof task.reminder === 'string' && asked.time ? `reminder at ${asked.time}` : undefined,
+  ].filter((p) => p !== undefined);
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
+/** What the user asked for that add_task did not take, in a sentence each. */
+function leftOut(task: NewTask, args: Json): string[] {
+  const notes: string[] = [];
+  if (task.repeat && !('repeat' in args)) {
+    notes.push(
+      `Repeating tasks are not available here yet, so "${task.title}" was added once${task.due_date ? `, due ${task.due_date}` : ''}, not ${task.repeat.words}.`,
+    );
+  }
+  if (task.remind && task.time && !('reminder' in args)) {
+    notes.push(`Reminders are not available here yet, so nothing will remind you at ${task.time}.`);
+  } else if (task.time && !('due_time' in args)) {
+    notes.push(`Times of day are not available here yet, so ${task.time} was not saved.`);
+  }
+  return notes;
+}
+
 function describeUpdate(task: Json, args: Json): string {
   const changed = ['title', 'due_date', 'priority', 'description'].filter((key) => key in args);
   const id = `#${String(task.id ?? '?')}`;
@@ -448,11 +559,13 @@ function describeUpdate(task: Json, args: Json): string {
   return `Updated ${taskRef(task)}${details(task.dueDate, task.priority)}.`;
 }
 
-function describeList(intent: Extract<Intent, { kind: 'list' }>, step: Step, today: string): string {
+function describeList(intent: Extract<Intent, { kind: 'list' }>, step: Step, ctx: Context): string {
+  const { today } = ctx;
   if (!step.outcome?.ok) return describeStep(step);
   const value = step.outcome.value;
   const all = tasksOf(value);
   const total = isObject(value) ? value.total : undefined;
+  if (intent.finished) return describeFinished(all, intent.finished, ctx.zone);
   const shown = filterDue(all, intent.due);
   const lines = intent.due ? shown.map(line) : listLines(all, total);
   if (intent.due) {
@@ -469,6 +582,35 @@ function describeList(intent: Extract<Intent, { kind: 'list' }>, step: Step, tod
   if (all.length === 0) return intent.status === 'all' ? 'You have no tasks yet.' : `You have no ${noun}.`;
   const header = { all: 'Your tasks', pending: 'Pending tasks', completed: 'Completed tasks' }[intent.status];
   return [`${header} (${count}):`, ...lines].join('\n');
+}
+
+/**
+ * Completed tasks last changed in `range`: the tools keep no completion time, so a task completed
+ * earlier and edited in the range shows too, and the reply says what it goes by.
+ */
+function describeFinished(tasks: TaskLike[], range: DateRange, zone: string): string {
+  const days = range.from === range.to ? range.from : `${range.from} to ${range.to}`;
+  const shown = tasks.filter((task) => {
+    const day = typeof task.updatedAt === 'string' ? dayIn(task.updatedAt, zone) : undefined;
+    return day !== undefined && day >= range.from && day <= range.to;
+  });
+  if (shown.length === 0) return `No completed task was last changed ${range.words} (${days}).`;
+  return [
+    `Completed tasks last changed ${range.words} (${days}), which is as close as I can tell to when they were finished (${shown.length}):`,
+    ...shown.map(line),
+  ].join('\n');
+}
+
+/** The calendar day of an instant in `zone`, YYYY-MM-DD. */
+function dayIn(instant: string, zone: string): string | undefined {
+  const date = new Date(instant);
+  if (Number.isNaN(date.getTime())) return undefined;
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone: zone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(date);
 }
 
 function dueWords(due: DueFilter, today: string): string {
@@ -543,16 +685,21 @@ function decide(options: LanguageModelV4CallOptions): ModelStep {
 
   const history = new History(convo);
   const intent = history.intentOf(turnIndex);
-  const next = plan(intent, turnIndex, turn.steps, history, convo.today);
-  if ('call' in next) {
-    if (!offeredTools(options).has(next.call.name)) {
-      return { kind: 'text', text: `The ${next.call.name} tool is not available here, so I can't do that.` };
+  const tools = offeredTools(options);
+  const next = plan(intent, turnIndex, turn.steps, history, { today: convo.today, zone: convo.zone, tools });
+  if ('calls' in next) {
+    const missing = next.calls.find((call) => !tools.has(call.name));
+    if (missing) {
+      return { kind: 'text', text: `The ${missing.name} tool is not available here, so I can't do that.` };
     }
+    const id = toolCallId(options);
     return {
       kind: 'tools',
-      calls: [
-        { toolCallId: toolCallId(options), toolName: next.call.name, input: JSON.stringify(next.call.args) },
-      ],
+      calls: next.calls.map((call, i) => ({
+        toolCallId: i === 0 ? id : `${id}-${i}`,
+        toolName: call.name,
+        input: JSON.stringify(call.args),
+      })),
     };
   }
   // The first answer of a conversation says what this is; the help already does.
@@ -565,9 +712,18 @@ function decide(options: LanguageModelV4CallOptions): ModelStep {
   return { kind: 'text', text: `${text}${intent.kind === 'bare' ? '' : note}` };
 }
 
-function offeredTools(options: LanguageModelV4CallOptions): Set<string> {
-  if (options.toolChoice?.type === 'none') return new Set();
-  return new Set((options.tools ?? []).filter((t) => t.type === 'function').map((t) => t.name));
+/** The tools offered to this call, each with the names of the arguments its schema takes. */
+type OfferedTools = Map<string, Set<string>>;
+
+function offeredTools(options: LanguageModelV4CallOptions): OfferedTools {
+  if (options.toolChoice?.type === 'none') return new Map();
+  const offered: OfferedTools = new Map();
+  for (const tool of options.tools ?? []) {
+    if (tool.type !== 'function') continue;
+    const properties = (tool.inputSchema as { properties?: unknown }).properties;
+    offered.set(tool.name, new Set(isObject(properties) ? Object.keys(properties) : []));
+  }
+  return offered;
 }
 
 // The message count alone would repeat once the server windows history (HISTORY_MESSAGES), so

@@ -209,3 +209,44 @@ describe('the chat page', () => {
     expect(messages.map((m) => m.role)).toEqual(['user', 'assistant']);
   });
 });
+
+describe('the chat page with the offline command reader', () => {
+  let offline: PageServer;
+  beforeAll(async () => {
+    offline = await startPageServer({ CHAT_MODEL: 'offline' });
+  }, 120_000);
+  afterAll(async () => {
+    await offline?.close();
+  });
+
+  it('says it is a command reader, not an AI, on the empty page, with examples from today', async () => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+    context.setDefaultTimeout(10_000);
+    page = await context.newPage();
+    errors = collectPageErrors(page);
+    await page.goto(offline.url);
+    await signIn(page, user());
+
+    // Before any message: the empty page itself says what answers.
+    const note = page.locator('.empty-state .offline-note');
+    await note.waitFor();
+    expect(await note.textContent()).toMatch(/offline command reader, not an AI/);
+    const chips = await page.locator('.empty-state .chip').allTextContents();
+    const nextMonth = new Date(new Date().getFullYear(), new Date().getMonth() + 1, 1).toLocaleString(
+      'en-US',
+      {
+        month: 'long',
+      },
+    );
+    expect(chips).toContain(`add pay rent on ${nextMonth} 1, high priority`);
+    // No example carries a fixed date, which would one day be in the past.
+    for (const chip of chips) expect(chip).not.toMatch(/\d{4}-\d{2}-\d{2}/);
+    expect(await page.getByRole('note').textContent()).toMatch(/offline command reader/);
+
+    // An example is a command it reads.
+    await page.locator('.empty-state .chip', { hasText: 'add buy milk tomorrow' }).click();
+    await page.getByRole('textbox', { name: 'Message' }).press('Enter');
+    await assistantText(page, 'Added #1 "buy milk" (due 2026-11-24).').waitFor();
+    await taskRow(page, 'buy milk').waitFor();
+  });
+});

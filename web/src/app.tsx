@@ -19,6 +19,7 @@ import {
 } from './api.ts';
 import { ChatView } from './chat-view.tsx';
 import { CredentialsDialog } from './credentials-dialog.tsx';
+import { offlineExamples } from './offline-examples.ts';
 import type { Problem } from './problems.ts';
 import { TaskPanel } from './task-panel.tsx';
 
@@ -62,16 +63,13 @@ export function App() {
     [],
   );
 
-  // The only model hint the server may give without auth; `model` is read if /health ever says it.
+  // /health says `"model": "offline"` when the offline command reader answers, so the page says so
+  // before the first message (a real model's id is not told without auth).
   useEffect(() => {
     fetch('/health')
       .then((r) => r.json())
       .then((health: { model?: unknown }) => {
-        const model =
-          typeof health.model === 'string'
-            ? health.model
-            : (health.model as { id?: unknown } | undefined)?.id;
-        if (model === 'offline') setOffline(true);
+        if (health.model === 'offline') setOffline(true);
       })
       .catch(() => {});
   }, []);
@@ -242,9 +240,9 @@ export function App() {
           <div className="banner" role="note">
             <p>
               This server runs taskchat's <strong>offline command reader</strong>, not an AI model: type
-              commands such as <code>add buy milk due 2026-11-24</code>, <code>list</code> or{' '}
-              <code>done 1</code> (<code>help</code> lists them). Whoever runs the server can set{' '}
-              <code>OPENAI_API_KEY</code> for natural language.
+              commands such as <code>{offlineExamples()[1]}</code>, <code>list</code> or <code>done 1</code> (
+              <code>help</code> lists them). Whoever runs the server can set <code>OPENAI_API_KEY</code> for a
+              real model.
             </p>
             <button
               type="button"

@@ -9,6 +9,7 @@ import { DefaultChatTransport, type UIMessage } from 'ai';
 import { type KeyboardEvent, useEffect, useMemo, useRef, useState } from 'react';
 import { authHeaders, newId, reportUnauthorized } from './api.ts';
 import { MessageView } from './message-view.tsx';
+import { offlineExamples } from './offline-examples.ts';
 import { type Problem, problemFromChatError } from './problems.ts';
 
 type Props = {
@@ -159,7 +160,7 @@ export function ChatView({ id, initialMessages, offline, onTurnEnded, onOfflineD
       >
         <textarea
           aria-label="Message"
-          placeholder={offline ? 'A command, e.g. add buy milk due 2026-11-24' : 'Message taskchat…'}
+          placeholder={offline ? `A command, e.g. ${offlineExamples()[0]}` : 'Message taskchat…'}
           value={draft}
           rows={1}
           onChange={(event) => setDraft(event.target.value)}
@@ -180,12 +181,19 @@ function textOf(message: UIMessage): string {
 
 function EmptyState({ offline, onPick }: { offline: boolean; onPick(text: string): void }) {
   const examples = offline
-    ? ['add buy milk due 2026-11-24', 'list', 'done 1', 'help']
+    ? offlineExamples()
     : ['Remind me to buy milk tomorrow', 'What is still pending?', 'Mark task 1 as done'];
   return (
     <div className="empty-state">
       <h2>What needs doing?</h2>
-      <p>Tell taskchat about your tasks: it adds, updates, completes and lists them for you.</p>
+      {offline ? (
+        <p className="offline-note">
+          This is taskchat's <strong>offline command reader</strong>, not an AI: it understands commands like
+          these, and says so when it does not.
+        </p>
+      ) : (
+        <p>Tell taskchat about your tasks: it adds, updates, completes and lists them for you.</p>
+      )}
       <div className="examples">
         {examples.map((example) => (
           <button key={example} type="button" className="chip" onClick={() => onPick(example)}>
