@@ -12,6 +12,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
+import { authConfigRoute } from './auth/config-route.ts';
 import { authenticate } from './auth/middleware.ts';
 import { protectedResource, resourceMetadataRoutes } from './auth/resource-metadata.ts';
 import { scopeByMethod } from './auth/scopes.ts';
@@ -163,6 +164,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // The chat page and its assets are public: the page asks the person who they are.
   app.route('/', pageRoutes());
   app.route('/', resourceMetadataRoutes(resource));
+  app.route('/', authConfigRoute(config.auth));
   app.use(authenticate(config.auth, resource));
   app.use('/chat', turnMetrics(metrics));
   app.route('/mcp', mcpRoute(tasks, resource)); // checks scopes per MCP message

@@ -423,6 +423,20 @@ describe('a refused token', () => {
   });
 });
 
+describe('GET /auth/config', () => {
+  it('tells a client without credentials what to send: a token in jwt mode, a user name in dev mode', async () => {
+    for (const [env, mode] of [
+      [hsEnv(), 'jwt'],
+      [jwksEnv(), 'jwt'],
+      [{}, 'dev'],
+    ] as const) {
+      const res = await createApp({ config: testConfig(env), database }).request('/auth/config');
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ mode });
+    }
+  });
+});
+
 describe('AUTH_MODE=dev', () => {
   it('is refused at start-up when NODE_ENV=production', () => {
     expect(() => testConfig({ NODE_ENV: 'production', AUTH_MODE: 'dev' })).toThrow(/AUTH_MODE=dev/);

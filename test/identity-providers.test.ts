@@ -3,9 +3,11 @@
 // URL), configured with the settings the README's Better Auth block gives (read from README.md
 // itself, so the two cannot drift apart), and an OpenID Connect provider (oidc-provider, shaped
 // like Auth0: RS256 access tokens for an API audience) configured from its discovery document.
-
+// And `npm run token`, the README's way to a token without a provider.
+import { execFile } from 'node:child_process';
 import { webcrypto } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { sign } from 'hono/jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.ts';
@@ -15,6 +17,8 @@ import { type BetterAuthServer, startBetterAuth } from './support/better-auth-se
 import { createTestDb, type TestDb, testConfig } from './support/db.ts';
 import { startOAuthServer } from './support/oauth-server.ts';
 
+const run = promisify(execFile);
+const TOKEN_SCRIPT = new URL('../scripts/token.ts', import.meta.url).pathname;
 const README = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
 /** The `NAME=value` lines of the first sh block after `heading`, with the README's placeholder replaced. */
@@ -192,5 +196,41 @@ describe('an OpenID Connect provider (Auth0 / Clerk style), set up from its disc
     } finally {
       await provider.close();
     }
+  });
+});
+
+describe('npm run token', () => {
+  const SECRET = 'a-token-script-secret-of-32-characters-at-least';
+  const mint = (env: Record<string, string>, ...args: string[]) =>
+    run(process.execPath, [TOKEN_SCRIPT, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+
+  it.each([
+    ['a secret alone', { AUTH_JWT_SECRET: SECRET }],
+    [
+      'a secret and an issuer URL (so aud = PUBLIC_URL/mcp)',
+      { AUTH_JWT_SECRET: SECRET, AUTH_JWT_ISSUER: 'https://issuer.example' },
+    ],
+  ])('mints a token the server started with %s accepts, as that user', async (_name, env) => {
+    const { stdout } = await mint(env, 'alice');
+    const token = stdout.trim();
+    const app = createApp({ config: testConfig(env), database });
+    const created = await app.request('/tasks', {
+      method: 'POST',
+      headers: bearer(token),
+      body: JSON.stringify({ title: 'from a minted token' }),
+    });
+    expect(created.status).toBe(201);
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
+    expect(claims).toMatchObject({ sub: 'alice', exp: expect.any(Number) });
+  });
+
+  it('says in one line what is missing when there is no secret', async () => {
+    const failure = await mint({}, 'alice').then(
+      () => undefined,
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+    expect(failure?.code).toBe(2);
+    expect(failure?.stdout).toBe('');
+    expect(failure?.stderr.trim()).toMatch(/^taskchat: AUTH_JWT_SECRET is not set/);
   });
 });

@@ -29,6 +29,7 @@ import {
   JwtHeaderInvalid,
   JwtPayloadRequiresAud,
   JwtTokenAudience,
+  JwtTokenInvalid,
   JwtTokenIssuer,
   JwtTokenSignatureMismatched,
 } from 'hono/utils/jwt/types';
@@ -157,6 +158,8 @@ function reasonFor(error: unknown, token: string, expected: Expected): string {
     const source = expected.audienceSource ? ` (${expected.audienceSource})` : ' (AUTH_JWT_AUDIENCE)';
     return `aud ${quoted(claims.aud)} does not include ${quoted(expected.audience)}${source}`;
   }
+  if (error instanceof JwtTokenInvalid) return 'not a well-formed JWT';
+  if (error instanceof Error && error.name.startsWith('JwtAlgorithm')) return 'alg does not match the key';
   return error instanceof Error && error.name.startsWith('Jwt') ? error.name : 'not a well-formed JWT';
 }
 

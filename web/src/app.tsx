@@ -9,9 +9,11 @@ import { isToolUIPart, type UIMessage } from 'ai';
 import { useCallback, useEffect, useReducer, useState } from 'react';
 import {
   ApiProblem,
+  type AuthMode,
   api,
   type ConversationSummary,
   type Credentials,
+  loadAuthMode,
   loadCredentials,
   newId,
   onUnauthorized,
@@ -61,6 +63,11 @@ export function App() {
       }),
     [],
   );
+
+  const [authMode, setAuthMode] = useState<AuthMode>();
+  useEffect(() => {
+    loadAuthMode().then(setAuthMode);
+  }, []);
 
   // The only model hint the server may give without auth; `model` is read if /health ever says it.
   useEffect(() => {
@@ -300,6 +307,7 @@ export function App() {
       {!credentials || askOpen ? (
         <CredentialsDialog
           current={credentials}
+          mode={authMode}
           reason={askReason}
           onSave={saveIdentity}
           onCancel={credentials && !askReason ? () => setAskOpen(false) : undefined}
