@@ -177,8 +177,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.onError((error, c) => {
     const { code, message, headers } = describeError(error);
     const log = c.get('log') ?? logger;
-    // A drain's refusals are expected; outages and bugs are worth an operator's attention.
-    if (ERROR_STATUS[code] >= 500 && code !== 'draining') {
+    // A drain's refusals are expected; outages and bugs are worth an operator's attention. An
+    // unreachable JWKS was already logged by auth, with the reason it has and this handler has not.
+    if (ERROR_STATUS[code] >= 500 && code !== 'draining' && code !== 'auth_unavailable') {
       // `code` is the contract's; `cause` the SQLSTATE, errno or status behind it.
       const { code: cause, ...detail } = errorFields(error);
       log.error('request failed', { code, cause, ...detail });

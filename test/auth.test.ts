@@ -346,7 +346,12 @@ describe('JWKS keys are cached and refreshed', () => {
   it('answers 503 auth_unavailable with Retry-After when the JWKS cannot be fetched, and asks it at most once a second', async () => {
     const server = await startJwksServer([rsa.published]);
     server.failWith(502);
-    const app = createApp({ config: testConfig({ AUTH_JWKS_URL: server.url }), database });
+    const lines: string[] = [];
+    const app = createApp({
+      config: testConfig({ AUTH_JWKS_URL: server.url }),
+      database,
+      logger: createLogger('info', (line) => lines.push(line)),
+    });
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) {
       const res = await app.request(PROBE, { headers: bearer(await signWith(rsa)) });
@@ -357,6 +362,14 @@ describe('JWKS keys are cached and refreshed', () => {
       }
     }
     expect(statuses).toEqual([503, 503, 503, 503, 503]);
+    // The operator reads why, once per request, as a warning (not as a server error).
+    const logged = lines.map((line) => JSON.parse(line));
+    expect(logged.filter((entry) => entry.msg === 'JWKS fetch failed; token not checked')).toHaveLength(5);
+    expect(logged.find((entry) => entry.msg === 'JWKS fetch failed; token not checked')).toMatchObject({
+      level: 'warn',
+      reason: 'the JWKS answered HTTP 502',
+    });
+    expect(logged.filter((entry) => entry.level === 'error')).toEqual([]);
     // The first request asked; the four right behind it were answered without asking again.
     expect(server.fetches).toBe(1);
     server.failWith(undefined);

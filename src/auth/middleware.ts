@@ -82,7 +82,10 @@ export function authenticate(
     const header = c.req.header('authorization');
     if (header === undefined) throw unauthorized('Send Authorization: Bearer <token>', false);
     const token = BEARER.exec(header)?.[1];
-    if (token === undefined) throw unauthorized('Malformed Authorization header; send Bearer <token>');
+    if (token === undefined) {
+      c.var.log.info('token refused', { reason: 'the Authorization header is not "Bearer <token>"' });
+      throw unauthorized('Malformed Authorization header; send Bearer <token>');
+    }
     let verified: VerifiedToken;
     try {
       verified = await verify(token);
