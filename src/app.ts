@@ -12,6 +12,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
+import { authConfigRoute } from './auth/config-route.ts';
 import { authenticate } from './auth/middleware.ts';
 import { protectedResource, resourceMetadataRoutes } from './auth/resource-metadata.ts';
 import { scopeByMethod } from './auth/scopes.ts';
@@ -171,6 +172,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // The chat page and its assets are public: the page asks the person who they are.
   app.route('/', pageRoutes());
   app.route('/', resourceMetadataRoutes(resource));
+  app.route('/', authConfigRoute(config.auth));
   app.use(authenticate(config.auth, resource));
   app.use('/chat', turnMetrics(metrics));
   app.route('/mcp', mcpRoute(tasks, resource)); // checks scopes per MCP message
@@ -183,8 +185,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.onError((error, c) => {
     const { code, message, headers } = describeError(error);
     const log = c.get('log') ?? logger;
-    // A drain's refusals are expected; outages and bugs are worth an operator's attention.
-    if (ERROR_STATUS[code] >= 500 && code !== 'draining') {
+    // A drain's refusals are expected; outages and bugs are worth an operator's attention. An
+    // unreachable JWKS was already logged by auth, with the reason it has and this handler has not.
+    if (ERROR_STATUS[code] >= 500 && code !== 'draining' && code !== 'auth_unavailable') {
       // `code` is the contract's; `cause` the SQLSTATE, errno or status behind it.
       const { code: cause, ...detail } = errorFields(error);
       log.error('request failed', { code, cause, ...detail });

@@ -61,6 +61,8 @@ export type Config = Readonly<{
     jwksUrl: string | undefined;
     issuer: string | undefined;
     audience: string | undefined;
+    /** Refuse tokens without an `exp` claim (`AUTH_JWT_REQUIRE_EXP`, default true). */
+    requireExp: boolean;
     /** OAuth authorization servers announced to MCP hosts (RFC 9728); empty: no OAuth discovery. */
     authorizationServers: readonly string[];
   }>;
@@ -130,6 +132,14 @@ const httpUrl = (name: string) =>
     `${name} must be an http(s) URL`,
   );
 
+const flag = (name: string) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine((s) => s === 'true' || s === 'false', `${name} must be true or false`)
+    .transform((s) => s === 'true');
+
 const Env = z.object({
   NODE_ENV: z.string().default('development'),
   PORT: int('PORT', 0, 65535).default(3000),
@@ -171,6 +181,7 @@ const Env = z.object({
   AUTH_JWKS_URL: httpUrl('AUTH_JWKS_URL'),
   AUTH_JWT_ISSUER: optionalText,
   AUTH_JWT_AUDIENCE: optionalText,
+  AUTH_JWT_REQUIRE_EXP: flag('AUTH_JWT_REQUIRE_EXP').default(true),
   AUTH_AUTHORIZATION_SERVERS: optionalText,
   PUBLIC_URL: httpUrl('PUBLIC_URL'),
   LOG_LEVEL: z
@@ -330,8 +341,11 @@ function modelSettings(env: Env): Config['model'] {
 function authSettings(env: Env): Config['auth'] {
   const mode = env.AUTH_MODE ?? (env.AUTH_JWT_SECRET || env.AUTH_JWKS_URL ? 'jwt' : 'dev');
   if (mode === 'dev' && env.NODE_ENV === 'production') {
+    // Dev mode is only the default here: say what is missing, not what nobody asked for.
     throw new ConfigError(
-      'AUTH_MODE=dev is refused when NODE_ENV=production; set AUTH_JWT_SECRET or AUTH_JWKS_URL',
+      env.AUTH_MODE === 'dev'
+        ? 'AUTH_MODE=dev is refused when NODE_ENV=production; set AUTH_JWT_SECRET or AUTH_JWKS_URL'
+        : 'NODE_ENV=production needs authentication: set AUTH_JWT_SECRET (HS256 tokens) or AUTH_JWKS_URL (your identity provider)',
     );
   }
   if (mode === 'jwt' && !env.AUTH_JWT_SECRET && !env.AUTH_JWKS_URL) {
@@ -343,6 +357,7 @@ function authSettings(env: Env): Config['auth'] {
     jwksUrl: env.AUTH_JWKS_URL,
     issuer: env.AUTH_JWT_ISSUER,
     audience: env.AUTH_JWT_AUDIENCE,
+    requireExp: env.AUTH_JWT_REQUIRE_EXP,
     authorizationServers: authorizationServers(env),
   };
 }

@@ -37,6 +37,32 @@ const STOP_TURNS_BEFORE_MS = 3000;
 // While draining, connections that became idle are closed this often.
 const IDLE_SWEEP_MS = 100;
 
+/**
+ * What a production start should not do silently: each is a working default for a first run on a
+ * laptop, and a surprise on a server.
+ */
+export function productionWarnings(config: Config): string[] {
+  if (config.nodeEnv !== 'production') return [];
+  const warnings: string[] = [];
+  if (!config.publicUrlGiven) {
+    // Behind a domain name, the chat page's own requests would all be refused as foreign.
+    warnings.push(
+      `PUBLIC_URL is not set, so this server takes itself for ${config.publicUrl}: pages served under another name get 403 forbidden_origin and MCP hosts are told the wrong resource. Set PUBLIC_URL to the URL clients use.`,
+    );
+  }
+  if (config.model.id === 'offline') {
+    warnings.push(
+      'CHAT_MODEL is offline: chats are answered by the built-in command reader, not an AI model. Set OPENAI_API_KEY (or OPENAI_BASE_URL and CHAT_MODEL) for a real model.',
+    );
+  }
+  if (config.metricsToken === undefined) {
+    warnings.push(
+      'METRICS_TOKEN is not set, so GET /metrics is open to anyone who can reach this server. Set METRICS_TOKEN, or keep /metrics off the public route.',
+    );
+  }
+  return warnings;
+}
+
 export async function startServer(
   config: Config,
   logger: Logger = createLogger(config.logLevel),
@@ -94,12 +120,7 @@ export async function startServer(
   if (config.auth.mode === 'dev') {
     logger.warn('AUTH_MODE=dev: any caller can act as any user with X-User-Id. Do not expose this server.');
   }
-  if (config.nodeEnv === 'production' && !config.publicUrlGiven) {
-    // Behind a domain name, the chat page's own requests would all be refused as foreign.
-    logger.warn(
-      `PUBLIC_URL is not set, so this server takes itself for ${config.publicUrl}: pages served under another name get 403 forbidden_origin and MCP hosts are told the wrong resource. Set PUBLIC_URL to the URL clients use.`,
-    );
-  }
+  for (const warning of productionWarnings(config)) logger.warn(warning);
 
   const requestsDone = () =>
     active === 0

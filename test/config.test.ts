@@ -55,8 +55,13 @@ describe('configuration', () => {
     [{ AUTH_JWT_SECRET: 'short' }, 'AUTH_JWT_SECRET must be at least 32 characters'],
     [
       { NODE_ENV: 'production' },
+      'NODE_ENV=production needs authentication: set AUTH_JWT_SECRET (HS256 tokens) or AUTH_JWKS_URL (your identity provider)',
+    ],
+    [
+      { NODE_ENV: 'production', AUTH_MODE: 'dev' },
       'AUTH_MODE=dev is refused when NODE_ENV=production; set AUTH_JWT_SECRET or AUTH_JWKS_URL',
     ],
+    [{ AUTH_JWT_REQUIRE_EXP: 'yes' }, 'AUTH_JWT_REQUIRE_EXP must be true or false'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of debug, info, warn, error, silent'],
   ])('%o stops start-up with: %s', (env, message) => {
     expect(configError(env)).toBe(message);

@@ -3,20 +3,28 @@
  * The identity provider's public keys (`AUTH_JWKS_URL`, e.g. Better Auth's `/api/auth/jwks`), held
  * in memory. Hono's `verifyWithJwks` fetches its `jwks_uri` on every call; this module fetches once
  * and fetches again only when the keys are old or a token names a key id we have not seen (the
- * provider rotated its keys).
+ * provider rotated its keys; Better Auth creates the new key at the moment it signs with it, so the
+ * first token of a new key can arrive a moment after our last fetch).
  *
- * Anyone can put any `kid` in a token, so a refetch for an unknown kid is rate-limited (at most one
- * per `cooldownMs`) and concurrent refetches are coalesced into one request; every fetch has a time
- * limit. If a refetch fails, the keys we already hold keep working: they were genuinely published,
- * and an outage of the provider should not log every user out.
+ * Anyone can put any `kid` in a token, so fetches are spaced: at most one per `minIntervalMs`
+ * (1 s), whatever asks for them, and concurrent askers share one request. A token whose key is
+ * unknown and arrives inside that second waits for the next allowed fetch instead of being
+ * refused, so a just-rotated key is accepted at once, while a flood of random kids costs the
+ * provider at most one request per second per instance. Every fetch has a time limit.
+ *
+ * If a fetch fails, the keys we already hold keep working: they were genuinely published, and an
+ * outage of the provider should not log every user out. A key we do not hold then cannot be
+ * checked at all: `JwksUnavailable`, which the middleware answers with 503, not 401 (the token may
+ * well be genuine). Until the next allowed attempt such tokens are answered at once, without
+ * waiting for a provider that just failed.
  */
 import type { HonoJsonWebKey } from 'hono/utils/jwt/jws';
 
 export type KeySetOptions = {
   /** Keys older than this are fetched again on next use (default 10 minutes). */
   maxAgeMs?: number;
-  /** Least time between two fetches, whatever triggers them (default 30 s). */
-  cooldownMs?: number;
+  /** Least time between two fetches, whatever triggers them (default 1 s). */
+  minIntervalMs?: number;
   /** Time limit of one fetch, body included (default 5 s). */
   timeoutMs?: number;
 };
@@ -37,51 +45,86 @@ const PUBLIC_MEMBERS = ['kty', 'kid', 'alg', 'crv', 'n', 'e', 'x', 'y'] as const
 
 export function createKeySet(url: string, options: KeySetOptions = {}): KeySet {
   const maxAgeMs = options.maxAgeMs ?? 10 * 60_000;
-  const cooldownMs = options.cooldownMs ?? 30_000;
+  const minIntervalMs = options.minIntervalMs ?? 1000;
   const timeoutMs = options.timeoutMs ?? 5000;
   let keys: Map<string, HonoJsonWebKey> | undefined;
   let fetchedAt = 0;
-  let attemptedAt: number | undefined;
-  let pending: Promise<void> | undefined;
+  let attemptedAt = Number.NEGATIVE_INFINITY;
+  let lastFailure: unknown;
+  // The one fetch under way or scheduled; every asker awaits it. It never rejects: the outcome
+  // is in `keys` / `lastFailure`.
+  let next: Promise<void> | undefined;
 
+  const fetchNow = async (): Promise<void> => {
+    attemptedAt = Date.now();
+    try {
+      keys = await fetchKeys(url, timeoutMs);
+      fetchedAt = Date.now();
+      lastFailure = undefined;
+    } catch (error) {
+      lastFailure = error;
+    }
+  };
+
+  /** The next fetch: now if the last attempt is far enough behind, else as soon as it is. */
   const refresh = (): Promise<void> => {
-    pending ??= (async () => {
-      attemptedAt = Date.now();
-      try {
-        keys = await fetchKeys(url, timeoutMs);
-        fetchedAt = Date.now();
-      } finally {
-        pending = undefined;
-      }
-    })();
-    return pending;
+    next ??= (async () => {
+      const wait = attemptedAt + minIntervalMs - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      await fetchNow();
+    })().finally(() => {
+      next = undefined;
+    });
+    return next;
   };
 
   return {
     async find(kid) {
-      const now = Date.now();
-      const wanted = keys === undefined || now - fetchedAt >= maxAgeMs || !keys.has(kid);
-      const allowed = attemptedAt === undefined || now - attemptedAt >= cooldownMs;
-      if (wanted && (pending || allowed)) {
-        try {
-          await (pending ?? refresh());
-        } catch (cause) {
-          if (!keys?.has(kid)) throw new JwksUnavailable('The JWKS could not be fetched', { cause });
-        }
+      const held = keys?.get(kid);
+      const stale = keys === undefined || Date.now() - fetchedAt >= maxAgeMs;
+      if (held && !stale) return held;
+      const spaced = Date.now() - attemptedAt >= minIntervalMs;
+      // The provider failed a moment ago: no waiting on it; what we hold still works.
+      if (lastFailure !== undefined && !spaced && !next) {
+        if (held) return held;
+        throw new JwksUnavailable('The JWKS could not be fetched', { cause: lastFailure });
       }
-      return keys?.get(kid);
+      // Old keys are re-read when allowed (a withdrawn key stops working), never waited for.
+      if (held && !spaced && !next) return held;
+      await refresh();
+      const found = keys?.get(kid);
+      if (!found && lastFailure !== undefined) {
+        throw new JwksUnavailable('The JWKS could not be fetched', { cause: lastFailure });
+      }
+      return found;
     },
   };
 }
 
+/** Why a fetch failed, in words that may be logged (ours, never a response body). */
+export class JwksFetchFailed extends Error {
+  override name = 'JwksFetchFailed';
+}
+
 async function fetchKeys(url: string, timeoutMs: number): Promise<Map<string, HonoJsonWebKey>> {
-  const res = await fetch(url, {
-    signal: AbortSignal.timeout(timeoutMs),
-    headers: { accept: 'application/json' },
-  });
-  if (!res.ok) throw new Error(`JWKS answered HTTP ${res.status}`);
-  const list = ((await res.json()) as { keys?: unknown } | null)?.keys;
-  if (!Array.isArray(list)) throw new Error('JWKS has no "keys" array');
+  let body: unknown;
+  try {
+    const res = await fetch(url, {
+      signal: AbortSignal.timeout(timeoutMs),
+      headers: { accept: 'application/json' },
+    });
+    if (!res.ok) throw new JwksFetchFailed(`the JWKS answered HTTP ${res.status}`);
+    body = await res.json();
+  } catch (error) {
+    if (error instanceof JwksFetchFailed) throw error;
+    const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
+    throw new JwksFetchFailed(
+      timedOut ? `the JWKS did not answer within ${timeoutMs} ms` : 'the JWKS could not be reached or read',
+      { cause: error },
+    );
+  }
+  const list = (body as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(list)) throw new JwksFetchFailed('the JWKS has no "keys" array');
   const found = new Map<string, HonoJsonWebKey>();
   for (const entry of list.slice(0, MAX_KEYS)) {
     const key = verificationKey(entry);

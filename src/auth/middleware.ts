@@ -7,7 +7,13 @@
  * ./jwt.ts; `X-User-Id` is ignored. The token's scopes go to `c.get('scopes')` for ./scopes.ts.
  * `dev` mode: `X-User-Id` names the user (config refuses dev mode in production). Every failure is
  * `401 unauthorized` with a `WWW-Authenticate` challenge and a short message that never repeats
- * what the client sent.
+ * what the client sent. Dev mode's challenge names its own scheme (`X-User-Id`), not `Bearer`: a
+ * Bearer challenge sends MCP hosts and the Inspector off to look for OAuth that is not there,
+ * where the answer is "send X-User-Id".
+ *
+ * Why a token was refused goes to the log (info, `token refused` with its `reason`: which claim,
+ * what was expected), never to the client, and never with the token. A token whose key cannot be
+ * fetched from the identity provider is not a bad token: `503 auth_unavailable` with `Retry-After`.
  *
  * When this server is an OAuth protected resource (./resource-metadata.ts), the challenge names
  * its metadata (`resource_metadata`, how MCP hosts find where to log in) and tokens must be issued
@@ -19,9 +25,19 @@ import type { Config } from '../config.ts';
 import type { AppEnv } from '../http/env.ts';
 import { ApiError } from '../http/errors.ts';
 import { errorFields } from '../log.ts';
-import { createTokenVerifier, InvalidToken, type VerifiedToken } from './jwt.ts';
+import { JwksFetchFailed } from './jwks.ts';
+import { createTokenVerifier, InvalidToken, type TokenProblem, type VerifiedToken } from './jwt.ts';
 import type { ProtectedResource } from './resource-metadata.ts';
 import { USER_ID_PATTERN, USER_ID_RULE } from './user-id.ts';
+
+/** A JWKS outage is usually short; a client that retries sooner meets the same spaced fetch. */
+const AUTH_RETRY_AFTER_SECONDS = 5;
+
+const REFUSALS: Record<Exclude<TokenProblem, 'jwks_unavailable'>, string> = {
+  invalid: 'Invalid bearer token',
+  expired: 'Bearer token expired',
+  no_expiry: 'Bearer token has no expiry (exp claim); this server requires one',
+};
 
 /** RFC 6750 `b64token`; the scheme is matched case-sensitively on purpose (one spelling, one space). */
 const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
@@ -42,7 +58,7 @@ export function authenticate(
       const userId = c.req.header('x-user-id');
       if (!userId || !USER_ID_PATTERN.test(userId)) {
         throw new ApiError('unauthorized', `Send X-User-Id (dev mode): ${USER_ID_RULE}`, {
-          'WWW-Authenticate': 'Bearer realm="taskchat"',
+          'WWW-Authenticate': 'X-User-Id realm="taskchat"',
         });
       }
       c.set('userId', userId);
@@ -51,23 +67,44 @@ export function authenticate(
     };
   }
 
-  const verify = createTokenVerifier({ ...auth, audience: auth.audience ?? resource?.resource });
+  const verify = createTokenVerifier(
+    { ...auth, audience: auth.audience ?? resource?.resource },
+    {
+      audienceSource:
+        auth.audience === undefined && resource
+          ? 'PUBLIC_URL/mcp, the MCP resource, required since AUTH_JWT_ISSUER is a URL; set AUTH_JWT_AUDIENCE to accept the audience your provider issues'
+          : undefined,
+    },
+  );
   const unauthorized = (message: string, invalidToken = true): ApiError =>
     new ApiError('unauthorized', message, { 'WWW-Authenticate': challenge(resource, invalidToken) });
   return async (c, next) => {
     const header = c.req.header('authorization');
     if (header === undefined) throw unauthorized('Send Authorization: Bearer <token>', false);
     const token = BEARER.exec(header)?.[1];
-    if (token === undefined) throw unauthorized('Malformed Authorization header; send Bearer <token>');
+    if (token === undefined) {
+      c.var.log.info('token refused', { reason: 'the Authorization header is not "Bearer <token>"' });
+      throw unauthorized('Malformed Authorization header; send Bearer <token>');
+    }
     let verified: VerifiedToken;
     try {
       verified = await verify(token);
     } catch (error) {
-      const problem = error instanceof InvalidToken ? error.problem : 'invalid';
-      if (problem === 'jwks_unavailable') {
-        c.var.log.warn('JWKS fetch failed; token rejected', errorFields((error as Error).cause));
+      if (!(error instanceof InvalidToken)) throw error;
+      if (error.problem === 'jwks_unavailable') {
+        const failure = (error.cause as Error | undefined)?.cause;
+        c.var.log.warn('JWKS fetch failed; token not checked', {
+          reason: failure instanceof JwksFetchFailed ? failure.message : 'unknown',
+          ...errorFields(failure),
+        });
+        throw new ApiError(
+          'auth_unavailable',
+          'The identity provider cannot be reached to check your token; try again shortly',
+          { 'Retry-After': String(AUTH_RETRY_AFTER_SECONDS) },
+        );
       }
-      throw unauthorized(problem === 'expired' ? 'Bearer token expired' : 'Invalid bearer token');
+      c.var.log.info('token refused', { reason: error.reason });
+      throw unauthorized(REFUSALS[error.problem]);
     }
     c.set('userId', verified.userId);
     c.set('scopes', verified.scopes);

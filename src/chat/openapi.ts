@@ -174,5 +174,5 @@ export const resumeStreamDocs = describeRoute({
   summary: 'Resume a stream (never needed)',
   description:
     'What `useChat` calls to resume an interrupted stream. There is never one to resume: every turn finishes on the server and is stored, so this always answers 204.',
-  responses: { ...noContentResponse('No stream to resume'), ...errorResponses(401) },
+  responses: { ...noContentResponse('No stream to resume'), ...errorResponses(401, 503) },
 });

@@ -5,7 +5,8 @@
  * handler, the UI stream's error part and the MCP server all use. Anything it does not recognise is
  * `internal_error` with a fixed sentence: no driver, SQL or SDK text ever leaves through it.
  * A database that did not answer in time (a statement timeout, a stall) is `db_unavailable` like
- * one that is down (see db/resilience.ts); `draining` is a server shutting down (http/drain.ts).
+ * one that is down (see db/resilience.ts); `draining` is a server shutting down (http/drain.ts);
+ * `auth_unavailable` is an identity provider whose keys cannot be fetched (auth/jwks.ts).
  */
 import { HTTPException } from 'hono/http-exception';
 import { DbUnavailableError } from '../db/resilience.ts';
@@ -23,6 +24,7 @@ export const ERROR_STATUS = {
   model_error: 502,
   db_unavailable: 503,
   draining: 503,
+  auth_unavailable: 503,
   model_timeout: 504,
 } as const;
 

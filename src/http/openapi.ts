@@ -44,6 +44,8 @@ const ERROR_MEANINGS: Record<string, string> = {
   model_error: 'the model provider answered with errors',
   db_unavailable: 'the database cannot be reached or did not answer in time; `Retry-After` is set',
   draining: 'the server is shutting down; `Retry-After` is set, another instance will answer',
+  auth_unavailable:
+    'the identity provider’s keys (`AUTH_JWKS_URL`) cannot be fetched, so the token cannot be checked; `Retry-After` is set',
   model_timeout: 'the model gave no answer within `MODEL_TIMEOUT_MS`',
 };
 

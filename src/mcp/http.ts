@@ -63,7 +63,7 @@ const mcpDocs = describeRoute({
       content: { 'application/json': { schema: { type: 'object' } } },
     },
     202: { description: 'Accepted (a notification or response, which has no answer)' },
-    ...errorResponses(401, 403, 413),
+    ...errorResponses(401, 403, 413, 503),
   },
 });
 

@@ -2,6 +2,7 @@
 // request body, the server's UI message stream, the conversation and task routes, and what a
 // person sees and clicks. The model is the fake OpenAI-compatible server, scripted per test.
 import { randomUUID } from 'node:crypto';
+import { sign } from 'hono/jwt';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -91,6 +92,37 @@ function buyMilkScript(
 }
 
 describe('the chat page', () => {
+  it('on a dev-mode server asks for a user name only', async () => {
+    const p = await openPage();
+    await p.getByRole('heading', { name: 'Who are you?' }).waitFor();
+    await p.getByLabel('User name', { exact: true }).waitFor();
+    expect(await p.getByLabel('Access token (JWT)').count()).toBe(0);
+  });
+
+  it('on a jwt server asks for a token, which lets the person in', async () => {
+    const secret = 'a-page-test-secret-of-at-least-32-characters';
+    const jwtServer = await startPageServer({ AUTH_JWT_SECRET: secret });
+    try {
+      const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+      context.setDefaultTimeout(10_000);
+      page = await context.newPage();
+      errors = collectPageErrors(page);
+      await page.goto(jwtServer.url);
+      await page.getByRole('heading', { name: 'Who are you?' }).waitFor();
+      const tokenField = page.getByLabel('Bearer token', { exact: true });
+      await tokenField.waitFor();
+      expect(await page.getByLabel('User name', { exact: true }).count()).toBe(0);
+      const now = Math.floor(Date.now() / 1000);
+      await tokenField.fill(
+        await sign({ sub: 'page-token-user', iat: now, exp: now + 600 }, secret, 'HS256'),
+      );
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.getByRole('heading', { name: 'What needs doing?' }).waitFor();
+    } finally {
+      await jwtServer.close();
+    }
+  });
+
   it('loads without credentials and asks for a user name, which it keeps', async () => {
     const p = await openPage();
     await signIn(p, 'page-first-visit');

@@ -9,6 +9,20 @@ import { type Problem, problemFromResponse } from './problems.ts';
 
 export type Credentials = { kind: 'user'; userId: string } | { kind: 'token'; token: string };
 
+/** How the server identifies people (`GET /auth/config`): a user name, or a bearer token. */
+export type AuthMode = 'dev' | 'jwt';
+
+/** The server's auth mode, or undefined when it cannot be read (the person then picks). */
+export async function loadAuthMode(): Promise<AuthMode | undefined> {
+  try {
+    const response = await fetch('/auth/config');
+    const { mode } = (await response.json()) as { mode?: unknown };
+    return mode === 'dev' || mode === 'jwt' ? mode : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const STORAGE_KEY = 'taskchat.credentials';
 
 /** The server's dev-mode user id rule (src/auth): checked here too, so typos fail before a 401. */

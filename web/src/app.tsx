@@ -9,9 +9,11 @@ import { isToolUIPart, type UIMessage } from 'ai';
 import { useCallback, useEffect, useReducer, useState } from 'react';
 import {
   ApiProblem,
+  type AuthMode,
   api,
   type ConversationSummary,
   type Credentials,
+  loadAuthMode,
   loadCredentials,
   newId,
   onUnauthorized,
@@ -62,6 +64,11 @@ export function App() {
       }),
     [],
   );
+
+  const [authMode, setAuthMode] = useState<AuthMode>();
+  useEffect(() => {
+    loadAuthMode().then(setAuthMode);
+  }, []);
 
   // /health says `"model": "offline"` when the offline command reader answers, so the page says so
   // before the first message (a real model's id is not told without auth).
@@ -298,6 +305,7 @@ export function App() {
       {!credentials || askOpen ? (
         <CredentialsDialog
           current={credentials}
+          mode={authMode}
           reason={askReason}
           onSave={saveIdentity}
           onCancel={credentials && !askReason ? () => setAskOpen(false) : undefined}

@@ -1,22 +1,28 @@
 /**
  * Who am I: asked on the first visit and whenever the server answers 401. The server decides the
- * mode (dev: a user name sent as `X-User-Id`; jwt: a bearer token), and the page cannot know it
- * beforehand, so the person picks; a 401 message that names one of them preselects it.
+ * mode (dev: a user name sent as `X-User-Id`; jwt: a bearer token) and says which at
+ * `GET /auth/config`: the dialog then asks for that one only. Until it is known (or if that
+ * request failed) the person picks, and a 401 message that names one of them preselects it.
  */
 import { type FormEvent, useState } from 'react';
-import { type Credentials, USER_ID_PATTERN } from './api.ts';
+import { type AuthMode, type Credentials, USER_ID_PATTERN } from './api.ts';
 import type { Problem } from './problems.ts';
 
 type Props = {
   current: Credentials | undefined;
   reason: Problem | undefined;
+  /** The server's mode, once `GET /auth/config` has said it. */
+  mode: AuthMode | undefined;
   onSave(credentials: Credentials): void;
   onCancel?: () => void;
 };
 
-export function CredentialsDialog({ current, reason, onSave, onCancel }: Props) {
+export function CredentialsDialog({ current, reason, mode, onSave, onCancel }: Props) {
   const hinted = reason?.serverMessage?.includes('Bearer') && !reason.serverMessage.includes('X-User-Id');
-  const [kind, setKind] = useState<Credentials['kind']>(hinted ? 'token' : (current?.kind ?? 'user'));
+  const [picked, setKind] = useState<Credentials['kind']>(hinted ? 'token' : (current?.kind ?? 'user'));
+  // The server's word wins over a guess: the other kind could never work there.
+  const required: Credentials['kind'] | undefined = mode && (mode === 'dev' ? 'user' : 'token');
+  const kind = required ?? picked;
   const [userId, setUserId] = useState(current?.kind === 'user' ? current.userId : '');
   const [token, setToken] = useState(current?.kind === 'token' ? current.token : '');
   const [invalid, setInvalid] = useState<string>();
@@ -54,17 +60,19 @@ export function CredentialsDialog({ current, reason, onSave, onCancel }: Props) 
         ) : (
           <p>Your tasks and conversations belong to you. Tell the server who you are.</p>
         )}
-        <fieldset className="segmented">
-          <legend className="visually-hidden">How this server identifies you</legend>
-          <label className={kind === 'user' ? 'on' : ''}>
-            <input type="radio" name="kind" checked={kind === 'user'} onChange={() => setKind('user')} />
-            User name (dev mode)
-          </label>
-          <label className={kind === 'token' ? 'on' : ''}>
-            <input type="radio" name="kind" checked={kind === 'token'} onChange={() => setKind('token')} />
-            Access token (JWT)
-          </label>
-        </fieldset>
+        {required ? null : (
+          <fieldset className="segmented">
+            <legend className="visually-hidden">How this server identifies you</legend>
+            <label className={kind === 'user' ? 'on' : ''}>
+              <input type="radio" name="kind" checked={kind === 'user'} onChange={() => setKind('user')} />
+              User name (dev mode)
+            </label>
+            <label className={kind === 'token' ? 'on' : ''}>
+              <input type="radio" name="kind" checked={kind === 'token'} onChange={() => setKind('token')} />
+              Access token (JWT)
+            </label>
+          </fieldset>
+        )}
         {kind === 'user' ? (
           <label className="field">
             <span>User name</span>
