@@ -21,6 +21,7 @@ import { ApiError } from '../http/errors.ts';
 import { errorFields } from '../log.ts';
 import { createTokenVerifier, InvalidToken, type VerifiedToken } from './jwt.ts';
 import type { ProtectedResource } from './resource-metadata.ts';
+import { TASK_SCOPES } from './scopes.ts';
 import { USER_ID_PATTERN, USER_ID_RULE } from './user-id.ts';
 
 /** RFC 6750 `b64token`; the scheme is matched case-sensitively on purpose (one spelling, one space). */
@@ -78,9 +79,10 @@ export function authenticate(
 /**
  * RFC 6750 §3.1: a request with no credentials gets a bare challenge; one with bad credentials
  * gets `error="invalid_token"`. With OAuth discovery the challenge names the resource metadata
- * (RFC 9728 §5.1) instead of a realm.
+ * (RFC 9728 §5.1) instead of a realm. Either way it names the scopes a token needs (`scope`, as
+ * the MCP authorization spec asks), so a host asks for both at its first login.
  */
 function challenge(resource: ProtectedResource | undefined, invalidToken: boolean): string {
   const first = resource ? `resource_metadata="${resource.metadataUrl}"` : 'realm="taskchat"';
-  return `Bearer ${first}${invalidToken ? ', error="invalid_token"' : ''}`;
+  return `Bearer ${first}, scope="${TASK_SCOPES.join(' ')}"${invalidToken ? ', error="invalid_token"' : ''}`;
 }
