@@ -4,7 +4,7 @@
  * app (./mcp-app/, over the host's tool calls), so a task looks the same wherever a person meets
  * it. Renaming is offered only where the caller can carry it out (`onRename`).
  */
-import { type FormEvent, useState } from 'react';
+import { useState } from 'react';
 import type { Task } from './api.ts';
 
 export type TaskRowProps = {
@@ -65,16 +65,18 @@ export function TaskRow({ task, saving, onToggle, onRename }: TaskRowProps) {
   );
 }
 
-/** The title in a text box; Enter or Save keeps it, Escape or Cancel gives `undefined`. */
+/**
+ * The title in a text box; Enter or Save keeps it, Escape or Cancel gives `undefined`. Not a
+ * `<form>`: MCP hosts sandbox the app without `allow-forms`, where a form's submit never fires.
+ */
 function RenameForm({ task, onDone }: { task: Task; onDone(title: string | undefined): void }) {
   const [title, setTitle] = useState(task.title);
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const save = () => {
     const trimmed = title.trim();
     onDone(trimmed === '' ? undefined : trimmed);
   };
   return (
-    <form className="task-rename" onSubmit={submit}>
+    <div className="task-rename">
       <input
         // biome-ignore lint/a11y/noAutofocus: the person just asked to edit this title
         autoFocus
@@ -82,16 +84,17 @@ function RenameForm({ task, onDone }: { task: Task; onDone(title: string | undef
         maxLength={200}
         onChange={(event) => setTitle(event.target.value)}
         onKeyDown={(event) => {
+          if (event.key === 'Enter') save();
           if (event.key === 'Escape') onDone(undefined);
         }}
         aria-label={`New title for #${task.id}`}
       />
-      <button type="submit" className="small primary">
+      <button type="button" className="small primary" onClick={save}>
         Save
       </button>
       <button type="button" className="small" onClick={() => onDone(undefined)}>
         Cancel
       </button>
-    </form>
+    </div>
   );
 }
