@@ -119,12 +119,13 @@ describe.each(revisions)('the MCP app, protocol %s', (revision) => {
     }
   });
 
-  it('answers a cursor it never gave out with -32602 (tools/list, resources/list)', async () => {
+  it('answers a cursor it never gave out with -32602 (tools/list, resources/list, templates)', async () => {
     const client = await connect(revision);
     try {
       for (const list of [
         () => client.listTools({ cursor: 'not-a-cursor' }),
         () => client.listResources({ cursor: 'not-a-cursor' }),
+        () => client.listResourceTemplates({ cursor: 'not-a-cursor' }),
       ]) {
         const error = await protocolError(list());
         expect(error.code).toBe(-32602);
@@ -132,6 +133,7 @@ describe.each(revisions)('the MCP app, protocol %s', (revision) => {
       }
       // Without a cursor the lists are whole.
       expect((await client.listTools()).nextCursor).toBeUndefined();
+      expect((await client.listResourceTemplates()).resourceTemplates).toEqual([]);
     } finally {
       await client.close();
     }

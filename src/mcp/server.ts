@@ -176,6 +176,12 @@ export function createMcpServer(
     return { resources: [TASK_LIST_APP] };
   });
 
+  // Part of the resources capability; there are no templates, only the one fixed `ui://` URI.
+  server.setRequestHandler('resources/templates/list', (request) => {
+    refuseCursor(request.params?.cursor);
+    return { resourceTemplates: [] };
+  });
+
   server.setRequestHandler('resources/read', (request) => readAppResource(request.params.uri));
 
   server.setRequestHandler('tools/call', async (request) => {

@@ -19,7 +19,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { collectPageErrors, ensurePageBuilt, launchChromium } from '../support/browser.ts';
 import { createTestDb, type TestDb } from '../support/db.ts';
-import { bundleHost } from '../support/mcp-host/bundle.ts';
+import { bundleHost, hostCsp, hostPage } from '../support/mcp-host/page.ts';
 
 let t: TestDb;
 let server: Server;
@@ -62,33 +62,6 @@ async function connect(user: string): Promise<Client> {
   const headers = { 'x-user-id': user };
   await client.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers } }));
   return client;
-}
-
-/**
- * The CSP a host builds from the resource's `_meta.ui.csp` (MCP Apps: no declared domains means
- * no connections and no loads; inline script and style are the document itself). The iframe's
- * srcdoc document inherits it from the host page.
- */
-function hostCsp(csp: { connectDomains?: string[]; resourceDomains?: string[] }): string {
-  const connect = csp.connectDomains?.length ? csp.connectDomains.join(' ') : "'none'";
-  const resources = csp.resourceDomains?.join(' ') ?? '';
-  return [
-    "default-src 'none'",
-    `script-src 'unsafe-inline' ${resources}`.trim(),
-    `style-src 'unsafe-inline' ${resources}`.trim(),
-    `img-src data: ${resources}`.trim(),
-    `connect-src ${connect}`,
-    "frame-src 'none'",
-    "base-uri 'none'",
-  ].join('; ');
-}
-
-function hostPage(csp: string): string {
-  return `<!doctype html><html><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<title>test host</title>
-<style>iframe { width: 420px; border: 1px solid #ddd; border-radius: 10px; }</style></head>
-<body><script type="module">${hostScript}</script></body></html>`;
 }
 
 async function callOk(client: Client, name: string, args: Record<string, unknown>) {
@@ -140,7 +113,7 @@ it('renders a real list_tasks result and ticks, reopens, renames (and undoes) th
         return client.callTool({ name, arguments: args });
       },
     );
-    await page.setContent(hostPage(hostCsp(resource._meta.ui.csp)));
+    await page.setContent(hostPage(hostScript, hostCsp(resource._meta.ui.csp)));
     await page.evaluate(([html, result]) => window.showApp(html, {}, result), [
       resource.text,
       listed,

@@ -3,7 +3,7 @@
 // a sandboxed iframe (scripts only, an opaque origin), the bridge speaks the extension's JSON-RPC
 // over postMessage, hands the view the tool's input and result once it has initialized, and
 // passes the view's `tools/call` requests on to the server through `window.hostCallTool`, which
-// the test binds to a real MCP client. Bundled by ./bundle.ts.
+// the test binds to a real MCP client. Bundled by ./page.ts.
 import type { CallToolRequest, CallToolResult } from '@modelcontextprotocol/client';
 import { AppBridge, PostMessageTransport } from '@modelcontextprotocol/ext-apps/app-bridge';
 
