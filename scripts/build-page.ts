@@ -1,5 +1,6 @@
 /**
- * Builds the chat page (web/ -> web/dist) with Vite. `npm run build` always builds; `prestart`
+ * Builds the chat page and the MCP app (web/ -> web/dist: index.html with its hashed assets, and
+ * the self-contained mcp-app.html the MCP server serves as `ui://taskchat/tasks`) with Vite. `npm run build` always builds; `prestart`
  * runs it with `--if-stale`, so that `npm install && npm start` serves the page on a fresh
  * machine and after a `git pull` that changed web/, and costs nothing when the build is current.
  * Vite is a devDependency: in a production install without it, a missing or old build is
@@ -10,7 +11,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const WEB = fileURLToPath(new URL('../web', import.meta.url));
-const DIST_INDEX = join(WEB, 'dist', 'index.html');
+// The chat page's build empties web/dist; the MCP app's then adds its one file.
+const BUILDS = [
+  { config: 'vite.config.ts', output: join(WEB, 'dist', 'index.html') },
+  { config: 'vite.mcp-app.config.ts', output: join(WEB, 'dist', 'mcp-app.html') },
+];
 const ifStale = process.argv.includes('--if-stale');
 
 /** Newest modification time among the page's sources (everything in web/ but the build). */
@@ -24,8 +29,9 @@ function newestSource(dir: string): number {
   return newest;
 }
 
-const built = existsSync(DIST_INDEX);
-if (ifStale && built && statSync(DIST_INDEX).mtimeMs >= newestSource(WEB)) process.exit(0);
+const built = BUILDS.every(({ output }) => existsSync(output));
+const oldest = built ? Math.min(...BUILDS.map(({ output }) => statSync(output).mtimeMs)) : 0;
+if (ifStale && built && oldest >= newestSource(WEB)) process.exit(0);
 
 let vite: typeof import('vite');
 try {
@@ -47,7 +53,6 @@ try {
 
 if (ifStale)
   console.log(`taskchat: ${built ? 'web/ changed, rebuilding' : 'building'} the chat page (web/dist)`);
-await vite.build({
-  configFile: join(WEB, 'vite.config.ts'),
-  logLevel: ifStale ? 'warn' : 'info',
-});
+for (const { config } of BUILDS) {
+  await vite.build({ configFile: join(WEB, config), logLevel: ifStale ? 'warn' : 'info' });
+}

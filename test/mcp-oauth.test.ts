@@ -164,27 +164,33 @@ describe('protected-resource metadata (RFC 9728)', () => {
     }
     const res = await secretOnly.request('/mcp', { method: 'POST' });
     expect(res.status).toBe(401);
-    expect(res.headers.get('www-authenticate')).toBe('Bearer realm="taskchat"');
+    expect(res.headers.get('www-authenticate')).toBe(
+      'Bearer realm="taskchat", scope="tasks:read tasks:write"',
+    );
   });
 });
 
 describe('the 401 challenge', () => {
-  it('names the metadata when there is no token, and adds invalid_token for a bad one', async () => {
+  it('names the metadata and the scopes when there is no token, and adds invalid_token for a bad one', async () => {
     const none = await mcpPost(undefined, { method: 'tools/list' });
     expect(none.status).toBe(401);
-    expect(none.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${metadataUrl}"`);
+    expect(none.headers.get('www-authenticate')).toBe(
+      `Bearer resource_metadata="${metadataUrl}", scope="tasks:read tasks:write"`,
+    );
     expect(await none.json()).toMatchObject({ error: { code: 'unauthorized' } });
 
     const forged = await mcpPost('not.a.token', { method: 'tools/list' });
     expect(forged.status).toBe(401);
     expect(forged.headers.get('www-authenticate')).toBe(
-      `Bearer resource_metadata="${metadataUrl}", error="invalid_token"`,
+      `Bearer resource_metadata="${metadataUrl}", scope="tasks:read tasks:write", error="invalid_token"`,
     );
 
     // Every route, not only /mcp.
     const tasks = await fetch(`${base}/tasks`);
     expect(tasks.status).toBe(401);
-    expect(tasks.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${metadataUrl}"`);
+    expect(tasks.headers.get('www-authenticate')).toBe(
+      `Bearer resource_metadata="${metadataUrl}", scope="tasks:read tasks:write"`,
+    );
   });
 });
 
@@ -241,7 +247,7 @@ describe('tokens the resource server refuses', () => {
     const res = await mcpPost(token, { method: 'tools/list' });
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toBe(
-      `Bearer resource_metadata="${metadataUrl}", error="invalid_token"`,
+      `Bearer resource_metadata="${metadataUrl}", scope="tasks:read tasks:write", error="invalid_token"`,
     );
     expect((await fetch(`${base}/tasks`, { headers: bearer(token) })).status).toBe(401);
   });

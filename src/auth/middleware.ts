@@ -28,6 +28,7 @@ import { errorFields } from '../log.ts';
 import { JwksFetchFailed } from './jwks.ts';
 import { createTokenVerifier, InvalidToken, type TokenProblem, type VerifiedToken } from './jwt.ts';
 import type { ProtectedResource } from './resource-metadata.ts';
+import { TASK_SCOPES } from './scopes.ts';
 import { USER_ID_PATTERN, USER_ID_RULE } from './user-id.ts';
 
 /** A JWKS outage is usually short; a client that retries sooner meets the same spaced fetch. */
@@ -115,9 +116,10 @@ export function authenticate(
 /**
  * RFC 6750 §3.1: a request with no credentials gets a bare challenge; one with bad credentials
  * gets `error="invalid_token"`. With OAuth discovery the challenge names the resource metadata
- * (RFC 9728 §5.1) instead of a realm.
+ * (RFC 9728 §5.1) instead of a realm. Either way it names the scopes a token needs (`scope`, as
+ * the MCP authorization spec asks), so a host asks for both at its first login.
  */
 function challenge(resource: ProtectedResource | undefined, invalidToken: boolean): string {
   const first = resource ? `resource_metadata="${resource.metadataUrl}"` : 'realm="taskchat"';
-  return `Bearer ${first}${invalidToken ? ', error="invalid_token"' : ''}`;
+  return `Bearer ${first}, scope="${TASK_SCOPES.join(' ')}"${invalidToken ? ', error="invalid_token"' : ''}`;
 }

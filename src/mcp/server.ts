@@ -12,6 +12,12 @@
  * `tools/list` answers exactly `taskToolJsonSchema(name)`, and bad input gets exactly the
  * `{ error }` text the model would get, as an `isError` result.
  *
+ * Hosts that render MCP Apps show `list_tasks` as an interactive task list (./app-resource.ts):
+ * the tool names the `ui://` resource in its `_meta`, and `resources/list` / `resources/read`
+ * serve it. The text result is unchanged, for every other host.
+ *
+ * No list here has a second page, so any `cursor` is one this server never gave: `-32602`.
+ *
  * What a host shows a person (each tool's title and the hints hosts use to decide what to confirm)
  * is defined with the tool (../tasks/tools.ts) and read here. The read-only hint also decides the
  * scope a call needs over HTTP (`toolScope`).
@@ -49,6 +55,7 @@ import {
   taskToolNames,
   taskTools,
 } from '../tasks/tools.ts';
+import { APP_TOOL_META, readAppResource, TASK_LIST_APP } from './app-resource.ts';
 
 const MCP_SERVER_NAME = 'taskchat';
 
@@ -80,6 +87,7 @@ function mcpToolList(): Tool[] {
       outputSchema: outputJsonSchema(name),
       // The title again for hosts of the 2025-03-26 generation, which read it only here.
       annotations: { title, ...hints },
+      ...(APP_TOOL_META[name] ? { _meta: APP_TOOL_META[name] } : {}),
     };
   });
   return toolList;
@@ -122,10 +130,26 @@ export function createMcpServer(
 ): Server {
   const server = new Server(
     { name: MCP_SERVER_NAME, title: 'taskchat tasks', version: MCP_SERVER_VERSION },
-    { capabilities: { tools: {} }, instructions: INSTRUCTIONS },
+    { capabilities: { tools: {}, resources: {} }, instructions: INSTRUCTIONS },
   );
 
-  server.setRequestHandler('tools/list', () => ({ tools: mcpToolList() }));
+  server.setRequestHandler('tools/list', (request) => {
+    refuseCursor(request.params?.cursor);
+    return { tools: mcpToolList() };
+  });
+
+  server.setRequestHandler('resources/list', (request) => {
+    refuseCursor(request.params?.cursor);
+    return { resources: [TASK_LIST_APP] };
+  });
+
+  // Part of the resources capability; there are no templates, only the one fixed `ui://` URI.
+  server.setRequestHandler('resources/templates/list', (request) => {
+    refuseCursor(request.params?.cursor);
+    return { resourceTemplates: [] };
+  });
+
+  server.setRequestHandler('resources/read', (request) => readAppResource(request.params.uri));
 
   server.setRequestHandler('tools/call', async (request) => {
     const { name, arguments: args } = request.params;
@@ -145,6 +169,13 @@ export function createMcpServer(
   });
 
   return server;
+}
+
+/** Every list fits one page, so a cursor can only be one this server never handed out. */
+function refuseCursor(cursor: string | undefined): void {
+  if (cursor !== undefined) {
+    throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid cursor: this list has only one page');
+  }
 }
 
 /** The contract's tool result as MCP content: JSON text plus the same value as structured content. */

@@ -204,7 +204,10 @@ describe('the chat page', () => {
     await p.getByRole('checkbox', { name: /^Complete #\d+ buy milk$/ }).click();
 
     await p.getByRole('checkbox', { name: /^Reopen #\d+ buy milk$/ }).waitFor({ state: 'attached' });
-    expect((await server.harness.tasks(name, 'completed')).map((t) => t.title)).toEqual(['buy milk']);
+    // The panel ticks the box at once and sends the PATCH after: the server may not have it yet.
+    await expect
+      .poll(async () => (await server.harness.tasks(name, 'completed')).map((t) => t.title))
+      .toEqual(['buy milk']);
 
     server.fake.setScript((req) =>
       req.messages.at(-1)?.role === 'tool'

@@ -7,6 +7,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { ApiProblem, api, type Task } from './api.ts';
 import type { Problem } from './problems.ts';
+import { TaskRow } from './task-row.tsx';
 
 export function TaskPanel({ version, onCount }: { version: number; onCount(pending: number): void }) {
   const [tasks, setTasks] = useState<Task[] | undefined>();
@@ -82,30 +83,5 @@ export function TaskPanel({ version, onCount }: { version: number; onCount(pendi
         </details>
       ) : null}
     </section>
-  );
-}
-
-function TaskRow({ task, saving, onToggle }: { task: Task; saving: boolean; onToggle(task: Task): void }) {
-  return (
-    <li className={`task${task.completed ? ' completed' : ''}`} data-task-id={task.id}>
-      <label>
-        <input
-          type="checkbox"
-          checked={task.completed}
-          disabled={saving}
-          onChange={() => onToggle(task)}
-          aria-label={`${task.completed ? 'Reopen' : 'Complete'} #${task.id} ${task.title}`}
-        />
-        <span className="task-title">
-          <span className="task-id">#{task.id}</span> {task.title}
-        </span>
-      </label>
-      <span className="task-meta">
-        {task.dueDate ? <span className="due">due {task.dueDate}</span> : null}
-        {task.priority !== 'medium' ? (
-          <span className={`priority ${task.priority}`}>{task.priority}</span>
-        ) : null}
-      </span>
-    </li>
   );
 }
