@@ -185,6 +185,23 @@ describe.each(testDrivers)('POST /chat on %s', (driver) => {
     expect(body.messages.filter((m: any) => m.role === 'user')).toHaveLength(1);
   });
 
+  it('refuses a messageId sent again with a different message: 409 message_id_reused, no answer given', async () => {
+    const user = 'reused-user';
+    h.fake.reply({ text: 'Your rent is noted.' });
+    const first = await h.say(user, 'remember the rent', { messageId: 'client-msg-2' });
+    const before = h.fake.requests.length;
+    const other = await h.chat(user, { message: 'delete everything', messageId: 'client-msg-2' });
+    expect(other.status).toBe(409);
+    const body = await other.json();
+    expect(body.error.code).toBe('message_id_reused');
+    expect(JSON.stringify(body)).not.toContain('Your rent is noted.');
+    expect(h.fake.requests.length).toBe(before);
+    // The first message keeps its answer, and nothing was stored for the refused one.
+    expect(await h.say(user, 'remember the rent', { messageId: 'client-msg-2' })).toEqual(first);
+    const { body: stored } = await conversation(h, user, first.conversationId);
+    expect(stored.messages.map((m: any) => m.content)).toEqual(['remember the rent', 'Your rent is noted.']);
+  });
+
   it('never interleaves two turns of one conversation', async () => {
     const user = 'busy-user';
     const first = await h.say(user, 'start');

@@ -38,6 +38,8 @@ const ERROR_MEANINGS: Record<string, string> = {
   insufficient_scope: 'the token’s scopes do not allow this',
   not_found: 'no such conversation or task for this user (another user’s answers the same)',
   conversation_busy: 'another turn of the same conversation is still running',
+  message_id_reused:
+    'a `messageId` sent again with a different message (the stored answer is never returned for another question)',
   payload_too_large: 'body over the limit; the connection is closed',
   rate_limited: 'the user’s turns per minute are used up; `Retry-After` says when one frees up',
   internal_error: 'a bug; the message never carries internal detail',

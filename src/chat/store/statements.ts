@@ -38,7 +38,7 @@ export type BeginValues = {
 
 /** What BEGIN TURN returns: one row. */
 export type BeginRow = {
-  outcome: 'go' | 'busy' | 'not_found' | 'rate_limited' | 'replay';
+  outcome: 'go' | 'busy' | 'not_found' | 'rate_limited' | 'replay' | 'reused';
   conversation_id: string | null;
   turn_id: string | null;
   last_seq: number | null;
@@ -110,6 +110,12 @@ function beginTurnSql(
       ),
       decision as (
         select case
+          -- An idempotency key names one message: the answer stored for it is never given to another
+          -- question (read only when the key was used before: its turn's user message, by key).
+          when p.id is not null and exists (
+            select 1 from messages m
+            where m.conversation_id = p.conversation_id and m.seq = p.seq and m.role = 'user'
+              and m.content -> 'content' is distinct from ${message}::jsonb -> 'content') then 'reused'
           when p.status = 'done' and not ${regenerate}::boolean then 'replay'
           when p.id is null and ${mustExist}::boolean and e.id is null then 'not_found'
           when p.id is null and exists (select 1 from conversations

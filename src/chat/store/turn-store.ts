@@ -68,6 +68,8 @@ export type BeginTurnInput = {
 
 export type BeginTurnResult =
   | { outcome: 'not_found' }
+  /** The messageId was sent before with a different message. */
+  | { outcome: 'reused' }
   | {
       outcome: 'busy';
       /** When to ask again: soon while the turn's process is alive, else when its lease frees. */
@@ -150,6 +152,8 @@ export function createTurnStore(database: Database, options: TurnStoreOptions = 
     switch (row.outcome) {
       case 'not_found':
         return { outcome: 'not_found' };
+      case 'reused':
+        return { outcome: 'reused' };
       case 'busy':
         return { outcome: 'busy', retryAfterSeconds: busyRetryAfterSeconds(row) };
       case 'rate_limited':

@@ -281,6 +281,11 @@ function refuseUnlessStarted(begun: BeginTurnResult) {
   switch (begun.outcome) {
     case 'not_found':
       throw notFound('Conversation');
+    case 'reused':
+      throw new ApiError(
+        'message_id_reused',
+        'This messageId was already sent with a different message; give each new message its own id',
+      );
     case 'busy':
       throw new ApiError(
         'conversation_busy',
