@@ -13,6 +13,7 @@ import { createServerDatabase, createTestDb, type TestDb, testConfig } from './s
 import { heldScript, startFakeOpenAI } from './support/fake-openai.ts';
 import { type FaultProxy, startFaultProxy } from './support/fault-proxy.ts';
 import { startMain } from './support/process.ts';
+import { sleep } from './support/sleep.ts';
 
 type App = ReturnType<typeof createApp>;
 
@@ -26,7 +27,7 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
   const deadline = Date.now() + 15_000;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
 }
 

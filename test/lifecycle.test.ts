@@ -9,8 +9,7 @@ import { createTaskRepository } from '../src/tasks/repository.ts';
 import { startChatApp } from './support/chat-app.ts';
 import { createServerDatabase, type TestDriver, testConfig, testDrivers } from './support/db.ts';
 import { type FakeOpenAI, startFakeOpenAI } from './support/fake-openai.ts';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from './support/sleep.ts';
 
 /** A database that outlives one app: a PGlite directory, or a database on the server. */
 async function durableDatabase(driver: TestDriver) {

@@ -7,8 +7,7 @@ import { createTaskRepository } from '../src/tasks/repository.ts';
 import type { Task } from '../src/tasks/task.ts';
 import { runTaskTool } from '../src/tasks/tools.ts';
 import { createTestDb, type TestDb, testDrivers } from './support/db.ts';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from './support/sleep.ts';
 
 describe.each(testDrivers)('task routes on %s', (driver) => {
   let t: TestDb;
