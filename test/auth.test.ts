@@ -2,10 +2,9 @@ import { createHmac, webcrypto } from 'node:crypto';
 import { Hono } from 'hono';
 import { sign } from 'hono/jwt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createApp } from '../src/app.ts';
 import { createVerifier } from '../src/auth/jwt.ts';
 import { authenticate } from '../src/auth/middleware.ts';
-import type { Database } from '../src/db/client.ts';
+import { createTestApp } from './support/app.ts';
 import { createTestDb, type TestDb, testConfig } from './support/db.ts';
 import { type JwksServer, startJwksServer } from './support/jwks-server.ts';
 
@@ -77,7 +76,6 @@ const withKid = (key: KeyPair, kid: string): KeyPair => ({
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 let db: TestDb;
-let database: Database;
 let jwks: JwksServer;
 let rsa: KeyPair;
 let ec: KeyPair;
@@ -86,7 +84,6 @@ let intruder: KeyPair;
 
 beforeAll(async () => {
   db = await createTestDb('pglite');
-  database = db.database;
   [rsa, ec, ed, intruder] = await Promise.all([
     keyPair('rsa-1', 'RS256'),
     keyPair('ec-1', 'ES256'),
@@ -104,9 +101,9 @@ afterAll(async () => {
 const hsEnv = () => ({ AUTH_JWT_SECRET: SECRET, AUTH_JWT_ISSUER: ISS, AUTH_JWT_AUDIENCE: AUD });
 const jwksEnv = () => ({ AUTH_JWKS_URL: jwks.url, AUTH_JWT_ISSUER: ISS, AUTH_JWT_AUDIENCE: AUD });
 const apps = {
-  hs: () => createApp({ config: testConfig(hsEnv()), database }),
-  jwks: () => createApp({ config: testConfig(jwksEnv()), database }),
-  both: () => createApp({ config: testConfig({ ...hsEnv(), ...jwksEnv() }), database }),
+  hs: () => createTestApp(db, { env: hsEnv() }),
+  jwks: () => createTestApp(db, { env: jwksEnv() }),
+  both: () => createTestApp(db, { env: { ...hsEnv(), ...jwksEnv() } }),
 };
 type AppName = keyof typeof apps;
 
@@ -279,9 +276,8 @@ describe('JWKS keys are cached and refreshed', () => {
     try {
       vi.setSystemTime(Date.now());
       const advance = (ms: number) => vi.setSystemTime(Date.now() + ms);
-      const app = createApp({
-        config: testConfig({ AUTH_JWKS_URL: server.url, AUTH_JWT_ISSUER: ISS, AUTH_JWT_AUDIENCE: AUD }),
-        database,
+      const app = createTestApp(db, {
+        env: { AUTH_JWKS_URL: server.url, AUTH_JWT_ISSUER: ISS, AUTH_JWT_AUDIENCE: AUD },
       });
       const status = async (key: KeyPair, kid = key.kid) => {
         const token = await signWith(withKid(key, kid));
@@ -342,7 +338,7 @@ describe('JWKS keys are cached and refreshed', () => {
     const server = await startJwksServer([]);
     const url = server.url;
     await server.close();
-    const app = createApp({ config: testConfig({ AUTH_JWKS_URL: url }), database });
+    const app = createTestApp(db, { env: { AUTH_JWKS_URL: url } });
     const res = await app.request(PROBE, { headers: bearer(await signWith(rsa)) });
     await expectUnauthorized(res, undefined);
   });
@@ -354,7 +350,7 @@ describe('AUTH_MODE=dev', () => {
   });
 
   it('still takes the user from X-User-Id, and refuses a malformed one', async () => {
-    const app = createApp({ config: testConfig(), database });
+    const app = createTestApp(db);
     expect((await app.request(PROBE, { headers: { 'x-user-id': 'user-1' } })).status).toBe(404);
     await expectUnauthorized(await app.request(PROBE, { headers: { 'x-user-id': 'user 1' } }), undefined);
   });

@@ -1,6 +1,6 @@
 import { readUIMessageStream, type UIMessage } from 'ai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type ChatHarness, startChatApp, TODAY } from './support/chat-app.ts';
+import { type ChatHarness, startChatApp, TODAY } from './support/app.ts';
 import { testDrivers } from './support/db.ts';
 import { heldScript } from './support/fake-openai.ts';
 import { sleep } from './support/sleep.ts';

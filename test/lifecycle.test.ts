@@ -6,7 +6,7 @@ import { createDatabase } from '../src/db/client.ts';
 import { migrateDatabase } from '../src/db/migrate.ts';
 import { startServer } from '../src/server.ts';
 import { createTaskRepository } from '../src/tasks/repository.ts';
-import { startChatApp } from './support/chat-app.ts';
+import { startChatApp } from './support/app.ts';
 import { createServerDatabase, type TestDriver, testConfig, testDrivers } from './support/db.ts';
 import { type FakeOpenAI, startFakeOpenAI } from './support/fake-openai.ts';
 import { sleep } from './support/sleep.ts';

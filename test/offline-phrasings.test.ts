@@ -5,7 +5,7 @@
 // `{milk}` below), so the table holds whether ids are global or per user.
 import { readUIMessageStream, type UIMessage } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ChatHarness, startChatApp, TODAY } from './support/chat-app.ts';
+import { type ChatHarness, startChatApp, TODAY } from './support/app.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 import { uiChunks } from './support/ui-stream.ts';
 
