@@ -2,11 +2,11 @@ import { createHmac, webcrypto } from 'node:crypto';
 import { Hono } from 'hono';
 import { sign } from 'hono/jwt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createApp } from '../src/app.ts';
 import { createVerifier } from '../src/auth/jwt.ts';
 import { authenticate } from '../src/auth/middleware.ts';
 import type { Database } from '../src/db/client.ts';
 import { createLogger } from '../src/log.ts';
+import { createTestApp } from './support/app.ts';
 import { createTestDb, type TestDb, testConfig } from './support/db.ts';
 import { type JwksServer, startJwksServer } from './support/jwks-server.ts';
 
@@ -78,7 +78,6 @@ const withKid = (key: KeyPair, kid: string): KeyPair => ({
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 let db: TestDb;
-let database: Database;
 let jwks: JwksServer;
 let rsa: KeyPair;
 let ec: KeyPair;
@@ -87,7 +86,6 @@ let intruder: KeyPair;
 
 beforeAll(async () => {
   db = await createTestDb('pglite');
-  database = db.database;
   [rsa, ec, ed, intruder] = await Promise.all([
     keyPair('rsa-1', 'RS256'),
     keyPair('ec-1', 'ES256'),
@@ -105,9 +103,9 @@ afterAll(async () => {
 const hsEnv = () => ({ AUTH_JWT_SECRET: SECRET, AUTH_JWT_ISSUER: ISS, AUTH_JWT_AUDIENCE: AUD });
 const jwksEnv = () => ({ AUTH_JWKS_URL: jwks.url, AUTH_JWT_ISSUER: ISS, AUTH_JWT_AUDIENCE: AUD });
 const apps = {
-  hs: () => createApp({ config: testConfig(hsEnv()), database }),
-  jwks: () => createApp({ config: testConfig(jwksEnv()), database }),
-  both: () => createApp({ config: testConfig({ ...hsEnv(), ...jwksEnv() }), database }),
+  hs: () => createTestApp(db, { env: hsEnv() }),
+  jwks: () => createTestApp(db, { env: jwksEnv() }),
+  both: () => createTestApp(db, { env: { ...hsEnv(), ...jwksEnv() } }),
 };
 type AppName = keyof typeof apps;
 
@@ -263,9 +261,8 @@ describe('AUTH_MODE=jwt lets genuine tokens in', () => {
 
   it('takes a token without exp when AUTH_JWT_REQUIRE_EXP=false, and says why it refuses one otherwise', async () => {
     const token = await sign(claims({ exp: undefined }), SECRET, 'HS256');
-    const lenient = createApp({
+    const lenient = createTestApp(db, {
       config: testConfig({ ...hsEnv(), AUTH_JWT_REQUIRE_EXP: 'false' }),
-      database,
     });
     expect((await lenient.request(PROBE, { headers: bearer(token) })).status).toBe(404);
     const res = await apps.hs().request(PROBE, { headers: bearer(token) });
@@ -296,9 +293,8 @@ describe('JWKS keys are cached and refreshed', () => {
     try {
       vi.setSystemTime(Date.now());
       const advance = (ms: number) => vi.setSystemTime(Date.now() + ms);
-      const app = createApp({
-        config: testConfig({ AUTH_JWKS_URL: server.url, AUTH_JWT_ISSUER: ISS, AUTH_JWT_AUDIENCE: AUD }),
-        database,
+      const app = createTestApp(db, {
+        env: { AUTH_JWKS_URL: server.url, AUTH_JWT_ISSUER: ISS, AUTH_JWT_AUDIENCE: AUD },
       });
       const status = async (key: KeyPair, kid = key.kid) => {
         const token = await signWith(withKid(key, kid));
@@ -347,9 +343,8 @@ describe('JWKS keys are cached and refreshed', () => {
     const server = await startJwksServer([rsa.published]);
     server.failWith(502);
     const lines: string[] = [];
-    const app = createApp({
+    const app = createTestApp(db, {
       config: testConfig({ AUTH_JWKS_URL: server.url }),
-      database,
       logger: createLogger('info', (line) => lines.push(line)),
     });
     const statuses: number[] = [];
@@ -378,7 +373,7 @@ describe('JWKS keys are cached and refreshed', () => {
 
     const url = server.url;
     await server.close();
-    const unreachable = createApp({ config: testConfig({ AUTH_JWKS_URL: url }), database });
+    const unreachable = createTestApp(db, { config: testConfig({ AUTH_JWKS_URL: url }) });
     const res = await unreachable.request(PROBE, { headers: bearer(await signWith(rsa)) });
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ error: { code: 'auth_unavailable' } });
@@ -391,9 +386,8 @@ describe('a refused token', () => {
     const logger = createLogger('info', (line) => lines.push(line));
     // Better Auth's shape: aud = iss = its base URL. An issuer URL makes taskchat an OAuth resource.
     const token = await signWith(ed, claims({ aud: ISS }));
-    const resourceApp = createApp({
+    const resourceApp = createTestApp(db, {
       config: testConfig({ AUTH_JWKS_URL: jwks.url, AUTH_JWT_ISSUER: ISS }),
-      database,
       logger,
     });
     expect((await resourceApp.request(PROBE, { headers: bearer(token) })).status).toBe(401);
@@ -405,9 +399,8 @@ describe('a refused token', () => {
     expect(lines.join('\n')).not.toContain(token.split('.')[2]);
 
     // What the log says to do works.
-    const configured = createApp({
+    const configured = createTestApp(db, {
       config: testConfig({ AUTH_JWKS_URL: jwks.url, AUTH_JWT_ISSUER: ISS, AUTH_JWT_AUDIENCE: ISS }),
-      database,
     });
     expect((await configured.request(PROBE, { headers: bearer(token) })).status).toBe(404);
   });
@@ -423,9 +416,8 @@ describe('a refused token', () => {
     ['an unknown kid', () => signWith(withKid(rsa, 'gone')), 'kid "gone" is not in the JWKS'],
   ])('names %s', async (_name, token, reason) => {
     const lines: string[] = [];
-    const app = createApp({
+    const app = createTestApp(db, {
       config: testConfig({ ...hsEnv(), ...jwksEnv() }),
-      database,
       logger: createLogger('info', (line) => lines.push(line)),
     });
     const sent = await token();
@@ -443,7 +435,7 @@ describe('GET /auth/config', () => {
       [jwksEnv(), 'jwt'],
       [{}, 'dev'],
     ] as const) {
-      const res = await createApp({ config: testConfig(env), database }).request('/auth/config');
+      const res = await createTestApp(db, { config: testConfig(env) }).request('/auth/config');
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ mode });
     }
@@ -456,7 +448,7 @@ describe('AUTH_MODE=dev', () => {
   });
 
   it('still takes the user from X-User-Id, and refuses a malformed one', async () => {
-    const app = createApp({ config: testConfig(), database });
+    const app = createTestApp(db);
     expect((await app.request(PROBE, { headers: { 'x-user-id': 'user-1' } })).status).toBe(404);
     await expectUnauthorized(
       await app.request(PROBE, { headers: { 'x-user-id': 'user 1' } }),
@@ -466,7 +458,7 @@ describe('AUTH_MODE=dev', () => {
   });
 
   it('challenges with X-User-Id, not Bearer, so MCP clients do not go looking for OAuth', async () => {
-    const app = createApp({ config: testConfig(), database });
+    const app = createTestApp(db, { config: testConfig() });
     const res = await app.request('/mcp', { method: 'POST' });
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toBe('X-User-Id realm="taskchat"');

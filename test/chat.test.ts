@@ -1,11 +1,10 @@
 import { readUIMessageStream, type UIMessage } from 'ai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type ChatHarness, startChatApp, TODAY } from './support/chat-app.ts';
+import { type ChatHarness, startChatApp, TODAY } from './support/app.ts';
 import { testDrivers } from './support/db.ts';
 import { heldScript } from './support/fake-openai.ts';
+import { sleep } from './support/sleep.ts';
 import { uiChunks } from './support/ui-stream.ts';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function conversation(h: ChatHarness, user: string, id: string) {
   const res = await h.get(user, `/conversations/${id}`);

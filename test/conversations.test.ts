@@ -3,7 +3,7 @@
 // the database after every turn, on every test driver.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ChatHarness, startChatApp, TODAY } from './support/chat-app.ts';
+import { type ChatHarness, startChatApp, TODAY } from './support/app.ts';
 import { testDrivers } from './support/db.ts';
 import { runConversation, toolExchanges } from './support/scripted.ts';
 

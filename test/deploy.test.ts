@@ -117,7 +117,7 @@ describe('Dockerfile', () => {
     expect(final('EXPOSE').map((i) => i.args)).toEqual([imageEnv.PORT]);
   });
 
-  it('ships the sources, the migrations and production dependencies only, and builds the page if there is a build', () => {
+  it('ships the sources without their unit tests, the migrations and production dependencies only, and builds the page if there is a build', () => {
     const copied = final('COPY').map((i) => i.args);
     for (const path of ['src', 'drizzle', 'package.json']) {
       expect(copied.some((args) => args.split(/\s+/).includes(path))).toBe(true);
@@ -128,7 +128,7 @@ describe('Dockerfile', () => {
     const ignored = readFileSync(at('.dockerignore'), 'utf8')
       .split('\n')
       .map((line) => line.trim());
-    expect(ignored).toEqual(expect.arrayContaining(['node_modules', '.git', '.env']));
+    expect(ignored).toEqual(expect.arrayContaining(['node_modules', '.git', '.env', 'src/**/*.test.ts']));
     for (const needed of ['src', 'drizzle', 'package.json', 'package-lock.json']) {
       expect(ignored).not.toContain(needed);
     }

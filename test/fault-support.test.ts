@@ -23,8 +23,7 @@ import { z } from 'zod';
 import { type FakeOpenAI, type FakeReply, startFakeOpenAI } from './support/fake-openai.ts';
 import { type FaultProxy, startFaultProxy } from './support/fault-proxy.ts';
 import { type PgCluster, startPgCluster } from './support/pg-cluster.ts';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from './support/sleep.ts';
 
 /** Polls `check` until it is true; fails with `what` after `ms`. */
 async function until(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {

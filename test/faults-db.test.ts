@@ -14,8 +14,7 @@ import { type FaultApp, findLeaks, newTranscript, startFaultApp } from './suppor
 import { type FaultProxy, startFaultProxy } from './support/fault-proxy.ts';
 import { type AnsweredTurn, checkInvariants } from './support/invariants.ts';
 import { type PgCluster, startPgCluster } from './support/pg-cluster.ts';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from './support/sleep.ts';
 
 /** Polls `check` until it holds; fails naming `what` after `ms` (a bound, not a speed assertion). */
 async function until(what: string, check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {

@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeOpenAI, startFakeOpenAI } from './support/fake-openai.ts';
 import { findLeaks } from './support/fault-app.ts';
 import { startMain } from './support/process.ts';
+import { sleep } from './support/sleep.ts';
 
 const STDIO_ENTRY = fileURLToPath(new URL('../src/mcp/stdio.ts', import.meta.url));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Every file under `dir` with its size and modification time, sorted: "nothing was written" is equality. */
 async function snapshot(dir: string): Promise<string[]> {

@@ -4,19 +4,18 @@
 // between the app and the real Postgres and cut, stall or slow it while the app runs.
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.ts';
 import type { Config } from '../src/config.ts';
 import { createDatabase, type Database } from '../src/db/client.ts';
 import { migrateDatabase } from '../src/db/migrate.ts';
 import { Drain } from '../src/http/drain.ts';
+import { createTestApp, type TestApp } from './support/app.ts';
 import { createServerDatabase, createTestDb, type TestDb, testConfig } from './support/db.ts';
 import { heldScript, startFakeOpenAI } from './support/fake-openai.ts';
 import { type FaultProxy, startFaultProxy } from './support/fault-proxy.ts';
 import { startMain } from './support/process.ts';
+import { sleep } from './support/sleep.ts';
 
-type App = ReturnType<typeof createApp>;
-
-async function probe(app: App, path: string) {
+async function probe(app: TestApp, path: string) {
   const res = await app.request(path);
   return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as any };
 }
@@ -26,17 +25,17 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
   const deadline = Date.now() + 15_000;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
 }
 
 describe('probes on embedded Postgres', () => {
   let db: TestDb;
   let statements = 0;
-  let app: App;
+  let app: TestApp;
   beforeAll(async () => {
     db = await createTestDb('pglite', { onStatement: () => statements++ });
-    app = createApp({ config: db.config, database: db.database });
+    app = createTestApp(db);
   });
   afterAll(() => db?.drop());
 
@@ -63,26 +62,20 @@ describe('probes on embedded Postgres', () => {
   });
 
   it('says when the offline command reader answers chat, and never names a real model', async () => {
-    const withKey = createApp({
-      config: testConfig({ OPENAI_API_KEY: 'test-key', CHAT_MODEL: 'gpt-5-mini' }),
-      database: db.database,
-    });
+    const withKey = createTestApp(db, { env: { OPENAI_API_KEY: 'test-key', CHAT_MODEL: 'gpt-5-mini' } });
     expect((await probe(withKey, '/health')).body).not.toHaveProperty('model');
-    const offline = createApp({ config: testConfig({ CHAT_MODEL: 'offline' }), database: db.database });
+    const offline = createTestApp(db, { env: { CHAT_MODEL: 'offline' } });
     expect((await probe(offline, '/health')).body).toMatchObject({ model: 'offline' });
   });
 
   it('needs no credentials, whatever the auth mode', async () => {
-    const jwt = createApp({
-      config: testConfig({ AUTH_JWT_SECRET: 'a-secret-of-at-least-32-characters!!' }),
-      database: db.database,
-    });
+    const jwt = createTestApp(db, { env: { AUTH_JWT_SECRET: 'a-secret-of-at-least-32-characters!!' } });
     for (const path of ['/livez', '/readyz', '/health']) expect((await jwt.request(path)).status).toBe(200);
   });
 
   it('while draining: /readyz and /health 503 with Retry-After, /livez still 200, the rest 503 draining', async () => {
     const drain = new Drain();
-    const draining = createApp({ config: db.config, database: db.database, drain });
+    const draining = createTestApp(db, { drain });
     expect((await probe(draining, '/readyz')).status).toBe(200);
     drain.begin();
 
@@ -172,7 +165,7 @@ describe.skipIf(!serverUrl)('probes through a Postgres outage (pg behind the fau
   let server: { url: string; drop(): Promise<void> };
   let config: Config;
   let database: Database;
-  let app: App;
+  let app: TestApp;
   beforeAll(async () => {
     server = await createServerDatabase();
     const target = new URL(serverUrl as string);
@@ -185,7 +178,7 @@ describe.skipIf(!serverUrl)('probes through a Postgres outage (pg behind the fau
     });
     database = await createDatabase(config.db, { resilience: { baseDelayMs: 1, maxDelayMs: 2 } });
     await migrateDatabase(config.db, database);
-    app = createApp({ config, database });
+    app = createTestApp({ config, database });
   });
   afterAll(async () => {
     proxy?.heal();

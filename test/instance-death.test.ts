@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServerDatabase } from './support/db.ts';
 import { type FakeOpenAI, type FakeRequest, lastUserText, startFakeOpenAI } from './support/fake-openai.ts';
 import { type Child, startMain } from './support/process.ts';
+import { sleep } from './support/sleep.ts';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const USER = { 'content-type': 'application/json', 'x-user-id': 'dies' };
 
 describe.skipIf(!process.env.TEST_DATABASE_URL)('an instance killed during a turn', () => {

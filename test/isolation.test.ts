@@ -3,7 +3,7 @@
 // and a model talked into attacking (every tool, ids 1..100, extra user_id/userId arguments)
 // reads, changes and names nothing of bob's.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type ChatHarness, startChatApp } from './support/chat-app.ts';
+import { type ChatHarness, startChatApp } from './support/app.ts';
 import { testDrivers } from './support/db.ts';
 import { type FakeToolCall, heldScript } from './support/fake-openai.ts';
 

@@ -6,11 +6,10 @@ import { createDatabase } from '../src/db/client.ts';
 import { migrateDatabase } from '../src/db/migrate.ts';
 import { startServer } from '../src/server.ts';
 import { createTaskRepository } from '../src/tasks/repository.ts';
-import { startChatApp } from './support/chat-app.ts';
+import { startChatApp } from './support/app.ts';
 import { createServerDatabase, type TestDriver, testConfig, testDrivers } from './support/db.ts';
 import { type FakeOpenAI, startFakeOpenAI } from './support/fake-openai.ts';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from './support/sleep.ts';
 
 /** A database that outlives one app: a PGlite directory, or a database on the server. */
 async function durableDatabase(driver: TestDriver) {

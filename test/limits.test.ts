@@ -4,10 +4,9 @@
 // logs free of secrets, and dev-mode user id validation.
 import { sign } from 'hono/jwt';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.ts';
 import { createDatabase, type Database } from '../src/db/client.ts';
 import { createLogger } from '../src/log.ts';
-import { type ChatHarness, startChatApp, TODAY } from './support/chat-app.ts';
+import { type ChatHarness, createTestApp, fakeModelEnv, startChatApp, type TestApp } from './support/app.ts';
 import { testConfig, testDrivers } from './support/db.ts';
 import { heldScript } from './support/fake-openai.ts';
 
@@ -292,11 +291,8 @@ describe('limits and hardening on pglite', () => {
   describe('CORS', () => {
     const ALLOWED = 'https://app.example.com';
     const corsApp = (origins?: string) =>
-      createApp({
-        config: testConfig({ ...h.db.env, ...(origins ? { CORS_ORIGINS: origins } : {}) }),
-        database: h.db.database,
-      });
-    const preflight = (app: ReturnType<typeof createApp>, origin: string) =>
+      createTestApp(h.db, { env: origins ? { CORS_ORIGINS: origins } : {} });
+    const preflight = (app: TestApp, origin: string) =>
       app.request('/chat', {
         method: 'OPTIONS',
         headers: {
@@ -370,21 +366,13 @@ describe('limits and hardening on pglite', () => {
     const MESSAGE = 'my bank password is hunter2-XYZZY-4417';
     const config = testConfig({
       ...h.db.env,
+      ...fakeModelEnv(h.fake),
       AUTH_JWT_SECRET: SECRET,
       OPENAI_API_KEY: KEY,
-      OPENAI_BASE_URL: h.fake.baseURL,
-      CHAT_MODEL: 'fake-model',
-      MODEL_MAX_RETRIES: '0',
-      RATE_LIMIT_TURNS_PER_MINUTE: '0',
     });
     expect(config.auth.mode).toBe('jwt');
     const lines: string[] = [];
-    const app = createApp({
-      config,
-      database: h.db.database,
-      logger: createLogger('debug', (line) => lines.push(line)),
-      today: () => TODAY,
-    });
+    const app = createTestApp(h.db, { config, logger: createLogger('debug', (line) => lines.push(line)) });
     const exp = Math.floor(Date.now() / 1000) + 300;
     const token = await sign({ sub: 'log-user', exp }, SECRET);
     const forged = await sign({ sub: 'log-user', exp }, 'some-other-secret-that-is-long-enough-000');

@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.ts';
 import { createTaskRepository } from '../src/tasks/repository.ts';
 import { TOTAL_CAP } from '../src/tasks/task.ts';
 import { runTaskTool } from '../src/tasks/tools.ts';
+import { createTestApp } from './support/app.ts';
 import { createTestDb, type TestDb, testDrivers } from './support/db.ts';
 
 // `total` is counted exactly up to TOTAL_CAP matching tasks and is TOTAL_CAP + 1 beyond ("more
@@ -42,7 +42,7 @@ describe.each(testDrivers)('the total of a task list on %s', (driver) => {
   it('reads the same through the tool and the REST route', async () => {
     const tool = await runTaskTool(createTaskRepository(t.database), 'many', 'list_tasks', { limit: 1 });
     expect(tool).toMatchObject({ total: TOTAL_CAP + 1 });
-    const app = createApp({ config: t.config, database: t.database });
+    const app = createTestApp(t);
     const res = await app.request('/tasks?status=completed&limit=1', { headers: { 'x-user-id': 'many' } });
     expect(await res.json()).toMatchObject({ total: 400, tasks: [{ title: 'task 1198' }] });
   });

@@ -4,8 +4,6 @@
 // `/mcp` URL alone and find everything else from the 401; tokens for another resource, tokens
 // without the needed scope and tokens from a stranger are refused as the contract says.
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
-import { serve } from '@hono/node-server';
 import {
   Client as ClientV2,
   StreamableHTTPClientTransport as HttpV2,
@@ -14,12 +12,10 @@ import {
 } from '@modelcontextprotocol/client';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as HttpV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.ts';
-import type { AppEnv } from '../src/http/env.ts';
 import { taskToolNames } from '../src/tasks/tools.ts';
-import { createTestDb, type TestDb, testConfig } from './support/db.ts';
+import { createTestApp, type Listener, listen, type TestApp } from './support/app.ts';
+import { createTestDb, type TestDb } from './support/db.ts';
 import { connectWithOAuth, TestOAuthClientProvider } from './support/mcp-oauth-client.ts';
 import { type OAuthServer, startOAuthServer } from './support/oauth-server.ts';
 
@@ -27,45 +23,31 @@ const MODERN = '2026-07-28';
 
 let as: OAuthServer;
 let t: TestDb;
-let server: Server;
+let listener: Listener;
 let base: string;
 let resource: string;
 let metadataUrl: string;
 /** The app the server answers with; tests that need another configuration swap it. */
-let app: Hono<AppEnv>;
+let app: TestApp;
 
 const appWith = (env: Record<string, string> = {}) =>
-  createApp({
-    config: testConfig({
-      ...t.env,
-      AUTH_JWKS_URL: as.jwksUri,
-      AUTH_JWT_ISSUER: as.issuer,
-      PUBLIC_URL: base,
-      ...env,
-    }),
-    database: t.database,
+  createTestApp(t, {
+    env: { AUTH_JWKS_URL: as.jwksUri, AUTH_JWT_ISSUER: as.issuer, PUBLIC_URL: base, ...env },
   });
 
 beforeAll(async () => {
   as = await startOAuthServer();
   t = await createTestDb('pglite');
   // The resource URL contains the port, so the server listens before the app exists.
-  await new Promise<void>((resolve) => {
-    server = serve({ fetch: (request) => app.fetch(request), port: 0, hostname: '127.0.0.1' }, (info) => {
-      base = `http://127.0.0.1:${info.port}`;
-      resolve();
-    }) as Server;
-  });
+  listener = await listen((request) => app.fetch(request));
+  base = listener.url;
   resource = `${base}/mcp`;
   metadataUrl = `${base}/.well-known/oauth-protected-resource/mcp`;
   app = appWith();
 });
 
 afterAll(async () => {
-  if (server) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
+  await listener?.close();
   await t?.drop();
   await as?.close();
 });
@@ -147,11 +129,10 @@ describe('protected-resource metadata (RFC 9728)', () => {
   });
 
   it('does not exist without an authorization server: secret-only jwt mode and dev mode answer 404', async () => {
-    const secretOnly = createApp({
-      config: testConfig({ AUTH_JWT_SECRET: 'a-test-secret-that-is-at-least-32-characters' }),
-      database: t.database,
+    const secretOnly = createTestApp(t, {
+      env: { AUTH_JWT_SECRET: 'a-test-secret-that-is-at-least-32-characters' },
     });
-    const dev = createApp({ config: testConfig(), database: t.database });
+    const dev = createTestApp(t);
     for (const candidate of [secretOnly, dev]) {
       for (const path of [
         '/.well-known/oauth-protected-resource',

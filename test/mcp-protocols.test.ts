@@ -6,21 +6,19 @@
 // optional number and boolean arguments simple clients fill from text (`limit`, `completed`).
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serve } from '@hono/node-server';
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { StdioClientTransport as StdioV2 } from '@modelcontextprotocol/client/stdio';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport as StdioV1 } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport as HttpV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.ts';
 import { createDatabase } from '../src/db/client.ts';
 import { createTaskRepository } from '../src/tasks/repository.ts';
 import { type TaskToolName, taskToolJsonSchema, taskToolNames, taskTools } from '../src/tasks/tools.ts';
+import { createTestApp, type Listener, listen } from './support/app.ts';
 import { createTestDb, type TestDb, testConfig } from './support/db.ts';
 
 const STDIO_ENTRY = fileURLToPath(new URL('../src/mcp/stdio.ts', import.meta.url));
@@ -122,25 +120,17 @@ describe('the tools as hosts read them', () => {
 
 describe('MCP over Streamable HTTP, both protocol generations', () => {
   let t: TestDb;
-  let server: Server;
+  let listener: Listener;
   let url: URL;
 
   beforeAll(async () => {
     t = await createTestDb('pglite');
-    const app = createApp({ config: t.config, database: t.database });
-    await new Promise<void>((resolve) => {
-      server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
-        url = new URL(`http://127.0.0.1:${info.port}/mcp`);
-        resolve();
-      }) as Server;
-    });
+    listener = await listen(createTestApp(t).fetch);
+    url = new URL(`${listener.url}/mcp`);
   });
 
   afterAll(async () => {
-    if (server) {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    }
+    await listener?.close();
     await t?.drop();
   });
 

@@ -4,11 +4,9 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serve } from '@hono/node-server';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import {
@@ -18,13 +16,13 @@ import {
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { type CallToolResult, ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.ts';
 import { createDatabase } from '../src/db/client.ts';
 import { DbUnavailableError } from '../src/db/resilience.ts';
 import { createMcpServer } from '../src/mcp/server.ts';
 import { createTaskRepository, type TaskRepository } from '../src/tasks/repository.ts';
 import type { Task } from '../src/tasks/task.ts';
 import { type TaskToolName, taskToolJsonSchema, taskToolNames, taskTools } from '../src/tasks/tools.ts';
+import { createTestApp, type Listener, listen } from './support/app.ts';
 import { createServerDatabase, createTestDb, type TestDb, testConfig, testDrivers } from './support/db.ts';
 
 const STDIO_ENTRY = fileURLToPath(new URL('../src/mcp/stdio.ts', import.meta.url));
@@ -66,28 +64,20 @@ async function expectModelTools(client: Client): Promise<void> {
 describe.each(testDrivers)('MCP over Streamable HTTP on %s', (driver) => {
   let t: TestDb;
   let repo: TaskRepository;
-  let server: Server;
+  let listener: Listener;
   let base: string;
   const clients: Client[] = [];
 
   beforeAll(async () => {
     t = await createTestDb(driver);
     repo = createTaskRepository(t.database);
-    const app = createApp({ config: t.config, database: t.database });
-    await new Promise<void>((resolve) => {
-      server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
-        base = `http://127.0.0.1:${info.port}`;
-        resolve();
-      }) as Server;
-    });
+    listener = await listen(createTestApp(t).fetch);
+    base = listener.url;
   });
 
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.close()));
-    if (server) {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    }
+    await listener?.close();
     await t?.drop();
   });
 

@@ -2,11 +2,10 @@
 // and the counters move as chat turns, tool calls and statements happen (the statements counted
 // at the driver must match what the metric says a turn cost). METRICS_TOKEN protects it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.ts';
 import { createDatabase } from '../src/db/client.ts';
 import { DbUnavailableError } from '../src/db/resilience.ts';
 import { createTaskRepository } from '../src/tasks/repository.ts';
-import { type ChatHarness, startChatApp } from './support/chat-app.ts';
+import { type ChatHarness, createTestApp, startChatApp } from './support/app.ts';
 import { createTestDb, testConfig, testDrivers } from './support/db.ts';
 import { heldScript } from './support/fake-openai.ts';
 import { type Family, parsePrometheus, sampleValue } from './support/prometheus.ts';
@@ -168,9 +167,7 @@ describe('model and tool calls that fail, in /metrics', () => {
   it('counts a tool call whose database is down as error', async () => {
     const db = h.db;
     const tasks = createTaskRepository(db.database);
-    const app = createApp({
-      config: db.config,
-      database: db.database,
+    const app = createTestApp(db, {
       tasks: {
         ...tasks,
         add: async () => {
@@ -202,7 +199,7 @@ describe('database errors in /metrics', () => {
       resilience: { attempts: 1, failureThreshold: 1, baseDelayMs: 1, maxDelayMs: 2 },
     });
     try {
-      const app = createApp({ config, database });
+      const app = createTestApp({ config, database });
       const headers = { 'x-user-id': 'alice' };
       expect((await app.request('/tasks', { headers })).status).toBe(503);
       expect((await app.request('/tasks', { headers })).status).toBe(503);
@@ -218,8 +215,8 @@ describe('database errors in /metrics', () => {
   it('is not built from another app: each app has its own registry', async () => {
     const a = await createTestDb('pglite');
     try {
-      const one = createApp({ config: a.config, database: a.database });
-      const two = createApp({ config: a.config, database: a.database });
+      const one = createTestApp(a);
+      const two = createTestApp(a);
       await one.request('/tasks', { headers: { 'x-user-id': 'alice' } });
       const first = parsePrometheus(await (await one.request('/metrics')).text());
       const second = parsePrometheus(await (await two.request('/metrics')).text());

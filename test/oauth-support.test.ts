@@ -4,8 +4,6 @@
 // MCP SDK client's whole OAuth flow (test/support/mcp-oauth-client.ts) against a small resource
 // server in this file that answers 401 with the RFC 9728 challenge, as taskchat's /mcp will.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
-import { serve } from '@hono/node-server';
 import { discoverAuthorizationServerMetadata } from '@modelcontextprotocol/sdk/client/auth.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
@@ -13,6 +11,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { Hono } from 'hono';
 import { createRemoteJWKSet, decodeJwt, type JWTPayload, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listen } from './support/app.ts';
 import { connectWithOAuth, TestOAuthClientProvider } from './support/mcp-oauth-client.ts';
 import {
   completeAuthorization,
@@ -297,23 +296,10 @@ async function startResourceServer(as: OAuthServer) {
   });
   app.all('/mcp', (c) => c.body(null, 405, { Allow: 'POST' }));
 
-  const server = await new Promise<Server>((resolve) => {
-    const started = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
-      resolve(started as Server),
-    );
-  });
-  const { port } = server.address() as { port: number };
-  resource = `http://127.0.0.1:${port}/mcp`;
-  metadataUrl = `http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp`;
-  return {
-    url: resource,
-    seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const listener = await listen(app.fetch);
+  resource = `${listener.url}/mcp`;
+  metadataUrl = `${listener.url}/.well-known/oauth-protected-resource/mcp`;
+  return { url: resource, seen, close: listener.close };
 }
 
 async function whoami(client: { callTool: (...args: any[]) => Promise<unknown> }) {

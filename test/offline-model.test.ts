@@ -5,7 +5,7 @@
 // stored history it reads, and that its calls change the real list.
 import { readUIMessageStream, type UIMessage } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ChatHarness, startChatApp } from './support/chat-app.ts';
+import { type ChatHarness, startChatApp } from './support/app.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 import { uiChunks } from './support/ui-stream.ts';
 

@@ -1,11 +1,9 @@
 // The API documents itself: /openapi.json is a valid OpenAPI 3.1 document that lists exactly the
 // app's routes (walked from `app.routes`), every error response has the contract's shape, and
 // /docs renders it in a real headless Chromium. Both are public.
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.ts';
+import { createTestApp, listen, type TestApp } from './support/app.ts';
 import { launchChromium } from './support/browser.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 
@@ -28,12 +26,12 @@ const STATIC_TREES = ['/assets/*'];
 
 describe('the API documents itself', () => {
   let t: TestDb;
-  let app: ReturnType<typeof createApp>;
+  let app: TestApp;
   let doc: Document;
 
   beforeAll(async () => {
     t = await createTestDb('pglite');
-    app = createApp({ config: t.config, database: t.database });
+    app = createTestApp(t);
     const res = await app.request('/openapi.json'); // no credentials
     expect(res.status).toBe(200);
     doc = (await res.json()) as Document;
@@ -149,10 +147,7 @@ describe('the API documents itself', () => {
   });
 
   it('renders the reference page in headless Chromium, every operation on it', async () => {
-    const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-      const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-    });
-    const { port } = server.address() as AddressInfo;
+    const { port, close } = await listen(app.fetch);
     const browser = await launchChromium();
     try {
       const page = await browser.newPage();
@@ -180,7 +175,7 @@ describe('the API documents itself', () => {
       expect(otherHosts).toEqual([]);
     } finally {
       await browser.close();
-      await new Promise((resolve) => server.close(resolve));
+      await close();
     }
   });
 });

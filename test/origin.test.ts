@@ -4,14 +4,10 @@
 // host is refused, which is what stops DNS rebinding. Checked on a real server with the exact
 // headers a rebinding page's browser sends, and through `app.request` for the rest.
 
-import type { Server } from 'node:http';
 import { request as httpRequest } from 'node:http';
-import { serve } from '@hono/node-server';
-import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.ts';
-import type { AppEnv } from '../src/http/env.ts';
-import { createTestDb, type TestDb, testConfig } from './support/db.ts';
+import { createTestApp, type Listener, listen, type TestApp } from './support/app.ts';
+import { createTestDb, type TestDb } from './support/db.ts';
 
 const SECRET = 'a-test-secret-that-is-at-least-32-characters';
 
@@ -23,8 +19,7 @@ afterAll(async () => {
   await t?.drop();
 });
 
-const appWith = (env: Record<string, string> = {}): Hono<AppEnv> =>
-  createApp({ config: testConfig({ ...t.env, ...env }), database: t.database });
+const appWith = (env: Record<string, string> = {}): TestApp => createTestApp(t, { env });
 
 /** A request with exactly these headers (fetch will not let a caller choose `Host`). */
 function rawRequest(
@@ -55,24 +50,14 @@ const mcpHeaders = {
 };
 
 describe('on a real server in dev mode', () => {
-  let server: Server;
+  let listener: Listener;
   let port: number;
 
   beforeAll(async () => {
-    const app = appWith();
-    await new Promise<void>((resolve) => {
-      server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
-        port = info.port;
-        resolve();
-      }) as Server;
-    });
+    listener = await listen(appWith().fetch);
+    port = listener.port;
   });
-  afterAll(async () => {
-    if (server) {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    }
-  });
+  afterAll(() => listener?.close());
 
   it('refuses a DNS-rebinding page: Host and Origin evil.test, 403 forbidden_origin before any MCP', async () => {
     const res = await rawRequest(port, {

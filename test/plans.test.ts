@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../src/db/client.ts';
-import { type ChatHarness, startChatApp } from './support/chat-app.ts';
+import { type ChatHarness, startChatApp } from './support/app.ts';
 
 // A guard that is not a timing: no statement of a turn or of a read route may read rows in
 // proportion to the size of the user's data. The same scenario (turns with every tool in a long

@@ -1,9 +1,9 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.ts';
 import { createDatabase, type Database } from '../src/db/client.ts';
 import { migrateDatabase } from '../src/db/migrate.ts';
 import { Inflight } from '../src/http/inflight.ts';
+import { createTestApp } from './support/app.ts';
 import { createServerDatabase, testConfig } from './support/db.ts';
 import { type PgBouncer, pgBouncerBinary, startPgBouncer } from './support/pgbouncer.ts';
 import { startWsBridge, type WsBridge } from './support/ws-bridge.ts';
@@ -68,7 +68,7 @@ describe.skipIf(!serverUrl || !pgBouncerBinary)(
         });
         const database: Database = await createDatabase(config.db);
         try {
-          const app = createApp({ config, database, inflight: new Inflight(), today: () => '2026-11-23' });
+          const app = createTestApp({ config, database }, { inflight: new Inflight() });
           const statuses: number[] = [];
           await Promise.all(
             Array.from({ length: 12 }, async (_, client) => {

@@ -4,7 +4,7 @@
 // must be whole items, never `item_reference`s to items only OpenAI would hold.
 import { readUIMessageStream, type UIMessage } from 'ai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type ChatHarness, startChatApp } from './support/chat-app.ts';
+import { type ChatHarness, startChatApp } from './support/app.ts';
 import { testDrivers } from './support/db.ts';
 import { defaultScript, type FakeRequest, lastUserText } from './support/fake-openai.ts';
 import { uiChunks } from './support/ui-stream.ts';

@@ -43,6 +43,7 @@ import {
   testConfig,
   testDrivers,
 } from './support/db.ts';
+import { sleep } from './support/sleep.ts';
 
 const journal = readJournal();
 const tags = journal.map((entry) => entry.tag);
@@ -159,7 +160,7 @@ describe.each(testDrivers)('rollback on %s', (driver) => {
       await holder.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
       const running = rollback();
       // The rollback's session queues on the lock: Postgres shows it as an ungranted advisory lock.
-      while ((await waitingOnLock(holder)) === 0) await new Promise((r) => setTimeout(r, 20));
+      while ((await waitingOnLock(holder)) === 0) await sleep(20);
       expect(await appliedCount()).toBe(tags.length);
       await holder.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]);
       expect(await running).toEqual([newest]);

@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.ts';
 import { createDatabase } from '../src/db/client.ts';
+import { createTestApp } from './support/app.ts';
 import { createServerDatabase, testConfig } from './support/db.ts';
 import { startMain } from './support/process.ts';
 
@@ -135,7 +135,7 @@ describe('GET /health', () => {
     const config = testConfig({ DATABASE_URL: CLOSED, DB_CONNECT_TIMEOUT_MS: '500' });
     const database = await createDatabase(config.db);
     try {
-      const app = createApp({ config, database });
+      const app = createTestApp({ config, database });
       const res = await app.request('/health');
       expect(res.status).toBe(503);
       expect(res.headers.get('retry-after')).toBeTruthy();
@@ -153,7 +153,7 @@ describe('database outage', () => {
     const config = testConfig({ DATABASE_URL: CLOSED, DB_CONNECT_TIMEOUT_MS: '500' });
     const database = await createDatabase(config.db, { resilience: { baseDelayMs: 1, maxDelayMs: 2 } });
     try {
-      const app = createApp({ config, database });
+      const app = createTestApp({ config, database });
       const headers = { 'content-type': 'application/json', 'x-user-id': 'alice' };
       for (let i = 0; i < 5; i++) {
         const res = await app.request('/chat', {
@@ -183,7 +183,7 @@ describe('errors', () => {
     const config = testConfig();
     const database = await createDatabase(config.db);
     try {
-      const app = createApp({ config, database });
+      const app = createTestApp({ config, database });
       const res = await app.request('/nope', { headers: { 'x-user-id': 'alice' } });
       expect(res.status).toBe(404);
       expect(await res.json()).toMatchObject({ error: { code: 'not_found', message: expect.any(String) } });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ChatHarness, startChatApp } from './support/chat-app.ts';
+import { type ChatHarness, startChatApp } from './support/app.ts';
 import { testDrivers } from './support/db.ts';
 
 // Counted at the driver (every query the pg/Neon client or PGlite is asked to run), so a hidden

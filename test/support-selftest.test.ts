@@ -8,6 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { FakeOpenAI } from './support/fake-openai.ts';
 import { lastUserText, startFakeOpenAI } from './support/fake-openai.ts';
+import { sleep } from './support/sleep.ts';
 import { startWsBridge } from './support/ws-bridge.ts';
 
 describe('fake OpenAI server', () => {
@@ -204,6 +205,6 @@ async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error('waitFor timed out');
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
   }
 }

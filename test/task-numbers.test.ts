@@ -5,24 +5,24 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.ts';
 import { createTaskRepository, type TaskRepository } from '../src/tasks/repository.ts';
 import type { Task } from '../src/tasks/task.ts';
 import { runTaskTool } from '../src/tasks/tools.ts';
+import { createTestApp, type TestApp } from './support/app.ts';
 import { createTestDb, type TestDb, testDrivers } from './support/db.ts';
 
 type Answer = { reply: string; toolCalls: { name: string; args: Record<string, unknown>; result: any }[] };
 
 describe.each(testDrivers)('task numbers per user on %s', (driver) => {
   let t: TestDb;
-  let app: ReturnType<typeof createApp>;
+  let app: TestApp;
   let repo: TaskRepository;
   let users = 0;
   const newUser = (name: string) => `${name}-${driver}-${++users}`;
 
   beforeAll(async () => {
     t = await createTestDb(driver, { extraEnv: { CHAT_MODEL: 'offline', RATE_LIMIT_TURNS_PER_MINUTE: '0' } });
-    app = createApp({ config: t.config, database: t.database });
+    app = createTestApp(t);
     repo = createTaskRepository(t.database);
   });
   afterAll(() => t?.drop());

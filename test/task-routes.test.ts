@@ -2,23 +2,22 @@
 // task panel calls them: the contract's shapes and statuses, the tools' rules, limits and words
 // (under the camelCase names), and another user's task answering exactly like a missing one.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.ts';
 import { createTaskRepository } from '../src/tasks/repository.ts';
 import type { Task } from '../src/tasks/task.ts';
 import { runTaskTool } from '../src/tasks/tools.ts';
+import { createTestApp, type TestApp } from './support/app.ts';
 import { createTestDb, type TestDb, testDrivers } from './support/db.ts';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from './support/sleep.ts';
 
 describe.each(testDrivers)('task routes on %s', (driver) => {
   let t: TestDb;
-  let app: ReturnType<typeof createApp>;
+  let app: TestApp;
   let users = 0;
   const newUser = () => `panel-${driver}-${++users}`;
 
   beforeAll(async () => {
     t = await createTestDb(driver);
-    app = createApp({ config: t.config, database: t.database });
+    app = createTestApp(t);
   });
   afterAll(() => t?.drop());
 

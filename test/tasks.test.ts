@@ -11,6 +11,7 @@ import { createTaskRepository, type TaskRepository } from '../src/tasks/reposito
 import { isCalendarDate, type Task } from '../src/tasks/task.ts';
 import { createTaskTools, runTaskTool, taskToolNames } from '../src/tasks/tools.ts';
 import { createTestDb, type TestDb, testDrivers } from './support/db.ts';
+import { sleep } from './support/sleep.ts';
 
 const newUser = () => `user-${randomUUID()}`;
 
@@ -23,8 +24,6 @@ async function call(tools: ToolSet, name: string, args: unknown): Promise<Record
     unknown
   >;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.each(testDrivers)('tasks on %s', (driver) => {
   let t: TestDb;

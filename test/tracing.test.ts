@@ -5,11 +5,10 @@
 import { tracingChannel } from 'node:diagnostics_channel';
 import { AI_SDK_TELEMETRY_TRACING_CHANNEL } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.ts';
 import { Inflight } from '../src/http/inflight.ts';
 import { createLogger } from '../src/log.ts';
 import { createObservability } from '../src/observability/index.ts';
-import { TODAY } from './support/chat-app.ts';
+import { createTestApp, fakeModelEnv } from './support/app.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 import { type FakeOpenAI, startFakeOpenAI } from './support/fake-openai.ts';
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from './support/otlp-receiver.ts';
@@ -37,13 +36,7 @@ describe('OpenTelemetry traces', () => {
 
   async function build(env: Record<string, string>) {
     const db = await createTestDb('pglite', {
-      extraEnv: {
-        OPENAI_BASE_URL: fake.baseURL,
-        OPENAI_API_KEY: 'test-key',
-        CHAT_MODEL: 'fake-model',
-        MODEL_MAX_RETRIES: '0',
-        ...env,
-      },
+      extraEnv: { ...fakeModelEnv(fake), ...env },
     });
     dbs.push(db);
     const observability = createObservability(db.config, {
@@ -51,13 +44,7 @@ describe('OpenTelemetry traces', () => {
       logger: createLogger('silent'),
     });
     const inflight = new Inflight();
-    const app = createApp({
-      config: db.config,
-      database: db.database,
-      observability,
-      inflight,
-      today: () => TODAY,
-    });
+    const app = createTestApp(db, { observability, inflight });
     const chat = (body: unknown, headers: Record<string, string> = {}) =>
       app.request('/chat', {
         method: 'POST',

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conversationIdFor } from '../src/chat/store/ids.ts';
 import { createTurnStore } from '../src/chat/store/turn-store.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
+import { sleep } from './support/sleep.ts';
 
 const onServer = process.env.TEST_DATABASE_URL ? describe : describe.skip;
 
@@ -28,7 +29,7 @@ onServer('BEGIN TURN racing the previous END TURN', () => {
       message: { role: 'user', content: 'one' },
     });
     if (first.outcome !== 'started') throw new Error(first.outcome);
-    await new Promise((resolve) => setTimeout(resolve, 20)); // its lease has expired
+    await sleep(20); // its lease has expired
 
     // The previous turn's END TURN, by hand: store the reply, release the lease, not yet committed.
     const other = new pg.Client({ connectionString: t.env.DATABASE_URL });
@@ -49,7 +50,7 @@ onServer('BEGIN TURN racing the previous END TURN', () => {
         messageId: 'b',
         message: { role: 'user', content: 'two' },
       });
-      await new Promise((resolve) => setTimeout(resolve, 200)); // BEGIN TURN is now waiting on the row lock
+      await sleep(200); // BEGIN TURN is now waiting on the row lock
       await other.query('commit');
       const begun = await second;
       if (begun.outcome !== 'started') throw new Error(begun.outcome);
@@ -93,7 +94,7 @@ onServer('BEGIN TURN racing the previous END TURN', () => {
         leaseMs: 60_000,
         rateLimit: 0,
       });
-      await new Promise((resolve) => setTimeout(resolve, 200)); // it waits on the first copy's rows
+      await sleep(200); // it waits on the first copy's rows
       await other.query('commit');
       expect(await second).toEqual({ outcome: 'busy' });
       const { rows } = await other.query(

@@ -3,8 +3,6 @@
 // adds is React state), and `DefaultChatTransport` with nothing but its URL and the dev-mode user
 // header, talking HTTP to a real listener. The server is the whole app over a real database and
 // the fake OpenAI-compatible server.
-import type { AddressInfo } from 'node:net';
-import { type ServerType, serve } from '@hono/node-server';
 import {
   AbstractChat,
   type ChatInit,
@@ -15,7 +13,7 @@ import {
   type UIMessage,
 } from 'ai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type ChatHarness, startChatApp } from './support/chat-app.ts';
+import { type ChatHarness, type Listener, listen, startChatApp } from './support/app.ts';
 import { testDrivers } from './support/db.ts';
 import { type FakeScript, lastUserText } from './support/fake-openai.ts';
 import { uiChunks } from './support/ui-stream.ts';
@@ -62,19 +60,17 @@ const commandScript: FakeScript = (req) => {
 
 describe.each(testDrivers)('the AI SDK chat client on %s', (driver) => {
   let h: ChatHarness;
-  let server: ServerType;
+  let listener: Listener;
   let base: string;
   const statements: string[] = [];
 
   beforeAll(async () => {
     h = await startChatApp(driver, { onStatement: (text) => statements.push(text) });
-    await new Promise<void>((resolve) => {
-      server = serve({ fetch: h.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve());
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    listener = await listen(h.app.fetch);
+    base = listener.url;
   });
   afterAll(async () => {
-    await new Promise((resolve) => server?.close(resolve));
+    await listener?.close();
     await h?.close();
   });
   beforeEach(() => h.fake.setScript(commandScript));

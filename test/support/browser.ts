@@ -4,13 +4,11 @@
 // page mounted, so the page's fetches, streams, headers and Origin are the browser's own.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { pageRoutes } from '../../src/page/routes.ts';
-import { type ChatHarness, startChatApp } from './chat-app.ts';
+import { type ChatHarness, listen, startChatApp } from './app.ts';
 import type { FakeOpenAI } from './fake-openai.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -62,13 +60,8 @@ export type PageServer = {
 export async function startPageServer(env: Record<string, string> = {}): Promise<PageServer> {
   let handler: (request: Request) => Response | Promise<Response> = () =>
     new Response('starting', { status: 503 });
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: (request) => handler(request), port: 0, hostname: '127.0.0.1' }, () =>
-      resolve(s),
-    );
-    s.once('error', reject);
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const listener = await listen((request) => handler(request));
+  const { url } = listener;
   const harness = await startChatApp('pglite', { env: { PUBLIC_URL: url, ...env } });
   // The page first, as the app mounts it: ahead of authentication.
   const outer = new Hono();
@@ -80,10 +73,7 @@ export async function startPageServer(env: Record<string, string> = {}): Promise
     harness,
     fake: harness.fake,
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        if ('closeAllConnections' in server) server.closeAllConnections();
-      });
+      await listener.close();
       await harness.close();
     },
   };

@@ -1,8 +1,8 @@
 // The app in-process for fault tests, with everything it says kept: each response body (JSON, UI
 // streams read to the end), every log line at debug level, so a test can grep all of it for
 // leaked internals afterwards (`findLeaks`). The database is whatever URL the test gives (the
-// fault proxy in front of a private cluster, usually); the model is the fake OpenAI server.
-import { createApp } from '../../src/app.ts';
+// fault proxy in front of a private cluster, usually); the model is the fake OpenAI server. The app
+// itself is app.ts's createTestApp.
 import type { Config } from '../../src/config.ts';
 import { createDatabase, type Database } from '../../src/db/client.ts';
 import { migrateDatabase } from '../../src/db/migrate.ts';
@@ -10,7 +10,7 @@ import type { ResilienceOptions } from '../../src/db/resilience.ts';
 import { Drain } from '../../src/http/drain.ts';
 import { Inflight } from '../../src/http/inflight.ts';
 import { createLogger } from '../../src/log.ts';
-import { TODAY } from './chat-app.ts';
+import { createTestApp, fakeModelEnv } from './app.ts';
 import { testConfig } from './db.ts';
 import type { FakeOpenAI } from './fake-openai.ts';
 
@@ -35,11 +35,7 @@ export async function startFaultApp(options: {
   const config: Config = testConfig({
     DATABASE_URL: options.databaseUrl,
     DB_DRIVER: options.databaseUrl.startsWith('pglite://') ? 'pglite' : 'pg',
-    OPENAI_BASE_URL: options.fake.baseURL,
-    OPENAI_API_KEY: 'test-key',
-    CHAT_MODEL: 'fake-model',
-    MODEL_MAX_RETRIES: '0',
-    RATE_LIMIT_TURNS_PER_MINUTE: '0',
+    ...fakeModelEnv(options.fake),
     DB_CONNECT_TIMEOUT_MS: '1000',
     ...options.env,
   });
@@ -48,7 +44,7 @@ export async function startFaultApp(options: {
   const logger = createLogger('debug', (line) => options.transcript.logs.push(line));
   const inflight = new Inflight();
   const drain = new Drain();
-  const app = createApp({ config, database, logger, inflight, drain, today: () => TODAY });
+  const app = createTestApp({ config, database }, { logger, inflight, drain });
 
   async function record(res: Response): Promise<Answer> {
     const text = await res.text();

@@ -8,6 +8,7 @@ import type { FakeOpenAI } from './fake-openai.ts';
 import { type FaultApp, newTranscript, startFaultApp, type Transcript } from './fault-app.ts';
 import type { AnsweredTurn } from './invariants.ts';
 import type { PgCluster } from './pg-cluster.ts';
+import { sleep } from './sleep.ts';
 
 export type OutageOptions = {
   cluster: PgCluster;
@@ -35,8 +36,6 @@ export type OutageFigures = {
   answered: AnsweredTurn[];
   turnsAnswered: number;
 };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The scripted model of the run: "add X" adds a task titled X, anything else is answered at once. */
 export function outageScript(fake: FakeOpenAI): void {

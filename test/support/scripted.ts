@@ -23,7 +23,7 @@
 // result, else "OK.").
 import { expect } from 'vitest';
 import type { Task } from '../../src/tasks/task.ts';
-import type { ChatHarness } from './chat-app.ts';
+import type { ChatHarness } from './app.ts';
 import { defaultScript, type FakeReply, type FakeRequest } from './fake-openai.ts';
 
 export type ScriptedArgs = Record<string, unknown> | ((ids: number[]) => Record<string, unknown>);

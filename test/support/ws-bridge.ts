@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import type { RawData, WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
+import { sleep } from './sleep.ts';
 
 export type WsBridge = {
   port: number;
@@ -65,10 +66,6 @@ export async function startWsBridge(): Promise<WsBridge> {
       await closed;
     },
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function parseTarget(pathname: string, address: string | null): { host: string; port: number } | undefined {
