@@ -58,8 +58,12 @@ export function strictBody<Shape extends z.ZodRawShape>(shape: Shape) {
 /** What Hono's validator parses as JSON (any other type reaches the schema as `{}`). */
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
-/** A body that is there must be JSON; no body at all is left to the schema to name what is missing. */
-async function requireJsonBody(c: Context): Promise<void> {
+/**
+ * A body that is there must be JSON (`415 unsupported_media_type`); no body at all is left to the
+ * schema, which names what is missing. `validate('json', ...)` runs it; a JSON route that reads
+ * its body itself calls it first.
+ */
+export async function requireJsonBody(c: Context): Promise<void> {
   const contentType = c.req.header('content-type');
   const mediaType = contentType?.split(';')[0]?.trim() ?? '';
   if (JSON_MEDIA_TYPE.test(mediaType)) return;
