@@ -27,6 +27,7 @@ import { Drain, refuseWhileDraining } from './http/drain.ts';
 import type { AppEnv } from './http/env.ts';
 import { ApiError, describeError, ERROR_STATUS, errorBody } from './http/errors.ts';
 import { Inflight } from './http/inflight.ts';
+import { routeNotFound } from './http/methods.ts';
 import { apiDocsRoutes } from './http/openapi.ts';
 import { checkOrigin } from './http/origin.ts';
 import { createLogger, errorFields, type Logger } from './log.ts';
@@ -180,7 +181,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', chatRoutes({ config, turns, conversations }));
   app.route('/', taskRoutes(tasks));
 
-  app.notFound((c) => c.json(errorBody('not_found', 'No such route', c.get('requestId')), 404));
+  app.notFound(routeNotFound(app));
 
   app.onError((error, c) => {
     const { code, message, headers } = describeError(error);

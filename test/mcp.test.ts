@@ -376,10 +376,85 @@ describe('MCP over stdio', () => {
     expect(stdout).toBe('');
     expect(stderr.trim().split('\n')).toEqual([expect.stringContaining('LOG_LEVEL')]);
   });
+
+  it('answers every request piped before stdin closes, then exits 0', async () => {
+    // A host (or a shell pipe) may write its requests and close stdin at once: each change made
+    // must also be answered.
+    const titles = ['buy milk', 'call the dentist', 'book flights'];
+    const { code, stdout } = await runStdio({ TASKCHAT_USER: 'carol', DATABASE_URL: databaseUrl }, [
+      initializeRequest(0),
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      ...titles.map((title, i) => ({
+        jsonrpc: '2.0',
+        id: i + 1,
+        method: 'tools/call',
+        params: { name: 'add_task', arguments: { title } },
+      })),
+    ]);
+    expect(code).toBe(0);
+    const answers = protocolLines(stdout);
+    expect(answers.map((answer) => answer.id).sort()).toEqual([0, 1, 2, 3]);
+    const added = answers
+      .filter((answer) => answer.id !== 0)
+      .map((answer) => (answer.result as CallToolResult).structuredContent);
+    expect(added.map((task) => task?.title).sort()).toEqual([...titles].sort());
+    expect(added.map((task) => task?.id).sort()).toEqual([1, 2, 3]);
+  }, 60_000);
+
+  it('answers a line that is not JSON with -32700 and JSON that is no JSON-RPC message with -32600', async () => {
+    const { code, stdout } = await runStdio({ TASKCHAT_USER: 'carol', DATABASE_URL: databaseUrl }, [
+      '{"jsonrpc": "2.0", "id": 1, "method": ',
+      { hello: 'world' },
+      { jsonrpc: '2.0', id: 2, method: 42 },
+      [],
+      initializeRequest(3),
+    ]);
+    expect(code).toBe(0);
+    expect(protocolLines(stdout)).toEqual([
+      { jsonrpc: '2.0', id: null, error: { code: -32700, message: expect.stringMatching(/^Parse error/) } },
+      {
+        jsonrpc: '2.0',
+        id: null,
+        error: { code: -32600, message: expect.stringMatching(/^Invalid Request/) },
+      },
+      // The id is still readable: the answer names it, so the client can settle that request.
+      { jsonrpc: '2.0', id: 2, error: { code: -32600, message: expect.stringMatching(/^Invalid Request/) } },
+      {
+        jsonrpc: '2.0',
+        id: null,
+        error: { code: -32600, message: expect.stringMatching(/^Invalid Request/) },
+      },
+      // The connection goes on: a valid request after them is served.
+      { jsonrpc: '2.0', id: 3, result: expect.objectContaining({ serverInfo: expect.any(Object) }) },
+    ]);
+  }, 60_000);
 });
 
+function initializeRequest(id: number) {
+  return {
+    jsonrpc: '2.0',
+    id,
+    method: 'initialize',
+    params: {
+      protocolVersion: '2025-06-18',
+      capabilities: {},
+      clientInfo: { name: 'taskchat-test', version: '1.0.0' },
+    },
+  };
+}
+
+/** stdout as the JSON-RPC messages it carries, one a line; anything else fails the parse. */
+function protocolLines(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** Runs the stdio server, writes `input` (one line each; strings as they are) and closes stdin. */
 function runStdio(
   env: Record<string, string>,
+  input: unknown[] = [],
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [STDIO_ENTRY], {
@@ -396,6 +471,8 @@ function runStdio(
     });
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end();
+    child.stdin.end(
+      input.map((line) => `${typeof line === 'string' ? line : JSON.stringify(line)}\n`).join(''),
+    );
   });
 }

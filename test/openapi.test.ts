@@ -1,16 +1,17 @@
 // The API documents itself: /openapi.json is a valid OpenAPI 3.1 document that lists exactly the
 // app's routes (walked from `app.routes`), every error response has the contract's shape, and
 // /docs renders it in a real headless Chromium. Both are public.
+import { randomUUID } from 'node:crypto';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, listen, type TestApp } from './support/app.ts';
 import { launchChromium } from './support/browser.ts';
-import { createTestDb, type TestDb } from './support/db.ts';
+import { createTestDb, type TestDb, testConfig } from './support/db.ts';
 
 type Operation = {
   summary?: string;
   security?: unknown[];
-  parameters?: { name: string; in: string }[];
+  parameters?: { name: string; in: string; schema?: unknown }[];
   requestBody?: { content: Record<string, { schema?: unknown }> };
   responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>;
 };
@@ -21,6 +22,34 @@ type Document = {
 };
 
 const HTTP_METHODS = ['get', 'head', 'post', 'put', 'patch', 'delete'];
+const BODY_METHODS = ['post', 'put', 'patch', 'delete'];
+/** The statuses the walk provokes for every operation (405 is per path, walked apart). */
+const WALKED_STATUSES = [400, 401, 403, 404, 413, 415];
+/** A body each JSON route takes, to get past validation; POST /chat's names no conversation of the user. */
+const VALID_BODIES: Record<string, unknown> = {
+  'POST /chat': { message: 'list', conversationId: randomUUID() },
+  'POST /tasks': { title: 'walked' },
+  'PATCH /tasks/{id}': { title: 'walked' },
+  'POST /mcp': { jsonrpc: '2.0', id: 1, method: 'ping' },
+};
+
+type ParamSchema = { type?: string; format?: string; pattern?: string };
+
+/** A well-formed id that names nothing: a task number, a UUID or a chat id nobody has. */
+function unknownId(schema: ParamSchema): string {
+  const taskNumber = '2000000000';
+  if (schema.format === 'uuid') return randomUUID();
+  if (schema.type === 'integer' || (schema.pattern && new RegExp(schema.pattern).test(taskNumber)))
+    return taskNumber;
+  return 'no-such-chat';
+}
+
+function fillPath(path: string, op: Operation, value: (schema: ParamSchema) => string): string {
+  return path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const param = op.parameters?.find((p) => p.in === 'path' && p.name === name);
+    return value((param?.schema ?? {}) as ParamSchema);
+  });
+}
 /** File trees served as they are (the chat page's hashed assets): not API routes. */
 const STATIC_TREES = ['/assets/*'];
 
@@ -101,11 +130,13 @@ describe('the API documents itself', () => {
     for (const [path, item] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(item)) {
         for (const [status, response] of Object.entries(op.responses)) {
-          // The probes answer their own bodies; the chat page answers a page for people.
+          // The probes answer their own bodies; the chat page answers a page for people; MCP's
+          // malformed messages are answered as JSON-RPC errors, which is what MCP clients read.
           if (
             Number(status) < 400 ||
             ['/health', '/readyz'].includes(path) ||
-            response.content?.['text/html']
+            response.content?.['text/html'] ||
+            `${method} ${path} ${status}` === 'post /mcp 400'
           )
             continue;
           expect(response.content?.['application/json']?.schema?.$ref, `${method} ${path} ${status}`).toBe(
@@ -119,6 +150,95 @@ describe('the API documents itself', () => {
       }
     }
     expect(checked).toBeGreaterThan(20);
+  });
+
+  it('lists exactly the statuses each operation answers among 400, 401, 403, 404, 413 and 415', async () => {
+    // Each status provoked the way a client would meet it; the document must list it exactly
+    // where it was met. METRICS_TOKEN set, so that /metrics can answer 401.
+    const walked = createTestApp(t, { env: { ...t.env, METRICS_TOKEN: 'walk-token-0123456789' } });
+    const walkedDoc = (await (await walked.request('/openapi.json')).json()) as Document;
+    const mismatches: string[] = [];
+    for (const [path, item] of Object.entries(walkedDoc.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        const route = `${method.toUpperCase()} ${path}`;
+        const takesBody = BODY_METHODS.includes(method);
+        const validBody = op.requestBody ? VALID_BODIES[route] : undefined;
+        if (op.requestBody && !validBody) throw new Error(`VALID_BODIES has no body for ${route}`);
+        const call = (
+          params: (schema: ParamSchema) => string,
+          options: {
+            body?: string;
+            type?: string;
+            credentials?: boolean;
+            origin?: string;
+            query?: string;
+          } = {},
+        ) => {
+          const { body = validBody && JSON.stringify(validBody), type = 'application/json' } = options;
+          const credentials: Record<string, string> =
+            path === '/metrics'
+              ? { authorization: 'Bearer walk-token-0123456789' }
+              : { 'x-user-id': 'walker' };
+          return walked.request(`${fillPath(path, op, params)}${options.query ?? ''}`, {
+            method: method.toUpperCase(),
+            headers: {
+              ...(options.credentials === false ? {} : credentials),
+              ...(options.origin ? { origin: options.origin } : {}),
+              ...(takesBody && body !== undefined ? { 'content-type': type } : {}),
+            },
+            body: takesBody ? (body as string | undefined) : undefined,
+          });
+        };
+        const answered = new Set<number>();
+        const meet = async (status: number, ...attempts: (Response | Promise<Response>)[]) => {
+          for (const res of await Promise.all(attempts)) if (res.status === status) answered.add(status);
+        };
+        await meet(401, call(unknownId, { credentials: false }));
+        await meet(403, call(unknownId, { origin: 'https://elsewhere.example' }));
+        await meet(404, call(unknownId));
+        const nulQuery = op.parameters?.filter((p) => p.in === 'query').map((p) => `${p.name}=%00`);
+        await meet(
+          400,
+          call(() => '%00'),
+          ...(nulQuery?.length ? [call(unknownId, { query: `?${nulQuery.join('&')}` })] : []),
+          ...(op.requestBody ? [call(unknownId, { body: '{"unexpected": true}' })] : []),
+        );
+        if (takesBody) {
+          const tooLarge = JSON.stringify('x'.repeat(t.config.chat.maxBodyBytes));
+          await meet(413, call(unknownId, { body: tooLarge }));
+          await meet(415, call(unknownId, { body: '{}', type: 'text/plain' }));
+        }
+        const listed = Object.keys(op.responses)
+          .map(Number)
+          .filter((status) => WALKED_STATUSES.includes(status));
+        const met = [...answered].sort();
+        if (listed.join() !== met.join())
+          mismatches.push(`${route}: lists ${listed.join()}, answers ${met.join()}`);
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+
+  it('answers 405 with Allow naming the documented methods for every other method on a path', async () => {
+    const mismatches: string[] = [];
+    for (const [path, item] of Object.entries(doc.paths)) {
+      const methods = Object.keys(item).map((method) => method.toUpperCase());
+      if (methods.includes('GET') && !methods.includes('HEAD')) methods.push('HEAD');
+      const op = Object.values(item)[0] as Operation;
+      for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((m) => !methods.includes(m))) {
+        const res = await app.request(fillPath(path, op, unknownId), {
+          method,
+          headers: { 'x-user-id': 'walker' },
+        });
+        const allow = res.headers.get('allow')?.split(', ') ?? [];
+        if (res.status !== 405 || allow.sort().join() !== [...methods].sort().join()) {
+          mismatches.push(
+            `${method} ${path}: ${res.status}, Allow ${allow.join()}, documented ${methods.join()}`,
+          );
+        }
+      }
+    }
+    expect(mismatches).toEqual([]);
   });
 
   it('documents the bodies and parameters the routes validate, from the same schemas', () => {

@@ -16,7 +16,7 @@ import { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { AppEnv } from '../http/env.ts';
 import { notFound } from '../http/errors.ts';
-import { validate } from '../http/validation.ts';
+import { strictBody, validate } from '../http/validation.ts';
 import { toTranscript } from './messages/transcript.ts';
 import { conversationUIMessages } from './messages/ui-messages.ts';
 import {
@@ -48,17 +48,15 @@ const messageId = (name: string) =>
 
 export function chatRoutes({ config, turns, conversations }: ChatRouteDeps): Hono<AppEnv> {
   const { maxMessageChars } = config.chat;
-  const ContractBody = z
-    .object({
-      message: z
-        .string('message must be a string')
-        .trim()
-        .min(1, 'message must not be empty')
-        .max(maxMessageChars, `message is longer than ${maxMessageChars} characters`),
-      conversationId: z.guid('must be a UUID').optional(),
-      messageId: messageId('messageId').optional(),
-    })
-    .transform((body) => ({ kind: 'contract' as const, ...body }));
+  const ContractBody = strictBody({
+    message: z
+      .string('message must be a string')
+      .trim()
+      .min(1, 'message must not be empty')
+      .max(maxMessageChars, `message is longer than ${maxMessageChars} characters`),
+    conversationId: z.guid('must be a UUID').optional(),
+    messageId: messageId('messageId').optional(),
+  }).transform((body) => ({ kind: 'contract' as const, ...body }));
 
   // The newest UI message: a user message whose text parts are the message.
   const UiUserMessage = z.object({

@@ -37,6 +37,8 @@ const ERROR_MEANINGS: Record<string, string> = {
   forbidden_origin: 'an `Origin` (or dev-mode `Host`) that is not allowed',
   insufficient_scope: 'the token’s scopes do not allow this',
   not_found: 'no such conversation or task for this user (another user’s answers the same)',
+  method_not_allowed: 'the path exists, not with this method; the `Allow` header lists its methods',
+  unsupported_media_type: 'a body that is not JSON (`Content-Type` must be `application/json`)',
   conversation_busy: 'another turn of the same conversation is still running',
   message_id_reused:
     'a `messageId` sent again with a different message (the stored answer is never returned for another question)',
@@ -77,7 +79,8 @@ export function noContentResponse(description: string): Responses {
 
 /**
  * The contract's error responses for the given statuses, each listing the codes it can carry.
- * `500 internal_error` is added to every route: any route can meet a bug.
+ * `500 internal_error` is added to every route: any route can meet a bug. What the app-wide
+ * middleware answers (403, 413, 415) is added to the document in one place (`appWideResponses`).
  */
 export function errorResponses(...statuses: number[]): Responses {
   const responses: Responses = {};
@@ -85,12 +88,48 @@ export function errorResponses(...statuses: number[]): Responses {
     const codes = Object.entries(ERROR_STATUS)
       .filter(([, s]) => s === status)
       .map(([code]) => code);
-    const description = codes.length
-      ? codes.map((code) => `\`${code}\`: ${ERROR_MEANINGS[code] ?? code}`).join('; ')
-      : 'an error';
-    responses[status] = { description, content: json(errorSchema) };
+    responses[status] = { description: describeCodes(codes), content: json(errorSchema) };
   }
   return responses;
+}
+
+function describeCodes(codes: readonly string[]): string {
+  return codes.length
+    ? codes.map((code) => `\`${code}\`: ${ERROR_MEANINGS[code] ?? code}`).join('; ')
+    : 'an error';
+}
+
+type Operation = { security?: unknown[]; requestBody?: unknown; responses?: Record<string, unknown> };
+
+/** Methods whose requests carry a body, and so meet the body limit. */
+const BODY_METHODS = new Set(['post', 'put', 'patch', 'delete']);
+
+/**
+ * Adds what the app-wide middleware can answer to every operation it applies to, so that no
+ * route's description can leave it out: `403` (every request's origin is checked, http/origin.ts;
+ * credentials' scopes too, unless the route is public), `413` for every method that carries a
+ * body (the body limit), `415` for every JSON body (`validate`, and POST /mcp).
+ */
+function appWideResponses(document: OpenApiDocument): OpenApiDocument {
+  const errorResponse = (codes: ErrorCode[]) => ({
+    description: describeCodes(codes),
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+  });
+  for (const item of Object.values(document.paths ?? {})) {
+    for (const [method, value] of Object.entries(item ?? {})) {
+      const operation = value as Operation;
+      if (typeof operation !== 'object' || !operation?.responses) continue;
+      const { responses } = operation;
+      const isPublic = Array.isArray(operation.security) && operation.security.length === 0;
+      responses[403] ??= errorResponse(
+        isPublic ? ['forbidden_origin'] : ['forbidden_origin', 'insufficient_scope'],
+      );
+      if (BODY_METHODS.has(method)) responses[413] ??= errorResponse(['payload_too_large']);
+      const body = operation.requestBody as { content?: Record<string, unknown> } | undefined;
+      if (body?.content?.['application/json']) responses[415] ??= errorResponse(['unsupported_media_type']);
+    }
+  }
+  return document;
 }
 
 /** For routes that need no credentials (the default is the two schemes below). */
@@ -108,6 +147,8 @@ const DESCRIPTION = [
   'Task ids are numbered per user: a user’s first task is 1, and a number is never reused after a delete.',
   '',
   'Every error is `{"error": {"code", "message"}}` with the codes listed for each response.',
+  'A path asked with a method it does not list answers `405 method_not_allowed`, with an `Allow`',
+  'header naming the methods it takes.',
 ].join('\n');
 
 const TAGS = [
@@ -155,7 +196,7 @@ export function apiDocsRoutes(app: Hono<AppEnv>, title = 'taskchat'): Hono<AppEn
         },
       },
       c,
-    );
+    ).then(appWideResponses);
     return document;
   };
 

@@ -41,6 +41,7 @@ import { requireScopes, TASK_SCOPES, type TaskScope } from '../auth/scopes.ts';
 import type { AppEnv } from '../http/env.ts';
 import { ApiError } from '../http/errors.ts';
 import { errorResponses } from '../http/openapi.ts';
+import { requireJsonBody } from '../http/validation.ts';
 import type { Logger } from '../log.ts';
 import type { TaskRepository } from '../tasks/repository.ts';
 import { createMcpServer, toolScope } from './server.ts';
@@ -50,6 +51,20 @@ type Caller = { userId: string; logger: Logger };
 
 /** Methods any authenticated caller may send: the handshake, discovery and liveness. */
 const OPEN_METHODS = new Set(['initialize', 'server/discover', 'ping']);
+
+const jsonRpcErrorSchema = {
+  type: 'object' as const,
+  required: ['jsonrpc', 'error', 'id'],
+  properties: {
+    jsonrpc: { const: '2.0' },
+    error: {
+      type: 'object' as const,
+      required: ['code', 'message'],
+      properties: { code: { type: 'integer' as const }, message: { type: 'string' as const } },
+    },
+    id: { type: ['string', 'number', 'null'] as ('string' | 'number' | 'null')[] },
+  },
+};
 
 const mcpDocs = describeRoute({
   tags: ['MCP'],
@@ -63,6 +78,11 @@ const mcpDocs = describeRoute({
       content: { 'application/json': { schema: { type: 'object' } } },
     },
     202: { description: 'Accepted (a notification or response, which has no answer)' },
+    400: {
+      description:
+        'A JSON-RPC error, as MCP clients expect: the body is not JSON (`-32700`) or not a JSON-RPC message (`-32600`)',
+      content: { 'application/json': { schema: jsonRpcErrorSchema } },
+    },
     ...errorResponses(401, 403, 413, 503),
   },
 });
@@ -86,7 +106,8 @@ export function mcpRoute(repo: TaskRepository, resource?: ProtectedResource | un
     if (!userId) throw new ApiError('unauthorized', 'Authentication required');
 
     // Read once and handed to the SDK as parsed, so the scope check and the SDK see the same
-    // messages. Anything not JSON is left to the SDK, which refuses it without running anything.
+    // messages. A body that is not JSON is refused as on every JSON route.
+    await requireJsonBody(c);
     let parsedBody: unknown;
     if (isJsonContentType(c.req.header('content-type') ?? null)) {
       try {

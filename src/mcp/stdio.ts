@@ -7,7 +7,9 @@
  *
  * stdout carries the protocol and nothing else: logs are JSON lines on stderr, and console output
  * a dependency might print is sent there too, since one stray line would break the client.
- * Closing stdin (the host quitting), SIGTERM or SIGINT close the database and exit 0.
+ * End of input (the host quitting, or the end of a piped script) stops the server once every
+ * request read has been answered (./stdio-transport.ts); SIGTERM or SIGINT stop it at once. Either
+ * way the database is closed and the process exits 0.
  *
  * The SDK's `serveStdio` decides the protocol generation from the host's first message (a
  * 2025-era `initialize`, or a 2026-07-28 request) and serves the connection with one server from
@@ -25,6 +27,7 @@ import { registerInstance } from '../instances/registry.ts';
 import { createLogger, errorFields } from '../log.ts';
 import { createTaskRepository } from '../tasks/repository.ts';
 import { createMcpServer } from './server.ts';
+import { LineStdioTransport } from './stdio-transport.ts';
 
 console.log = console.error;
 console.info = console.error;
@@ -63,7 +66,9 @@ const instance = await registerInstance(db, { kind: 'mcp', logger }).catch((erro
   refuse('start-up failed: the database refused the process registration');
 });
 const repo = createTaskRepository(db);
+const transport = new LineStdioTransport();
 const connection = serveStdio(() => createMcpServer(repo, userId, { logger }), {
+  transport,
   onerror: (error) => logger.warn('mcp protocol error', errorFields(error)),
 });
 
@@ -85,8 +90,7 @@ async function stop(reason: string): Promise<void> {
   process.exit(0);
 }
 
-process.stdin.once('end', () => stop('stdin closed'));
-process.stdin.once('close', () => stop('stdin closed'));
+transport.closed.then(() => stop('stdin closed'));
 process.stdout.on('error', () => stop('stdout closed'));
 process.once('SIGTERM', () => stop('SIGTERM'));
 process.once('SIGINT', () => stop('SIGINT'));

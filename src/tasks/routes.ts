@@ -5,8 +5,8 @@
  * authenticated user. Field names are camelCase over HTTP; a task id is the user's own number, and
  * another user's number answers exactly like a missing one (404 not_found).
  *
- * Unknown body fields are refused rather than dropped: a client sending `due_date` instead of
- * `dueDate` learns it at once instead of getting a task without its date.
+ * Unknown body fields are refused rather than dropped (`strictBody`): a client sending `due_date`
+ * instead of `dueDate` learns it at once instead of getting a task without its date.
  */
 import { Hono } from 'hono';
 import { describeRoute } from 'hono-openapi';
@@ -14,7 +14,7 @@ import { z } from 'zod';
 import type { AppEnv } from '../http/env.ts';
 import { notFound } from '../http/errors.ts';
 import { errorResponses, jsonResponse, noContentResponse } from '../http/openapi.ts';
-import { validate } from '../http/validation.ts';
+import { strictBody, validate } from '../http/validation.ts';
 import type { TaskRepository } from './repository.ts';
 import {
   completedArg,
@@ -48,24 +48,16 @@ const IdParam = z.object({
   id: taskIdParam.meta({ description: 'The task’s number: each user numbers their own tasks from 1.' }),
 });
 
-const bodyObject = <Shape extends z.ZodRawShape>(shape: Shape) =>
-  z.strictObject(shape, {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys'
-        ? `unknown field ${issue.keys.join(', ')}; the fields are ${Object.keys(shape).join(', ')}`
-        : 'the body must be a JSON object',
-  });
-
 const dueDate = dueDateField.meta({ format: 'date' });
 
-const CreateBody = bodyObject({
+const CreateBody = strictBody({
   title: titleArg.meta({ description: 'What needs doing.' }),
   description: descriptionArg.nullish().meta({ description: 'Details; blank or null for none.' }),
   dueDate: dueDate.nullish().meta({ description: 'YYYY-MM-DD, a real calendar date.' }),
   priority: priorityArg.nullish().meta({ description: '`medium` when not given.' }),
 });
 
-const PatchBody = bodyObject({
+const PatchBody = strictBody({
   title: titleArg.optional(),
   description: descriptionArg.nullable().optional().meta({ description: 'null (or blank) removes it.' }),
   dueDate: dueDate.nullable().optional().meta({ description: 'null removes it.' }),

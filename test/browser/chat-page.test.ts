@@ -176,6 +176,30 @@ describe('the chat page', () => {
     expect(await p.locator('li.message.user', { hasText: 'Remind me to buy milk tomorrow' }).count()).toBe(1);
   });
 
+  it('after a reload, highlights the open conversation and shows its last reply to the end', async () => {
+    // The first run: a list taller than the window, answered by the offline command reader, whose
+    // note makes the page show its banner above the conversation once the reply is read.
+    const lines = Array.from({ length: 40 }, (_, i) => `#${i + 1} [ ] task number ${i + 1}`);
+    const note = "(This is taskchat's offline command reader, not an AI.)";
+    server.fake.setScript(() => ({ text: `Your tasks (40):\n${lines.join('\n')}\n${note}` }));
+    const p = await openPage();
+    await signIn(p, user());
+    await send(p, 'list');
+    await assistantText(p, note).waitFor();
+    await p.locator('.conversations li', { hasText: 'list' }).waitFor();
+
+    await p.reload();
+
+    await assistantText(p, note).waitFor();
+    const active = p.locator('.conversations li.active');
+    await active.waitFor();
+    expect(await active.textContent()).toContain('list');
+    // Once the page has settled (the banner shown, the task panel loaded), the reply's end is on screen.
+    await p.getByRole('note').getByText('offline command reader').waitFor();
+    await p.locator('.task-panel').getByText('No tasks yet.').waitFor();
+    expect(await lastReplyEndVisible(p)).toBe(true);
+  });
+
   it('regenerates the last answer without adding the task twice', async () => {
     server.fake.setScript(buyMilkScript((n) => `Answer ${n}: buy milk is on your list.`));
     const p = await openPage();
@@ -285,3 +309,13 @@ describe('the chat page with the offline command reader', () => {
     await taskRow(page, 'buy milk').waitFor();
   });
 });
+
+/** Whether the bottom of the newest reply is inside the visible part of the message list. */
+function lastReplyEndVisible(p: Page): Promise<boolean> {
+  return p.evaluate(() => {
+    const list = document.querySelector('.messages')?.getBoundingClientRect();
+    const replies = document.querySelectorAll('li.message.assistant');
+    const reply = replies[replies.length - 1]?.getBoundingClientRect();
+    return Boolean(list && reply && reply.bottom <= list.bottom + 1 && reply.bottom > list.top);
+  });
+}

@@ -25,9 +25,14 @@ import { offlineExamples } from './offline-examples.ts';
 import type { Problem } from './problems.ts';
 import { TaskPanel } from './task-panel.tsx';
 
+/**
+ * The open conversation. `id` is the chat id (the URL's, what useChat sends); a conversation the
+ * page started has a chat id of its own, and `conversationId` is then the server's id for it (in
+ * its messages' metadata), which is the one `GET /conversations` lists.
+ */
 type Current =
   | { id: string; state: 'loading' }
-  | { id: string; state: 'ready'; messages: UIMessage[] }
+  | { id: string; state: 'ready'; messages: UIMessage[]; conversationId?: string | undefined }
   | { id: string; state: 'failed'; problem: Problem };
 
 type Drawer = 'none' | 'conversations' | 'tasks';
@@ -107,7 +112,8 @@ export function App() {
       const { messages } = await api<{ messages: UIMessage[] }>(
         `/conversations/${encodeURIComponent(id)}/messages`,
       );
-      setCurrent((c) => (c?.id === id ? { id, state: 'ready', messages } : c));
+      const conversationId = conversationIdOf(messages[0]);
+      setCurrent((c) => (c?.id === id ? { id, state: 'ready', messages, conversationId } : c));
     } catch (error) {
       if (!(error instanceof ApiProblem)) throw error;
       // An id from the URL that was never sent to is simply a new conversation.
@@ -160,6 +166,10 @@ export function App() {
 
   const onTurnEnded = useCallback(
     (message: UIMessage) => {
+      const conversationId = conversationIdOf(message);
+      if (conversationId) {
+        setCurrent((c) => (c?.state === 'ready' && !c.conversationId ? { ...c, conversationId } : c));
+      }
       void loadConversations();
       if (message.parts.some(isToolUIPart)) bumpTasks();
     },
@@ -213,7 +223,7 @@ export function App() {
         ) : null}
         <ul className="conversations">
           {conversations?.map((c) => (
-            <li key={c.id} className={current?.id === c.id ? 'active' : ''}>
+            <li key={c.id} className={isOpen(current, c.id) ? 'active' : ''}>
               <button
                 type="button"
                 className="conversation"
@@ -313,6 +323,17 @@ export function App() {
       ) : null}
     </div>
   );
+}
+
+/** Whether the listed conversation `id` is the open one, by either of its ids. */
+function isOpen(current: Current | undefined, id: string): boolean {
+  return current?.id === id || (current?.state === 'ready' && current.conversationId === id);
+}
+
+/** The server's id of the conversation a message belongs to, from its metadata. */
+function conversationIdOf(message: UIMessage | undefined): string | undefined {
+  const id = (message?.metadata as { conversationId?: unknown } | undefined)?.conversationId;
+  return typeof id === 'string' ? id : undefined;
 }
 
 /** The token's `sub`, for display only: the server is the one that verifies the token. */

@@ -70,10 +70,37 @@ export function ChatView({ id, initialMessages, offline, onTurnEnded, onOfflineD
     if (said) onOfflineDetected();
   }, [messages, onOfflineDetected]);
 
-  const end = useRef<HTMLDivElement>(null);
+  // The list follows the conversation to its end: when it grows, and also when the list itself
+  // gets shorter (the offline banner appearing above it after a reload, a window resized), which
+  // left the last reply cut off at the bottom. Scrolled up to read, it stays put until the next turn.
+  const list = useRef<HTMLDivElement>(null);
+  const following = useRef(true);
+  useEffect(() => {
+    const element = list.current;
+    if (!element) return;
+    const toEnd = () => {
+      if (following.current) element.scrollTop = element.scrollHeight;
+    };
+    // Only the person scrolling up stops the following: a scroll event can arrive after the list
+    // got shorter, and must not read as that.
+    let lastTop = element.scrollTop;
+    const onScroll = () => {
+      if (element.scrollHeight - element.scrollTop - element.clientHeight < 8) following.current = true;
+      else if (element.scrollTop < lastTop) following.current = false;
+      lastTop = element.scrollTop;
+    };
+    const resized = new ResizeObserver(toEnd);
+    resized.observe(element);
+    element.addEventListener('scroll', onScroll, { passive: true });
+    return () => {
+      resized.disconnect();
+      element.removeEventListener('scroll', onScroll);
+    };
+  }, []);
   // biome-ignore lint/correctness/useExhaustiveDependencies: follows the conversation as it grows
   useEffect(() => {
-    end.current?.scrollIntoView({ block: 'end' });
+    following.current = true;
+    if (list.current) list.current.scrollTop = list.current.scrollHeight;
   }, [messages, status]);
 
   const send = () => {
@@ -113,7 +140,7 @@ export function ChatView({ id, initialMessages, offline, onTurnEnded, onOfflineD
   const last = messages.at(-1);
   return (
     <div className="chat-view">
-      <div className="messages" aria-live="polite">
+      <div className="messages" aria-live="polite" ref={list}>
         {messages.length === 0 ? <EmptyState offline={offline} onPick={setDraft} /> : null}
         <ol>
           {messages.map((message) => (
@@ -149,7 +176,6 @@ export function ChatView({ id, initialMessages, offline, onTurnEnded, onOfflineD
         {problem ? (
           <ChatProblem problem={problem} onRetry={retry} onEdit={edit} onDismiss={clearError} />
         ) : null}
-        <div ref={end} />
       </div>
       <form
         className="composer"
