@@ -70,6 +70,23 @@ export function processRssKb(pid: number): number {
   }
 }
 
+/**
+ * Connections the kernel dropped because a listen queue was full (TcpExt ListenOverflows in
+ * /proc/net/netstat, machine-wide, since boot); NaN without /proc.
+ */
+export function listenOverflows(): number {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+    const header = lines.findIndex((line) => line.startsWith('TcpExt:'));
+    const names = (lines[header] ?? '').split(/\s+/);
+    const values = (lines[header + 1] ?? '').split(/\s+/);
+    const at = names.indexOf('ListenOverflows');
+    return at < 0 ? Number.NaN : Number(values[at]);
+  } catch {
+    return Number.NaN;
+  }
+}
+
 // A client backend's title names its database and client: "postgres: 15/main: user db 127.0.0.1(5432) idle".
 const CLIENT_BACKEND = /\d+\.\d+\.\d+\.\d+\(\d+\)|\[local\]|::1\(\d+\)/;
 

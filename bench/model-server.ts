@@ -144,7 +144,9 @@ const server = createServer(async (req, res) => {
 server.keepAliveTimeout = 60_000;
 server.on('connection', () => stats.connections++);
 server.maxRequestsPerSocket = 0;
-server.listen(0, '127.0.0.1', () => {
+// A thousand turns at once open hundreds of connections at once: Node's default backlog (511)
+// would drop SYNs and delay the app's model calls by the kernel's retry seconds.
+server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => {
   process.stdout.write(`${(server.address() as AddressInfo).port}\n`);
 });
 process.stdin.resume();
