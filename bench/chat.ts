@@ -28,6 +28,7 @@ import { admin, createServerDatabase, dropServerDatabases, RUN_TAG } from './dat
 import { jsonPost, type LoadResult, runLoad, type Turn } from './load.ts';
 import { type CpuSplit, createCpuMonitor, waitForQuiet } from './machine.ts';
 import { createFakeStores, createSdkOnlyClient, noDatabase, steadyStateHistory } from './no-db.ts';
+import { type RealRow, realPathRows, realPathTable } from './real-path.ts';
 import {
   type NetworkRow,
   networkRows,
@@ -50,7 +51,7 @@ const CONCURRENCY = [1, 16, 64];
 const DISTURBED_PERCENT = 15;
 const TODAY = '2026-11-23';
 const BENCHMARKS_MD = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
-/** BENCH_ONLY=pg,neon,pglite,nodb,network,size,usual runs a subset (and leaves BENCHMARKS.md alone). */
+/** BENCH_ONLY=pg,neon,pglite,nodb,network,size,usual,real runs a subset (and leaves BENCHMARKS.md alone). */
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const selected = (part: string) => !ONLY || ONLY.includes(part);
 
@@ -63,6 +64,7 @@ type Row = LoadResult & {
 const rows: Row[] = [];
 let network: NetworkRow[] = [];
 let sizes: SizeSeries[] = [];
+let realRows: RealRow[] = [];
 const statementCounts: { config: string; counts: [number, number, number] }[] = [];
 
 const model = createZeroModel();
@@ -554,6 +556,11 @@ async function main(): Promise<void> {
       await pgTarget.database.close();
     }
 
+    if (selected('real')) {
+      log('real path (the app and the model each in a process of their own, over HTTP)');
+      realRows = await realPathRows({ createServerDatabase, runTag: RUN_TAG, log });
+    }
+
     if (selected('network')) {
       log('network (pg through the delay proxy)');
       network = await networkRows(rowsContext(), { latencies: [0, 5, 20], turns: NETWORK_TURNS, warmup: 3 });
@@ -614,6 +621,14 @@ async function main(): Promise<void> {
     'Throughput against the ceilings (JSON answers):',
     '',
     ratios(),
+    ...(realRows.length > 0
+      ? [
+          '',
+          'Real-path rows (the app started like `npm start` behind @hono/node-server, the model an OpenAI-compatible server streaming over HTTP in its own process, HTTP clients over loopback; each batch is that many new users at once, one 1-tool turn each):',
+          '',
+          realPathTable(realRows),
+        ]
+      : []),
     ...(network.length > 0
       ? [
           '',

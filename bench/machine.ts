@@ -14,6 +14,7 @@ type Snapshot = {
   node: number;
   postgresMs: Map<string, number>;
   bridgeMs: number;
+  childrenMs: Record<string, number>;
 };
 
 export type CpuSplit = {
@@ -21,6 +22,8 @@ export type CpuSplit = {
   nodeMs: number;
   postgresMs: number;
   bridgeMs: number;
+  /** The named processes given to the monitor (the real-path rows' app server and model server). */
+  childrenMs: Record<string, number>;
   otherMs: number;
   /** Share of all cores busy with other work, 0-100. */
   otherPercent: number;
@@ -44,7 +47,7 @@ function machineBusyMs(): number {
 }
 
 /** utime + stime of one process, from /proc/<pid>/stat; the name is field 2 in parentheses. */
-function processCpu(pid: string): { name: string; ms: number } | undefined {
+export function processCpu(pid: string): { name: string; ms: number } | undefined {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const close = text.lastIndexOf(')');
@@ -54,6 +57,33 @@ function processCpu(pid: string): { name: string; ms: number } | undefined {
     return { name, ms: (Number(rest[11]) + Number(rest[12])) * TICK_MS };
   } catch {
     return undefined;
+  }
+}
+
+/** Resident memory of one process in KiB (VmRSS in /proc/<pid>/status); NaN without /proc. */
+export function processRssKb(pid: number): number {
+  try {
+    const match = /^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * Connections the kernel dropped because a listen queue was full (TcpExt ListenOverflows in
+ * /proc/net/netstat, machine-wide, since boot); NaN without /proc.
+ */
+export function listenOverflows(): number {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+    const header = lines.findIndex((line) => line.startsWith('TcpExt:'));
+    const names = (lines[header] ?? '').split(/\s+/);
+    const values = (lines[header + 1] ?? '').split(/\s+/);
+    const at = names.indexOf('ListenOverflows');
+    return at < 0 ? Number.NaN : Number(values[at]);
+  } catch {
+    return Number.NaN;
   }
 }
 
@@ -94,8 +124,15 @@ function cpuBetween(before: Map<string, number>, after: Map<string, number>): nu
   return sum;
 }
 
-/** `databaseTag`: a string in the names of the benchmark's databases (and of no other). */
-export function createCpuMonitor(databaseTag: string, bridgePid?: () => number | undefined) {
+/**
+ * `databaseTag`: a string in the names of the benchmark's databases (and of no other). `children`:
+ * other processes of the bench by name (pid), each reported apart and not counted as other load.
+ */
+export function createCpuMonitor(
+  databaseTag: string,
+  bridgePid?: () => number | undefined,
+  children: Record<string, number> = {},
+) {
   let first: Snapshot | undefined;
   let last: CpuSplit | undefined;
   const snapshot = (): Snapshot => {
@@ -107,6 +144,9 @@ export function createCpuMonitor(databaseTag: string, bridgePid?: () => number |
       node: (usage.user + usage.system) / 1000,
       postgresMs: postgresMs(databaseTag),
       bridgeMs: pid ? (processCpu(String(pid))?.ms ?? 0) : 0,
+      childrenMs: Object.fromEntries(
+        Object.entries(children).map(([name, child]) => [name, processCpu(String(child))?.ms ?? Number.NaN]),
+      ),
     };
   };
   return {
@@ -120,13 +160,18 @@ export function createCpuMonitor(databaseTag: string, bridgePid?: () => number |
       const pgMs = cpuBetween(first.postgresMs, now.postgresMs);
       const bridgeMs = now.bridgeMs - first.bridgeMs;
       const busyMs = now.busyMs - first.busyMs;
+      const childrenMs = Object.fromEntries(
+        Object.entries(now.childrenMs).map(([name, ms]) => [name, ms - (first?.childrenMs[name] ?? 0)]),
+      );
+      const childrenSum = Object.values(childrenMs).reduce((a, b) => a + b, 0);
       // A backend that exits inside the window takes its in-window CPU with it (counted as other).
-      const otherMs = Math.max(0, busyMs - nodeMs - pgMs - bridgeMs);
+      const otherMs = Math.max(0, busyMs - nodeMs - pgMs - bridgeMs - childrenSum);
       const capacity = (now.at - first.at) * os.availableParallelism();
       last = {
         nodeMs,
         postgresMs: Math.max(0, pgMs),
         bridgeMs,
+        childrenMs,
         otherMs,
         otherPercent: (100 * otherMs) / capacity,
         busyPercent: (100 * busyMs) / capacity,

@@ -8,11 +8,21 @@
 //   PROFILE_STREAM=1 node bench/profile.ts         (the UI message stream instead)
 //   PROFILE_DRIVER=none node bench/profile.ts      (the no-database fakes: the app's own ceiling)
 //   PROFILE_CLIENTS=1 PROFILE_SECONDS=10 PROFILE_OUT=/tmp/turn.cpuprofile node bench/profile.ts
+//   PROFILE_PATH=real node bench/profile.ts        (the real path: see below)
+//
+// PROFILE_PATH=real profiles the app of the bench's real-path rows (./real-path.ts) instead: the
+// server in its own process under `node --cpu-prof`, its model over HTTP in another, batches of
+// new users at once over loopback. The samples of the measured batches only are summarized (the
+// profile's clock is CLOCK_MONOTONIC, as `process.hrtime` is). PROFILE_STREAM=1 streams the
+// reply; PROFILE_TOKENS (default 200) and PROFILE_PACE_MS (default 10 streamed, 0 JSON) shape it;
+// PROFILE_CLIENTS (default 200) users at once, PROFILE_BATCHES (default 5) times.
 //
 // It creates its own uniquely named database on BENCH_DATABASE_URL / TEST_DATABASE_URL (default
 // postgres://postgres@127.0.0.1:5432/postgres) and drops it at the end.
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
+import os from 'node:os';
+import { join } from 'node:path';
 import type { LanguageModel } from 'ai';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
@@ -22,6 +32,7 @@ import { Inflight } from '../src/http/inflight.ts';
 import { createServerDatabase, dropServerDatabases, RUN_TAG } from './databases.ts';
 import { jsonPost, runLoad } from './load.ts';
 import { createFakeStores, noDatabase, steadyStateHistory } from './no-db.ts';
+import { startRealPath } from './real-path.ts';
 import { createZeroModel } from './zero-model.ts';
 
 const STREAM = process.env.PROFILE_STREAM === '1';
@@ -36,7 +47,13 @@ type ProfileNode = {
   hitCount?: number;
   children?: number[];
 };
-type Profile = { nodes: ProfileNode[]; startTime: number; endTime: number; samples: number[] };
+type Profile = {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas?: number[];
+};
 
 /** A profile node's area: a package under node_modules, one of our files, or Node itself. */
 function areaOf(node: ProfileNode): string {
@@ -81,7 +98,62 @@ function summarize(profile: Profile, turns: number): string {
   ].join('\n');
 }
 
+/** The samples of `profile` taken between `from` and `to` (microseconds, the profile's clock). */
+function window(profile: Profile, from: number, to: number): Profile {
+  const samples: number[] = [];
+  let at = profile.startTime;
+  profile.samples.forEach((id, i) => {
+    at += profile.timeDeltas?.[i] ?? 0;
+    if (at >= from && at <= to) samples.push(id);
+  });
+  return { ...profile, samples, startTime: from, endTime: to };
+}
+
+async function profileRealPath(): Promise<void> {
+  const stream = STREAM;
+  const tokens = Number(process.env.PROFILE_TOKENS ?? '200');
+  const paceMs = Number(process.env.PROFILE_PACE_MS ?? (stream ? '10' : '0'));
+  const atOnce = Number(process.env.PROFILE_CLIENTS ?? '200');
+  const batches = Number(process.env.PROFILE_BATCHES ?? '5');
+  const dir = await mkdtemp(join(os.tmpdir(), 'taskchat-prof-'));
+  const path = await startRealPath({
+    databaseUrl: await createServerDatabase('profile'),
+    runTag: RUN_TAG,
+    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=250'],
+  });
+  let turns = 0;
+  let failures = 0;
+  let from = 0;
+  let to = 0;
+  try {
+    await path.setReply(tokens, paceMs);
+    for (let i = 0; i < 2; i++) await path.batch(atOnce, stream);
+    from = Number(process.hrtime.bigint() / 1000n);
+    for (let i = 0; i < batches; i++) {
+      const results = await path.batch(atOnce, stream);
+      turns += results.length;
+      failures += results.filter((r) => !r.ok).length;
+    }
+    to = Number(process.hrtime.bigint() / 1000n);
+  } finally {
+    await path.close();
+    await dropServerDatabases((message) => console.error(message));
+  }
+  const [file] = (await readdir(dir)).filter((name) => name.endsWith('.cpuprofile'));
+  if (!file) throw new Error('the server wrote no profile');
+  const profile = window(JSON.parse(await readFile(join(dir, file), 'utf8')) as Profile, from, to);
+  await writeFile(OUT, JSON.stringify(profile));
+  await rm(dir, { recursive: true, force: true });
+  console.log(
+    `real path, ${stream ? `stream, ${tokens} tokens ${paceMs} ms apart` : `JSON, ${tokens}-token reply`}, ` +
+      `${atOnce} new users at once x ${batches}: ${turns} turns, ${failures} failed`,
+  );
+  console.log(summarize(profile, turns));
+  console.log(`profile written to ${OUT}`);
+}
+
 async function main(): Promise<void> {
+  if (process.env.PROFILE_PATH === 'real') return profileRealPath();
   const config = loadConfig({
     LOG_LEVEL: 'silent',
     RATE_LIMIT_TURNS_PER_MINUTE: '0',

@@ -28,6 +28,9 @@ export type Config = Readonly<{
     migrationUrl: string;
     neonWsProxy: string | undefined;
     poolMax: number;
+    /** Statements that may wait for a pool connection at once, and how long each may wait (db/admission.ts). */
+    queueMax: number;
+    queueTimeoutMs: number;
     connectTimeoutMs: number;
     statementTimeoutMs: number;
   }>;
@@ -156,6 +159,8 @@ const Env = z.object({
     'NEON_WS_PROXY must be host:port',
   ),
   DB_POOL_MAX: int('DB_POOL_MAX', 1, 1000).default(10),
+  DB_QUEUE_MAX: int('DB_QUEUE_MAX', 0, 1_000_000).default(2000),
+  DB_QUEUE_TIMEOUT_MS: int('DB_QUEUE_TIMEOUT_MS', 100, 600_000).default(10_000),
   DB_CONNECT_TIMEOUT_MS: int('DB_CONNECT_TIMEOUT_MS', 100, 120_000).default(5000),
   DB_STATEMENT_TIMEOUT_MS: int('DB_STATEMENT_TIMEOUT_MS', 100, 600_000).default(10_000),
   OPENAI_API_KEY: optionalText,
@@ -272,6 +277,8 @@ function databaseSettings(env: Env): Config['db'] {
   const common = {
     neonWsProxy: env.NEON_WS_PROXY,
     poolMax: env.DB_POOL_MAX,
+    queueMax: env.DB_QUEUE_MAX,
+    queueTimeoutMs: env.DB_QUEUE_TIMEOUT_MS,
     connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
     statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
   };

@@ -8,7 +8,7 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import { createAdaptorServer } from '@hono/node-server';
 import { createApp } from './app.ts';
 import { type Config, redactConfig } from './config.ts';
 import type { Database } from './db/client.ts';
@@ -36,6 +36,11 @@ export type RunningServer = {
 const STOP_TURNS_BEFORE_MS = 3000;
 // While draining, connections that became idle are closed this often.
 const IDLE_SWEEP_MS = 100;
+// Connections the kernel may hold for us before we accept them (it caps this at
+// net.core.somaxconn, 4096 on current Linux). Node's default, 511, overflowed when a thousand
+// clients connected at once while the event loop was busy: the kernel dropped the rest of the
+// SYNs and those clients only retried after 1, 3, 7... seconds, whatever the server's load.
+const LISTEN_BACKLOG = 4096;
 
 /**
  * What a production start should not do silently: each is a working default for a first run on a
@@ -84,8 +89,9 @@ export async function startServer(
     observability,
     instanceId: instance.id,
   });
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+  const server = await new Promise<ReturnType<typeof createAdaptorServer>>((resolve, reject) => {
+    const s = createAdaptorServer({ fetch: app.fetch, hostname: config.host });
+    s.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => resolve(s));
     s.once('error', (error: NodeJS.ErrnoException) => {
       const where = `${config.host}:${config.port}`;
       reject(

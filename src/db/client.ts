@@ -31,6 +31,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import { WebSocket } from 'ws';
 import { type Config, isLocalHost } from '../config.ts';
+import { admitToPool } from './admission.ts';
 import { type BreakerState, Resilience, type ResilienceOptions } from './resilience.ts';
 import * as schema from './schema.ts';
 import { databaseInUse } from './startup-error.ts';
@@ -266,8 +267,9 @@ function openPg(settings: Config['db'], url: string, onStatement?: (sql: string)
   pool.on('error', () => {});
   const naming = createNaming();
   pool.on('connect', (client) => wrapQueries(client, naming, onStatement));
+  const waiting = admitToPool(pool as never, admissionOf(settings));
   const db = drizzlePg({ client: pool, schema }) as unknown as Db;
-  return { db, close: () => pool.end(), poolStats: () => poolFigures(pool) };
+  return { db, close: () => pool.end(), poolStats: () => poolFigures(pool, waiting) };
 }
 
 function openNeonPool(settings: Config['db'], url: string, onStatement?: (sql: string) => void): Handle {
@@ -292,11 +294,12 @@ function openNeonPool(settings: Config['db'], url: string, onStatement?: (sql: s
   pool.on('error', () => {});
   const naming = createNaming();
   pool.on('connect', (client: unknown) => wrapQueries(client as pg.PoolClient, naming, onStatement));
+  const waiting = admitToPool(pool as never, admissionOf(settings));
   const db = drizzleNeon({ client: pool, schema }) as unknown as Db;
   return {
     db,
     close: () => pool.end(),
-    poolStats: () => poolFigures(pool as unknown as pg.Pool),
+    poolStats: () => poolFigures(pool as unknown as pg.Pool, waiting),
   };
 }
 
@@ -386,8 +389,13 @@ function wrapQueries(client: pg.PoolClient, naming: Naming, onStatement?: (sql: 
   };
 }
 
-function poolFigures(pool: pg.Pool): PoolStats {
-  return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
+/** Statements wait at the gate (db/admission.ts), no longer in the pool's own queue. */
+function poolFigures(pool: pg.Pool, waiting: () => number): PoolStats {
+  return { total: pool.totalCount, idle: pool.idleCount, waiting: waiting() + pool.waitingCount };
+}
+
+function admissionOf(settings: Config['db']) {
+  return { connections: settings.poolMax, maxWaiting: settings.queueMax, waitMs: settings.queueTimeoutMs };
 }
 
 /** Remote hosts get TLS even when the URL does not ask; local ones follow the URL. */

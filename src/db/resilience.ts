@@ -12,8 +12,12 @@
  * like a stopped one. It is never retried (a stall would multiply the wait), and the error says
  * whether the statement may have run (`mayHaveRun`), so that callers never report a change that
  * may have been made as one that was not.
+ *
+ * A statement that got no pool connection (db/admission.ts: too many waiting, or waited too long)
+ * is load, not an outage: 503 without a retry, and the breaker does not count it.
  */
 import { causeChain } from '../causes.ts';
+import { PoolBusyError } from './admission.ts';
 
 export type Unavailability = 'unreachable' | 'timeout';
 
@@ -77,17 +81,19 @@ const CANCELLED_SQLSTATE = '57014';
 const READ_TIMEOUT_MESSAGES = [/query read timeout/i];
 
 /**
+ * `busy`: the statement never got a pool connection (the app's own queue was full or too slow).
  * `connect`: the statement never reached the server. `lost`: the connection died while it may have
  * been running. `cancelled`: the server's statement timeout cancelled it (rolled back).
  * `read_timeout`: the driver stopped waiting (it may have committed). `other`: the database answered
  * with an error of its own (a constraint, a bug): it is up.
  */
-export type ErrorKind = 'connect' | 'lost' | 'cancelled' | 'read_timeout' | 'other';
+export type ErrorKind = 'busy' | 'connect' | 'lost' | 'cancelled' | 'read_timeout' | 'other';
 
 /** Walks the cause chain (Drizzle wraps driver errors) to classify a failure. */
 export function classifyDbError(error: unknown): ErrorKind {
   let lost = false;
   for (const e of causeChain(error)) {
+    if (e instanceof PoolBusyError) return 'busy';
     if (e instanceof DbUnavailableError) return 'connect';
     const code = String((e as { code?: unknown }).code ?? '');
     const message = String((e as { message?: unknown }).message ?? '');
@@ -119,7 +125,7 @@ export function mayHaveRun(error: unknown): boolean {
 }
 
 function unavailable(error: unknown, kind: ErrorKind, retryAfterSeconds: number): DbUnavailableError {
-  const timeout = kind === 'cancelled' || kind === 'read_timeout';
+  const timeout = kind === 'cancelled' || kind === 'read_timeout' || kind === 'busy';
   return new DbUnavailableError(retryAfterSeconds, {
     cause: error,
     reason: timeout ? 'timeout' : 'unreachable',
@@ -187,6 +193,11 @@ export class Resilience {
       if ('value' in outcome) return outcome.value;
       const { error, kind } = outcome;
       if (probe) throw unavailable(error, kind, this.#retryAfterSeconds());
+      if (kind === 'busy') {
+        // Says nothing about the database's health: a trial call that met it may be made again.
+        this.#trialRunning = false;
+        throw unavailable(error, kind, 1);
+      }
       if (attempt >= attempts || !isRetryable(error, idempotent) || this.#state === 'half-open') {
         this.#failed();
         throw unavailable(error, kind, this.#retryAfterSeconds());

@@ -27,12 +27,13 @@ export type TurnAnswer = 'json' | 'stream';
  */
 export type TurnOutcome = 'ok' | 'replay' | 'failed' | 'refused' | 'unavailable' | 'error';
 /**
+ * `busy`: no pool connection in time (too many statements waiting: load, not an outage);
  * `connect`: no connection (refused, timed out, Neon waking); `lost`: the connection died during a
  * statement; `timeout`: the statement timeout or the driver's read timeout; `breaker_open`: refused
  * at once by the open circuit breaker; `other`: the database answered with an error (a constraint,
  * a bug).
  */
-export type DbErrorKind = 'connect' | 'lost' | 'timeout' | 'breaker_open' | 'other';
+export type DbErrorKind = 'busy' | 'connect' | 'lost' | 'timeout' | 'breaker_open' | 'other';
 /** `ok`; `refused`: the tool answered `{error}` (bad arguments, no such task, limit); `error`: it threw. */
 export type ToolOutcome = 'ok' | 'refused' | 'error';
 
@@ -98,7 +99,7 @@ export function createMetrics({ database, processMetrics = false }: MetricsOptio
   });
   const dbErrors = new Counter({
     name: 'taskchat_db_errors_total',
-    help: 'Failed database statements by kind (connect, lost, timeout, breaker_open, other), retried attempts included',
+    help: 'Failed database statements by kind (busy, connect, lost, timeout, breaker_open, other), retried attempts included',
     labelNames: ['kind'] as const,
     registers,
   });
