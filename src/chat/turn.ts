@@ -171,7 +171,7 @@ export function createChatTurns(deps: ChatTurnDeps) {
         earlier,
         input: {
           model,
-          tools: createTaskTools(tasks, userId, { ledger: effects, log }),
+          tools: createTaskTools(tasks, userId, { source: 'chat', ledger: effects, log }),
           history: [...pairToolExchanges(modelHistory(started.history, turnId)), ...earlier],
           settings: config.model,
           today: deps.today(),

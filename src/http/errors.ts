@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   insufficient_scope: 403,
   not_found: 404,
   conversation_busy: 409,
+  undo_conflict: 409,
   payload_too_large: 413,
   rate_limited: 429,
   internal_error: 500,
@@ -74,6 +75,6 @@ export function errorBody(code: ErrorCode, message: string, requestId?: string) 
   return { error: { code, message, ...(requestId ? { requestId } : {}) } };
 }
 
-export function notFound(what: 'Conversation' | 'Task'): ApiError {
+export function notFound(what: 'Change' | 'Conversation' | 'Task'): ApiError {
   return new ApiError('not_found', `${what} not found`);
 }

@@ -36,8 +36,10 @@ const ERROR_MEANINGS: Record<string, string> = {
   unauthorized: 'missing, expired, forged or wrongly signed credentials',
   forbidden_origin: 'an `Origin` (or dev-mode `Host`) that is not allowed',
   insufficient_scope: 'the token’s scopes do not allow this',
-  not_found: 'no such conversation or task for this user (another user’s answers the same)',
+  not_found: 'no such conversation, task or change for this user (another user’s answers the same)',
   conversation_busy: 'another turn of the same conversation is still running',
+  undo_conflict:
+    'the task changed after the change to undo, or it was already undone; the message says which',
   payload_too_large: 'body over the limit; the connection is closed',
   rate_limited: 'the user’s turns per minute are used up; `Retry-After` says when one frees up',
   internal_error: 'a bug; the message never carries internal detail',

@@ -1,6 +1,6 @@
 /**
  * @module mcp/server
- * The five task tools as an MCP server bound to one user: the same definitions the model gets
+ * The task tools as an MCP server bound to one user: the same definitions the model gets
  * (`taskTools`: names, descriptions, JSON schemas, validation and `runTaskTool`), so an MCP host
  * and taskchat's own chat can never disagree about what a tool takes or does. Built on the MCP
  * SDK v2's low-level `Server`, which serves both protocol generations (2025-11-25 with its
@@ -92,6 +92,12 @@ const TOOL_PRESENTATION: Record<TaskToolName, Presentation> = {
     title: 'Delete task',
     hints: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   },
+  // Destructive: undoing an add removes the task. Not idempotent: without change_id a second call
+  // undoes the next change (and a repeat of the same change_id is refused).
+  undo_change: {
+    title: 'Undo change',
+    hints: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  },
 };
 
 /** The scope a call of `name` needs: `tasks:read` for read-only tools, `tasks:write` otherwise. */
@@ -169,7 +175,7 @@ export function createMcpServer(
     }
     let result: TaskToolResult;
     try {
-      result = await runTaskTool(repo, userId, name, args ?? {}, { log: options.logger });
+      result = await runTaskTool(repo, userId, name, args ?? {}, { source: 'mcp', log: options.logger });
     } catch (error) {
       return failedCall(error, name, options.logger);
     }
@@ -194,7 +200,7 @@ function failedCall(error: unknown, tool: TaskToolName, logger: Logger | undefin
   const { code, message, headers } = describeError(error);
   if (code === 'internal_error') logger?.error('mcp tool call failed', { tool, ...errorFields(error) });
   else logger?.warn(`mcp tool call failed: ${code}`, { tool, ...errorFields(error) });
-  const changes = taskTools[tool].resultOf !== undefined;
+  const changes = taskTools[tool].replay !== undefined;
   const outcome = !changes
     ? ''
     : error instanceof DbUnavailableError && error.mayHaveRun
