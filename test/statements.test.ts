@@ -39,15 +39,12 @@ describe.each(testDrivers)('statements per chat turn on %s', (driver) => {
 
   it('is 1 statement for each change tool call, undo_change included', async () => {
     const user = 'changer';
+    // One call per step: the calls of one step run at the same time, in no set order.
     h.fake.reply(
-      {
-        toolCalls: [
-          { name: 'add_task', args: { title: 'undo me' } },
-          { name: 'update_task', args: { task_id: 1, title: 'renamed' } },
-          { name: 'complete_task', args: { task_id: 1 } },
-          { name: 'delete_task', args: { task_id: 1 } },
-        ],
-      },
+      { toolCalls: [{ name: 'add_task', args: { title: 'undo me' } }] },
+      { toolCalls: [{ name: 'update_task', args: { task_id: 1, title: 'renamed' } }] },
+      { toolCalls: [{ name: 'complete_task', args: { task_id: 1 } }] },
+      { toolCalls: [{ name: 'delete_task', args: { task_id: 1 } }] },
       { toolCalls: [{ name: 'undo_change', args: {} }] },
       { toolCalls: [{ name: 'undo_change', args: { change_id: 3 } }] },
       { text: 'done' },

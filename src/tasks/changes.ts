@@ -184,6 +184,7 @@ export function createChangeLog(database: Database): ChangeLog {
   return {
     async changes(userId, options = {}) {
       const limit = Math.min(Math.max(options.limit ?? DEFAULT_LIST_LIMIT, 1), MAX_LIST_LIMIT);
+      // Change ids are Postgres integers like task ids: the largest one is past every change.
       const before = options.before ?? MAX_TASK_ID;
       const rows = await database.run((db) => list<{ change: ChangeJson }>(db, { userId, before, limit }), {
         idempotent: true,

@@ -13,10 +13,13 @@
  * (user_id, id) key and the (user_id, completed, id desc) index. Reads run as idempotent so a
  * connection lost mid-statement is retried; writes are only retried when they surely never ran.
  *
- * A change made by a chat turn carries an `EffectRecord`: the same statement then also records the
- * change in `turn_effects` (a data-modifying CTE around the write), so the fact that the task was
- * changed is committed with the change itself, or not at all, at no extra round trip. A re-run of
- * the turn finds it there even when this process never learnt whether the write committed.
+ * Every write says who makes it (`ChangeOrigin`: chat, mcp, rest, worker) and logs itself in the
+ * change log (`task_changes`, ./changes.ts) in the same statement: the task before (read locked) and
+ * after, numbered from the user's counter row, which only moves when something changed. A change
+ * made by a chat turn also carries an `EffectRecord`: the same statement then records the change in
+ * `turn_effects` too (data-modifying CTEs beside the write, ./recorded.ts), so the fact that the task
+ * was changed is committed with the change itself, or not at all, at no extra round trip. A re-run
+ * of the turn finds it there even when this process never learnt whether the write committed.
  */
 import {
   and,
