@@ -40,18 +40,23 @@ function cannedTask(title: string): Task {
 }
 
 /** Every method answers at once with a canned result: the tools' own work minus the SQL. */
+let nextChangeId = 0;
+const canned = (task: Task) => ({ task, changeId: ++nextChangeId });
+
 export const cannedRepository: TaskRepository = {
-  add: async (_userId, task) => cannedTask(task.title),
+  add: async (_userId, task) => canned(cannedTask(task.title)),
   get: async (_userId, taskId) => ({ ...cannedTask('canned'), id: taskId }),
   list: async () => ({ tasks: [cannedTask('canned')], total: 1 }),
-  setCompleted: async (_userId, taskId) => ({ ...cannedTask('canned'), id: taskId, completed: true }),
-  update: async (_userId, taskId) => ({ ...cannedTask('canned'), id: taskId }),
-  remove: async (_userId, taskId) => ({ ...cannedTask('canned'), id: taskId }),
+  setCompleted: async (_userId, taskId) => canned({ ...cannedTask('canned'), id: taskId, completed: true }),
+  update: async (_userId, taskId) => canned({ ...cannedTask('canned'), id: taskId }),
+  remove: async (_userId, taskId) => canned({ ...cannedTask('canned'), id: taskId }),
+  changes: async () => [],
+  undo: async () => ({ outcome: 'not_found' }),
 };
 
 /** One virtual client of the SDK-only ceiling: its own user and in-memory conversation. */
 export function createSdkOnlyClient(model: LanguageModel, config: Config, userId: string) {
-  const tools = createTaskTools(cannedRepository, userId);
+  const tools = createTaskTools(cannedRepository, userId, { source: 'chat' });
   let stored: StoredMessage[] = [];
   let seq = 0;
   return {
@@ -125,6 +130,8 @@ export function createFakeStores(history: StoredMessage[], onStatement: () => vo
     setCompleted: counted(cannedRepository.setCompleted),
     update: counted(cannedRepository.update),
     remove: counted(cannedRepository.remove),
+    changes: counted(cannedRepository.changes),
+    undo: counted(cannedRepository.undo),
   };
   return { turns, tasks };
 }

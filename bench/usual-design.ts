@@ -30,10 +30,12 @@ export function createUsualStores(database: Database): { turns: TurnStore; tasks
   const repo = createTaskRepository(database);
   const tasks: TaskRepository = {
     ...repo,
-    add: (userId, task) => repo.add(userId, task),
-    setCompleted: (userId, taskId, completed) => repo.setCompleted(userId, taskId, completed),
-    update: (userId, taskId, patch) => repo.update(userId, taskId, patch),
-    remove: (userId, taskId) => repo.remove(userId, taskId),
+    add: (userId, task, { source }) => repo.add(userId, task, { source }),
+    setCompleted: (userId, taskId, completed, { source }) =>
+      repo.setCompleted(userId, taskId, completed, { source }),
+    update: (userId, taskId, patch, { source }) => repo.update(userId, taskId, patch, { source }),
+    remove: (userId, taskId, { source }) => repo.remove(userId, taskId, { source }),
+    undo: (userId, changeId, { source }) => repo.undo(userId, changeId, { source }),
   };
   return { turns: createUsualTurnStore(database), tasks };
 }

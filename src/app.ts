@@ -44,6 +44,7 @@ import {
 } from './observability/instrument.ts';
 import { metricsRoute } from './observability/metrics.ts';
 import { pageRoutes } from './page/routes.ts';
+import { changeRoutes } from './tasks/change-routes.ts';
 import { createTaskRepository, type TaskRepository } from './tasks/repository.ts';
 import { taskRoutes } from './tasks/routes.ts';
 
@@ -180,6 +181,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(scopeByMethod(resource));
   app.route('/', chatRoutes({ config, turns, conversations }));
   app.route('/', taskRoutes(tasks));
+  app.route('/', changeRoutes(tasks));
 
   app.notFound(routeNotFound(app));
 

@@ -46,7 +46,8 @@ describe.each(testDrivers)('POST /chat on %s', (driver) => {
       },
     ]);
     const id = added.toolCalls[0]?.result.id as number;
-    expect(await h.tasks(user)).toEqual([added.toolCalls[0]?.result]);
+    // The task is the result without the change id the change answered.
+    expect(await h.tasks(user)).toEqual([{ ...added.toolCalls[0]?.result, change_id: undefined }]);
     const conversationId = added.conversationId;
 
     h.fake.reply(
@@ -69,7 +70,12 @@ describe.each(testDrivers)('POST /chat on %s', (driver) => {
 
     h.fake.reply({ toolCalls: [{ name: 'delete_task', args: { task_id: id } }] }, { text: 'Deleted.' });
     const deleted = await h.say(user, 'delete it', { conversationId });
-    expect(deleted.toolCalls[0]?.result).toEqual({ task_id: id, deleted: true, title: 'buy oat milk' });
+    expect(deleted.toolCalls[0]?.result).toEqual({
+      task_id: id,
+      deleted: true,
+      title: 'buy oat milk',
+      change_id: expect.any(Number),
+    });
     expect(await h.tasks(user)).toEqual([]);
   });
 
@@ -165,7 +171,7 @@ describe.each(testDrivers)('POST /chat on %s', (driver) => {
     const attack = await h.say('attacker', 'mess with task');
     for (const call of attack.toolCalls) expect(call.result).toEqual({ error: `Task #${id} not found.` });
     expect(JSON.stringify(attack)).not.toContain('private plan');
-    expect(await h.tasks('victim')).toEqual([victim.toolCalls[0]?.result]);
+    expect(await h.tasks('victim')).toEqual([{ ...victim.toolCalls[0]?.result, change_id: undefined }]);
   });
 
   it('replays a repeated messageId without calling the model or the tools again', async () => {

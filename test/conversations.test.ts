@@ -322,8 +322,8 @@ const conversations: Conversation[] = [
           ],
           check: ({ answer, ids }) => {
             expect(answer.toolCalls.map((c) => c.result)).toEqual([
-              { task_id: ids[0], deleted: true, title: 'Old report' },
-              { task_id: ids[1], deleted: true, title: 'Old slides' },
+              { task_id: ids[0], deleted: true, title: 'Old report', change_id: expect.any(Number) },
+              { task_id: ids[1], deleted: true, title: 'Old slides', change_id: expect.any(Number) },
             ]);
           },
           expectTasks: [{ title: 'New budget' }],

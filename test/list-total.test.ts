@@ -40,7 +40,13 @@ describe.each(testDrivers)('the total of a task list on %s', (driver) => {
   });
 
   it('reads the same through the tool and the REST route', async () => {
-    const tool = await runTaskTool(createTaskRepository(t.database), 'many', 'list_tasks', { limit: 1 });
+    const tool = await runTaskTool(
+      createTaskRepository(t.database),
+      'many',
+      'list_tasks',
+      { limit: 1 },
+      { source: 'mcp' },
+    );
     expect(tool).toMatchObject({ total: TOTAL_CAP + 1 });
     const app = createTestApp(t);
     const res = await app.request('/tasks?status=completed&limit=1', { headers: { 'x-user-id': 'many' } });

@@ -66,15 +66,19 @@ async function exerciseTools(client: AnyClient): Promise<void> {
     expect(tool.annotations).toEqual({
       title: tool.title,
       readOnlyHint: name === 'list_tasks',
-      destructiveHint: name === 'delete_task',
-      idempotentHint: name !== 'add_task',
+      // Undoing an add removes the task; without change_id a second undo undoes the next change.
+      destructiveHint: name === 'delete_task' || name === 'undo_change',
+      idempotentHint: name !== 'add_task' && name !== 'undo_change',
       openWorldHint: false,
     });
   }
 
   const first = await callOk(client, 'add_task', { title: 'buy milk', priority: 'high' });
   const second = await callOk(client, 'add_task', { title: 'call the dentist', due_date: '2027-01-15' });
-  expect(await callOk(client, 'list_tasks', { limit: 1 })).toEqual({ tasks: [second], total: 2 });
+  expect(await callOk(client, 'list_tasks', { limit: 1 })).toEqual({
+    tasks: [{ ...second, change_id: undefined }],
+    total: 2,
+  });
   const done = await callOk(client, 'complete_task', { task_id: first.id });
   expect(done).toMatchObject({ id: first.id, completed: true });
   const reopened = await callOk(client, 'complete_task', { task_id: first.id, completed: false });
@@ -86,6 +90,7 @@ async function exerciseTools(client: AnyClient): Promise<void> {
     task_id: second.id,
     deleted: true,
     title: 'call the dentist',
+    change_id: expect.any(Number),
   });
   expect(await callOk(client, 'list_tasks', { status: 'pending', limit: 5 })).toMatchObject({ total: 1 });
 
@@ -272,7 +277,7 @@ describe('a 2026-era stdio host on an embedded database directory', () => {
       const database = await createDatabase(testConfig({ DATABASE_URL: url }).db);
       try {
         const { tasks } = await createTaskRepository(database).list('carol', { status: 'all', limit: 10 });
-        expect(tasks).toEqual([added]);
+        expect(tasks).toEqual([{ ...added, change_id: undefined }]);
       } finally {
         await database.close();
       }

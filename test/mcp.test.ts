@@ -99,7 +99,7 @@ describe.each(testDrivers)('MCP over Streamable HTTP on %s', (driver) => {
 
   const repoTasks = async (userId: string) => (await repo.list(userId, { status: 'all', limit: 100 })).tasks;
 
-  it('lists the five tools with the descriptions and input schemas the model gets', async () => {
+  it('lists the tools with the descriptions and input schemas the model gets', async () => {
     const client = await connect(newUser());
     await expectModelTools(client);
     const { tools } = await client.listTools();
@@ -115,11 +115,13 @@ describe.each(testDrivers)('MCP over Streamable HTTP on %s', (driver) => {
     const alice = newUser();
     const client = await connect(alice);
 
-    const added = await callOk(client, 'add_task', {
+    // Every change answers the id of its change in the change log; the task itself is the rest.
+    const { change_id: addedChange, ...added } = await callOk(client, 'add_task', {
       title: 'buy milk',
       due_date: '2027-05-01',
       priority: 'high',
     });
+    expect(addedChange).toBe(1);
     expect(added).toMatchObject({
       title: 'buy milk',
       dueDate: '2027-05-01',
@@ -133,12 +135,14 @@ describe.each(testDrivers)('MCP over Streamable HTTP on %s', (driver) => {
     expect(await callOk(client, 'list_tasks', {})).toEqual({ tasks: [added], total: 1 });
     expect(await callOk(client, 'list_tasks', { status: 'completed' })).toEqual({ tasks: [], total: 0 });
 
-    const completed = await callOk(client, 'complete_task', { task_id: id });
+    const { change_id: _completedChange, ...completed } = await callOk(client, 'complete_task', {
+      task_id: id,
+    });
     expect(completed).toMatchObject({ id, completed: true });
     expect(await getTasks(alice, 'completed')).toEqual([completed]);
     expect(await getTasks(alice, 'pending')).toEqual([]);
 
-    const updated = await callOk(client, 'update_task', {
+    const { change_id: _updatedChange, ...updated } = await callOk(client, 'update_task', {
       task_id: id,
       title: 'buy oat milk',
       description: 'two litres',
@@ -150,6 +154,7 @@ describe.each(testDrivers)('MCP over Streamable HTTP on %s', (driver) => {
       task_id: id,
       deleted: true,
       title: 'buy oat milk',
+      change_id: 4,
     });
     expect(await getTasks(alice)).toEqual([]);
     expect(await repoTasks(alice)).toEqual([]);
@@ -157,7 +162,11 @@ describe.each(testDrivers)('MCP over Streamable HTTP on %s', (driver) => {
 
   it("answers another user's task id with an isError result naming nothing, and leaves it alone", async () => {
     const alice = newUser();
-    const secret = await repo.add(alice, { title: 'surprise party for Bob', description: 'the cake' });
+    const { task: secret } = await repo.add(
+      alice,
+      { title: 'surprise party for Bob', description: 'the cake' },
+      { source: 'rest' },
+    );
     const bob = await connect(newUser());
     const missing = 2_000_000_000;
     for (const [name, extra] of [
@@ -258,6 +267,8 @@ describe('MCP server without a database', () => {
       setCompleted: unavailable,
       update: unavailable,
       remove: unavailable,
+      changes: unavailable,
+      undo: unavailable,
     };
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
     const server = createMcpServer(repo, 'alice');
@@ -331,7 +342,8 @@ describe('MCP over stdio', () => {
     await expectModelTools(client);
     const added = await callOk(client, 'add_task', { title: 'water the plants', priority: 'low' });
     expect(added).toMatchObject({ title: 'water the plants', priority: 'low', completed: false });
-    expect(await callOk(client, 'list_tasks', { status: 'pending' })).toEqual({ tasks: [added], total: 1 });
+    const task = { ...added, change_id: undefined };
+    expect(await callOk(client, 'list_tasks', { status: 'pending' })).toEqual({ tasks: [task], total: 1 });
     expect(await callTool(client, 'delete_task', { task_id: 2_000_000_000 })).toMatchObject({
       isError: true,
       text: 'Task #2000000000 not found.',
@@ -354,7 +366,7 @@ describe('MCP over stdio', () => {
     const database = await createDatabase(config.db);
     try {
       const { tasks } = await createTaskRepository(database).list('bob', { status: 'all', limit: 10 });
-      expect(tasks).toEqual([added]);
+      expect(tasks).toEqual([{ ...added, change_id: undefined }]);
     } finally {
       await database.close();
     }

@@ -64,9 +64,9 @@ describe.each(engines)(`migration ${TAG} on %s`, (engine) => {
         { user_id: 'cy', id: 1, title: 'c-1' },
       ]);
       const repo = createTaskRepository(database);
-      expect((await repo.add('ann', { title: 'a-3' })).id).toBe(3);
-      expect((await repo.add('bob', { title: 'b-3' })).id).toBe(3);
-      expect((await repo.add('dee', { title: 'd-1' })).id).toBe(1);
+      expect((await repo.add('ann', { title: 'a-3' }, { source: 'rest' })).task.id).toBe(3);
+      expect((await repo.add('bob', { title: 'b-3' }, { source: 'rest' })).task.id).toBe(3);
+      expect((await repo.add('dee', { title: 'd-1' }, { source: 'rest' })).task.id).toBe(1);
       const bobs = (await repo.list('bob', { status: 'all', limit: 10 })).tasks;
       expect(bobs.map((task) => [task.id, task.title])).toEqual([
         [3, 'b-3'],

@@ -36,7 +36,7 @@ describe.each(testDrivers)('Responses API on %s', (driver) => {
         result: expect.objectContaining({ title: 'buy milk', priority: 'high', completed: false }),
       },
     ]);
-    expect(await h.tasks(user)).toEqual([answer.toolCalls[0]?.result]);
+    expect(await h.tasks(user)).toEqual([{ ...answer.toolCalls[0]?.result, change_id: undefined }]);
 
     const [first, second] = h.fake.requests.slice(before);
     expect(h.fake.requests).toHaveLength(before + 2);

@@ -103,7 +103,11 @@ describe.each(testDrivers)('rollback on %s', (driver) => {
   it('rolling back the newest migration and migrating again round-trips and keeps older data', async () => {
     const before = await catalog();
     // Written the way the app writes tasks, so it fits whatever the newest schema is.
-    await createTaskRepository(t.database).add('ann', { title: 'kept through the rollback' });
+    await createTaskRepository(t.database).add(
+      'ann',
+      { title: 'kept through the rollback' },
+      { source: 'rest' },
+    );
 
     expect(await rollback()).toEqual([newest]);
     expect(await appliedCount()).toBe(tags.length - 1);

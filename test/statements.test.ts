@@ -36,4 +36,22 @@ describe.each(testDrivers)('statements per chat turn on %s', (driver) => {
     for (let i = 0; i < 20; i++) await countTurn(1, conversationId);
     expect((await countTurn(0, conversationId)).count).toBe(2);
   });
+
+  it('is 1 statement for each change tool call, undo_change included', async () => {
+    const user = 'changer';
+    // One call per step: the calls of one step run at the same time, in no set order.
+    h.fake.reply(
+      { toolCalls: [{ name: 'add_task', args: { title: 'undo me' } }] },
+      { toolCalls: [{ name: 'update_task', args: { task_id: 1, title: 'renamed' } }] },
+      { toolCalls: [{ name: 'complete_task', args: { task_id: 1 } }] },
+      { toolCalls: [{ name: 'delete_task', args: { task_id: 1 } }] },
+      { toolCalls: [{ name: 'undo_change', args: {} }] },
+      { toolCalls: [{ name: 'undo_change', args: { change_id: 3 } }] },
+      { text: 'done' },
+    );
+    statements.length = 0;
+    const answer = await h.say(user, 'go');
+    expect(answer.toolCalls.map((call) => call.result.change_id)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(statements).toHaveLength(2 + 6);
+  });
 });

@@ -97,7 +97,9 @@ describe.each(testDrivers)('task numbers per user on %s', (driver) => {
       expect((await say(user, 'add from chat')).toolCalls[0]?.result.id).toBe(2);
       const viaMcp = await mcp.callTool({ name: 'add_task', arguments: { title: 'from mcp' } });
       expect(viaMcp.structuredContent).toMatchObject({ id: 3, title: 'from mcp' });
-      expect(await runTaskTool(repo, user, 'add_task', { title: 'from a tool' })).toMatchObject({ id: 4 });
+      expect(
+        await runTaskTool(repo, user, 'add_task', { title: 'from a tool' }, { source: 'mcp' }),
+      ).toMatchObject({ id: 4 });
 
       // Each interface reaches the task another one numbered.
       const completed = await mcp.callTool({ name: 'complete_task', arguments: { task_id: 1 } });
@@ -105,10 +107,11 @@ describe.each(testDrivers)('task numbers per user on %s', (driver) => {
       expect((await say(user, 'done 3')).toolCalls[0]?.result).toMatchObject({ id: 3, title: 'from mcp' });
       const patched = await http(user, 'PATCH', '/tasks/2', { priority: 'high' });
       expect(await patched.json()).toMatchObject({ id: 2, title: 'from chat', priority: 'high' });
-      expect(await runTaskTool(repo, user, 'delete_task', { task_id: 4 })).toEqual({
+      expect(await runTaskTool(repo, user, 'delete_task', { task_id: 4 }, { source: 'mcp' })).toEqual({
         task_id: 4,
         deleted: true,
         title: 'from a tool',
+        change_id: expect.any(Number),
       });
       const listed = await mcp.callTool({ name: 'list_tasks', arguments: {} });
       expect((listed.structuredContent as { tasks: Task[] }).tasks.map((task) => task.id)).toEqual([3, 2, 1]);
@@ -139,7 +142,7 @@ describe.each(testDrivers)('task numbers per user on %s', (driver) => {
       Array.from({ length: n }, (_, i) =>
         i % 2 === 0
           ? postTask(user, `http ${i}`)
-          : (runTaskTool(repo, user, 'add_task', { title: `tool ${i}` }) as Promise<Task>),
+          : (runTaskTool(repo, user, 'add_task', { title: `tool ${i}` }, { source: 'mcp' }) as Promise<Task>),
       ).concat(Array.from({ length: 6 }, (_, i) => postTask(other, `other ${i}`))),
     );
     const ids = added.slice(0, n).map((task) => task.id);

@@ -103,7 +103,9 @@ describe.each(testDrivers)('task routes on %s', (driver) => {
       ];
       for (const [body, field, args] of cases) {
         const error = await refused(await send(user, 'POST', '/tasks', body), 400);
-        const tool = (await runTaskTool(createTaskRepository(t.database), user, 'add_task', args)) as {
+        const tool = (await runTaskTool(createTaskRepository(t.database), user, 'add_task', args, {
+          source: 'mcp',
+        })) as {
           error: string;
         };
         const toolWords = tool.error

@@ -7,7 +7,12 @@ import { asSchema, generateText, stepCountIs, type ToolSet } from 'ai';
 import { MockLanguageModelV4 } from 'ai/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DbUnavailableError } from '../src/db/resilience.ts';
-import { createTaskRepository, type TaskRepository } from '../src/tasks/repository.ts';
+import {
+  createTaskRepository,
+  type NewTask,
+  type TaskPatch,
+  type TaskRepository,
+} from '../src/tasks/repository.ts';
 import { isCalendarDate, type Task } from '../src/tasks/task.ts';
 import { createTaskTools, runTaskTool, taskToolNames } from '../src/tasks/tools.ts';
 import { createTestDb, type TestDb, testDrivers } from './support/db.ts';
@@ -36,6 +41,17 @@ describe.each(testDrivers)('tasks on %s', (driver) => {
   });
   afterAll(() => t?.drop());
 
+  const rest = { source: 'rest' } as const;
+  /** The repository's writes as the REST routes make them, answering the task. */
+  const writes = {
+    add: async (user: string, task: NewTask) => (await repo.add(user, task, rest)).task,
+    setCompleted: async (user: string, taskId: number, completed: boolean) =>
+      (await repo.setCompleted(user, taskId, completed, rest))?.task,
+    update: async (user: string, taskId: number, patch: TaskPatch) =>
+      (await repo.update(user, taskId, patch, rest))?.task,
+    remove: async (user: string, taskId: number) => (await repo.remove(user, taskId, rest))?.task,
+  };
+
   /** Runs `action` and returns how many statements it sent. */
   async function countStatements(action: () => Promise<unknown>): Promise<number> {
     statements.length = 0;
@@ -45,7 +61,7 @@ describe.each(testDrivers)('tasks on %s', (driver) => {
 
   describe('repository', () => {
     it('adds a task with the contract shape and defaults', async () => {
-      const task = await repo.add(newUser(), { title: 'buy milk' });
+      const task = await writes.add(newUser(), { title: 'buy milk' });
       expect(Object.keys(task).sort()).toEqual(
         ['completed', 'createdAt', 'description', 'dueDate', 'id', 'priority', 'title', 'updatedAt'].sort(),
       );
@@ -62,7 +78,7 @@ describe.each(testDrivers)('tasks on %s', (driver) => {
     });
 
     it('adds a task with every field', async () => {
-      const task = await repo.add(newUser(), {
+      const task = await writes.add(newUser(), {
         title: 'file taxes',
         description: 'forms in the drawer',
         dueDate: '2027-04-15',
@@ -80,7 +96,7 @@ describe.each(testDrivers)('tasks on %s', (driver) => {
       const user = newUser();
       const added: Task[] = [];
       for (const title of ['one', 'two', 'three', 'four', 'five'])
-        added.push(await repo.add(user, { title }));
+        added.push(await writes.add(user, { title }));
       const page = await repo.list(user, { status: 'all', limit: 2 });
       expect(page.total).toBe(5);
       expect(page.tasks.map((task) => task.title)).toEqual(['five', 'four']);
@@ -95,9 +111,9 @@ describe.each(testDrivers)('tasks on %s', (driver) => {
 
     it('filters by status', async () => {
       const user = newUser();
-      const a = await repo.add(user, { title: 'a' });
-      const b = await repo.add(user, { title: 'b' });
-      await repo.setCompleted(user, a.id, true);
+      const a = await writes.add(user, { title: 'a' });
+      const b = await writes.add(user, { title: 'b' });
+      await writes.setCompleted(user, a.id, true);
       const titles = async (status: 'all' | 'pending' | 'completed') =>
         (await repo.list(user, { status, limit: 10 })).tasks.map((task) => task.title);
       expect(await titles('pending')).toEqual(['b']);
@@ -109,9 +125,9 @@ describe.each(testDrivers)('tasks on %s', (driver) => {
 
     it('searches title and description, case-insensitively', async () => {
       const user = newUser();
-      await repo.add(user, { title: 'Buy MILK' });
-      await repo.add(user, { title: 'call mom', description: 'about the milkman' });
-      await repo.add(user, { title: 'walk the dog' });
+      await writes.add(user, { title: 'Buy MILK' });
+      await writes.add(user, { title: 'call mom', description: 'about the milkman' });
+      await writes.add(user, { title: 'walk the dog' });
       const page = await repo.list(user, { status: 'all', search: 'milk', limit: 10 });
       expect(page.tasks.map((task) => task.title)).toEqual(['call mom', 'Buy MILK']);
       expect(page.total).toBe(2);
@@ -122,7 +138,7 @@ describe.each(testDrivers)('tasks on %s', (driver) => {
     it('treats LIKE wildcards in a search as plain characters', async () => {
       const user = newUser();
       for (const title of ['100% done', '100 done', 'a_b', 'axb', 'back\\slash', 'backslash']) {
-        await repo.add(user, { title });
+        await writes.add(user, { title });
       }
       const search = async (text: string) =>
         (await repo.list(user, { status: 'all', search: text, limit: 10 })).tasks.map((task) => task.title);
@@ -134,22 +150,22 @@ describe.each(testDrivers)('tasks on %s', (driver) => {
 
     it('completing twice keeps a task completed, and completed:false reopens it', async () => {
       const user = newUser();
-      const task = await repo.add(user, { title: 'water plants' });
+      const task = await writes.add(user, { title: 'water plants' });
       await sleep(5);
-      const done = await repo.setCompleted(user, task.id, true);
+      const done = await writes.setCompleted(user, task.id, true);
       expect(done).toMatchObject({ id: task.id, completed: true });
       expect(done && done.updatedAt > task.updatedAt).toBe(true);
-      const again = await repo.setCompleted(user, task.id, true);
+      const again = await writes.setCompleted(user, task.id, true);
       expect(again).toEqual(done);
-      const reopened = await repo.setCompleted(user, task.id, false);
+      const reopened = await writes.setCompleted(user, task.id, false);
       expect(reopened).toMatchObject({ id: task.id, completed: false });
     });
 
     it('updates only the given fields, clears with null, and bumps updatedAt', async () => {
       const user = newUser();
-      const task = await repo.add(user, { title: 'draft', description: 'notes', dueDate: '2027-01-01' });
+      const task = await writes.add(user, { title: 'draft', description: 'notes', dueDate: '2027-01-01' });
       await sleep(5);
-      const updated = await repo.update(user, task.id, {
+      const updated = await writes.update(user, task.id, {
         title: 'final',
         priority: 'low',
         description: null,
@@ -163,36 +179,36 @@ describe.each(testDrivers)('tasks on %s', (driver) => {
         createdAt: task.createdAt,
       });
       expect(updated && updated.updatedAt > task.updatedAt).toBe(true);
-      expect(await repo.update(user, task.id, { dueDate: null })).toMatchObject({ dueDate: null });
+      expect(await writes.update(user, task.id, { dueDate: null })).toMatchObject({ dueDate: null });
     });
 
     it('removes a task and returns it; removing it again finds nothing', async () => {
       const user = newUser();
-      const task = await repo.add(user, { title: 'temporary' });
-      expect(await repo.remove(user, task.id)).toEqual(task);
-      expect(await repo.remove(user, task.id)).toBeUndefined();
+      const task = await writes.add(user, { title: 'temporary' });
+      expect(await writes.remove(user, task.id)).toEqual(task);
+      expect(await writes.remove(user, task.id)).toBeUndefined();
       expect(await repo.list(user, { status: 'all', limit: 10 })).toEqual({ tasks: [], total: 0 });
     });
 
     it('answers undefined for a task id that does not exist', async () => {
       const user = newUser();
       const missing = 2_000_000_000;
-      expect(await repo.setCompleted(user, missing, true)).toBeUndefined();
-      expect(await repo.update(user, missing, { title: 'x' })).toBeUndefined();
-      expect(await repo.remove(user, missing)).toBeUndefined();
+      expect(await writes.setCompleted(user, missing, true)).toBeUndefined();
+      expect(await writes.update(user, missing, { title: 'x' })).toBeUndefined();
+      expect(await writes.remove(user, missing)).toBeUndefined();
     });
 
     it("another user's task answers exactly like a missing one and stays unchanged", async () => {
       const alice = newUser();
       const bob = newUser();
-      const task = await repo.add(alice, { title: "alice's secret", description: 'private' });
+      const task = await writes.add(alice, { title: "alice's secret", description: 'private' });
       expect(await repo.list(bob, { status: 'all', search: 'secret', limit: 100 })).toEqual({
         tasks: [],
         total: 0,
       });
-      expect(await repo.setCompleted(bob, task.id, true)).toBeUndefined();
-      expect(await repo.update(bob, task.id, { title: 'hacked' })).toBeUndefined();
-      expect(await repo.remove(bob, task.id)).toBeUndefined();
+      expect(await writes.setCompleted(bob, task.id, true)).toBeUndefined();
+      expect(await writes.update(bob, task.id, { title: 'hacked' })).toBeUndefined();
+      expect(await writes.remove(bob, task.id)).toBeUndefined();
       expect(await repo.list(alice, { status: 'all', limit: 10 })).toEqual({ tasks: [task], total: 1 });
     });
 
@@ -201,21 +217,21 @@ describe.each(testDrivers)('tasks on %s', (driver) => {
       let id = 0;
       expect(
         await countStatements(async () => {
-          id = (await repo.add(user, { title: 'count me' })).id;
+          id = (await writes.add(user, { title: 'count me' })).id;
         }),
       ).toBe(1);
       expect(
         await countStatements(() => repo.list(user, { status: 'pending', search: 'me', limit: 5 })),
       ).toBe(1);
-      expect(await countStatements(() => repo.setCompleted(user, id, true))).toBe(1);
-      expect(await countStatements(() => repo.update(user, id, { title: 'counted' }))).toBe(1);
-      expect(await countStatements(() => repo.remove(user, id))).toBe(1);
+      expect(await countStatements(() => writes.setCompleted(user, id, true))).toBe(1);
+      expect(await countStatements(() => writes.update(user, id, { title: 'counted' }))).toBe(1);
+      expect(await countStatements(() => writes.remove(user, id))).toBe(1);
     });
   });
 
   describe('tools as the model calls them', () => {
     it('add_task creates a task and returns it', async () => {
-      const tools = createTaskTools(repo, newUser());
+      const tools = createTaskTools(repo, newUser(), { source: 'chat' });
       const task = await call(tools, 'add_task', {
         title: '  buy bread  ',
         due_date: '2028-02-29',
@@ -232,7 +248,7 @@ describe.each(testDrivers)('tasks on %s', (driver) => {
     });
 
     it('list_tasks returns {tasks, total} with defaults and filters', async () => {
-      const tools = createTaskTools(repo, newUser());
+      const tools = createTaskTools(repo, newUser(), { source: 'chat' });
       for (let i = 1; i <= 3; i++) await call(tools, 'add_task', { title: `chore ${i}` });
       const all = await call(tools, 'list_tasks', {});
       expect(all.total).toBe(3);
@@ -245,7 +261,7 @@ describe.each(testDrivers)('tasks on %s', (driver) => {
     });
 
     it('complete_task completes by default, stays completed, and reopens with completed:false', async () => {
-      const tools = createTaskTools(repo, newUser());
+      const tools = createTaskTools(repo, newUser(), { source: 'chat' });
       const task = await call(tools, 'add_task', { title: 'stretch' });
       expect(await call(tools, 'complete_task', { task_id: task.id })).toMatchObject({ completed: true });
       expect(await call(tools, 'complete_task', { task_id: task.id })).toMatchObject({ completed: true });
@@ -255,7 +271,7 @@ describe.each(testDrivers)('tasks on %s', (driver) => {
     });
 
     it('update_task changes the given fields', async () => {
-      const tools = createTaskTools(repo, newUser());
+      const tools = createTaskTools(repo, newUser(), { source: 'chat' });
       const task = await call(tools, 'add_task', { title: 'email', description: 'to Bob' });
       expect(
         await call(tools, 'update_task', { task_id: task.id, title: 'email Bob', due_date: '2027-03-01' }),
@@ -265,13 +281,14 @@ describe.each(testDrivers)('tasks on %s', (driver) => {
       });
     });
 
-    it('delete_task returns {task_id, deleted, title}', async () => {
-      const tools = createTaskTools(repo, newUser());
+    it('delete_task returns {task_id, deleted, title, change_id}', async () => {
+      const tools = createTaskTools(repo, newUser(), { source: 'chat' });
       const task = await call(tools, 'add_task', { title: 'old task' });
       expect(await call(tools, 'delete_task', { task_id: task.id })).toEqual({
         task_id: task.id,
         deleted: true,
         title: 'old task',
+        change_id: 2,
       });
       expect(await call(tools, 'list_tasks', {})).toEqual({ tasks: [], total: 0 });
     });
@@ -305,7 +322,7 @@ describe.each(testDrivers)('tasks on %s', (driver) => {
       ['delete_task', 'not an object'],
     ])('%s with %j answers an {error} naming the problem', async (name, args) => {
       const user = newUser();
-      const tools = createTaskTools(repo, user);
+      const tools = createTaskTools(repo, user, { source: 'chat' });
       const result = await call(tools, name, args);
       expect(Object.keys(result)).toEqual(['error']);
       expect(result.error).toMatch(/^Invalid arguments: \S/);
@@ -313,16 +330,20 @@ describe.each(testDrivers)('tasks on %s', (driver) => {
     });
 
     it('accepts a 200-character title', async () => {
-      const tools = createTaskTools(repo, newUser());
+      const tools = createTaskTools(repo, newUser(), { source: 'chat' });
       const title = 't'.repeat(200);
       expect(await call(tools, 'add_task', { title })).toMatchObject({ title });
     });
 
     it("answers a missing task and another user's task with the same error, and leaves it unchanged", async () => {
       const alice = newUser();
-      const aliceTools = createTaskTools(repo, alice);
-      const bobTools = createTaskTools(repo, newUser());
-      const task = (await call(aliceTools, 'add_task', { title: 'alice only' })) as unknown as Task;
+      const aliceTools = createTaskTools(repo, alice, { source: 'chat' });
+      const bobTools = createTaskTools(repo, newUser(), { source: 'chat' });
+      const { change_id: _, ...task } = (await call(aliceTools, 'add_task', {
+        title: 'alice only',
+      })) as Task & {
+        change_id: number;
+      };
       const missing = 2_000_000_001;
       const cases: Array<[string, Record<string, unknown>]> = [
         ['complete_task', {}],
@@ -345,9 +366,9 @@ describe.each(testDrivers)('tasks on %s', (driver) => {
       const alice = newUser();
       const bob = newUser();
       // Alice's #2: a number bob (who only gets a #1 here) does not have himself.
-      await repo.add(alice, { title: 'alice filler' });
-      const aliceTask = await repo.add(alice, { title: 'alice task' });
-      const bobTools = createTaskTools(repo, bob);
+      await writes.add(alice, { title: 'alice filler' });
+      const aliceTask = await writes.add(alice, { title: 'alice task' });
+      const bobTools = createTaskTools(repo, bob, { source: 'chat' });
       const added = await call(bobTools, 'add_task', { title: 'planted', user_id: alice });
       expect(added).toMatchObject({ title: 'planted' });
       expect(await call(bobTools, 'delete_task', { task_id: aliceTask.id, user_id: alice })).toEqual({
@@ -366,7 +387,7 @@ describe.each(testDrivers)('tasks on %s', (driver) => {
       });
       const result = await generateText({
         model,
-        tools: createTaskTools(repo, user),
+        tools: createTaskTools(repo, user, { source: 'chat' }),
         stopWhen: stepCountIs(3),
         prompt: 'add buy milk due May 1st',
       });
@@ -385,7 +406,7 @@ describe.each(testDrivers)('tasks on %s', (driver) => {
       });
       const result = await generateText({
         model,
-        tools: createTaskTools(repo, user),
+        tools: createTaskTools(repo, user, { source: 'chat' }),
         stopWhen: stepCountIs(3),
         prompt: 'add x',
       });
@@ -441,28 +462,34 @@ describe('task tools without a database', () => {
     setCompleted: unavailable,
     update: unavailable,
     remove: unavailable,
+    changes: unavailable,
+    undo: unavailable,
   };
 
   it('rethrows a database outage instead of turning it into a tool error', async () => {
-    await expect(runTaskTool(brokenRepo, userId, 'add_task', { title: 'x' })).rejects.toBe(down);
-    await expect(runTaskTool(brokenRepo, userId, 'list_tasks', {})).rejects.toBe(down);
-    await expect(runTaskTool(brokenRepo, userId, 'complete_task', { task_id: 1 })).rejects.toBe(down);
+    await expect(runTaskTool(brokenRepo, userId, 'add_task', { title: 'x' }, { source: 'mcp' })).rejects.toBe(
+      down,
+    );
+    await expect(runTaskTool(brokenRepo, userId, 'list_tasks', {}, { source: 'mcp' })).rejects.toBe(down);
     await expect(
-      call(createTaskTools(brokenRepo, userId), 'delete_task', { task_id: 1 }),
+      runTaskTool(brokenRepo, userId, 'complete_task', { task_id: 1 }, { source: 'mcp' }),
+    ).rejects.toBe(down);
+    await expect(
+      call(createTaskTools(brokenRepo, userId, { source: 'chat' }), 'delete_task', { task_id: 1 }),
     ).rejects.toBeInstanceOf(DbUnavailableError);
   });
 
   it('answers an unknown tool name with an {error}', async () => {
-    expect(await runTaskTool(brokenRepo, userId, 'drop_tables', {})).toEqual({
+    expect(await runTaskTool(brokenRepo, userId, 'drop_tables', {}, { source: 'mcp' })).toEqual({
       error: 'Unknown tool drop_tables.',
     });
-    expect(await runTaskTool(brokenRepo, userId, 'toString', {})).toEqual({
+    expect(await runTaskTool(brokenRepo, userId, 'toString', {}, { source: 'mcp' })).toEqual({
       error: 'Unknown tool toString.',
     });
   });
 
   it("exposes each tool's snake_case arguments in its JSON schema, and no user id", async () => {
-    const tools = createTaskTools(brokenRepo, userId);
+    const tools = createTaskTools(brokenRepo, userId, { source: 'chat' });
     const expected: Record<string, { properties: string[]; required: string[] }> = {
       add_task: { properties: ['title', 'description', 'due_date', 'priority'], required: ['title'] },
       list_tasks: { properties: ['status', 'search', 'limit'], required: [] },
@@ -472,6 +499,7 @@ describe('task tools without a database', () => {
         required: ['task_id'],
       },
       delete_task: { properties: ['task_id'], required: ['task_id'] },
+      undo_change: { properties: ['change_id'], required: [] },
     };
     expect(Object.keys(tools).sort()).toEqual(Object.keys(expected).sort());
     for (const [name, { properties, required }] of Object.entries(expected)) {

@@ -42,6 +42,12 @@ export const tasks = pgTable(
     dueDate: date('due_date', { mode: 'string' }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
+    /**
+     * The id of the newest change of this task (`taskChanges`), null for a task untouched since the
+     * change log began. Undo compares it in its own write (`... where last_change_id = $change`), so a
+     * change made at the same moment is seen even though the statement reads an older snapshot.
+     */
+    lastChangeId: integer('last_change_id'),
   },
   (t) => [
     // Newest first is id order (a user's numbers only grow): the key, read backwards, serves "all"
@@ -54,15 +60,46 @@ export const tasks = pgTable(
 );
 
 /**
- * The last task number handed out to each user. Adding a task bumps it with INSERT ... ON CONFLICT
- * DO UPDATE inside the task's own INSERT statement: concurrent adds of one user queue on this row
- * and each sees the previous one's number, and deleting a task never lowers it, so a number is
- * never given twice.
+ * The last task number and the last change number handed out to each user. Adding a task bumps
+ * both with INSERT ... ON CONFLICT DO UPDATE inside the task's own INSERT statement; every other
+ * change bumps `last_change_id` inside its own statement. Concurrent changes of one user queue on
+ * this row and each sees the previous one's numbers, and deleting a task never lowers them, so a
+ * number is never given twice, and a user's change ids grow in the order the changes commit.
  */
 export const taskCounters = pgTable('task_counters', {
   userId: text('user_id').primaryKey(),
   lastTaskId: integer('last_task_id').notNull(),
+  lastChangeId: integer('last_change_id').notNull().default(0),
 });
+
+export const CHANGE_ACTIONS = ['add', 'update', 'complete', 'reopen', 'delete', 'undo'] as const;
+export const CHANGE_SOURCES = ['chat', 'mcp', 'rest', 'worker'] as const;
+
+/**
+ * The change log: one row per change of a task, written by the statement that makes the change
+ * (tasks/repository.ts), with the task as it was (`before`, null for an add) and as the change left
+ * it (`after`, null for a delete), as `to_jsonb` of the row without its user id. Numbered per user
+ * from `taskCounters.lastChangeId`. Undo reads it; `undone_by` is the id of the change that undid it.
+ * The (user, task, id) index finds a task's newest change (what an undo must not skip over).
+ */
+export const taskChanges = pgTable(
+  'task_changes',
+  {
+    userId: text('user_id').notNull(),
+    id: integer('id').notNull(),
+    taskId: integer('task_id').notNull(),
+    action: text('action', { enum: CHANGE_ACTIONS }).notNull(),
+    source: text('source', { enum: CHANGE_SOURCES }).notNull(),
+    before: jsonb('before'),
+    after: jsonb('after'),
+    undoneBy: integer('undone_by'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ name: 'task_changes_pkey', columns: [t.userId, t.id] }),
+    index('task_changes_user_task_idx').on(t.userId, t.taskId, t.id.desc()),
+  ],
+);
 
 export const conversations = pgTable(
   'conversations',

@@ -20,6 +20,7 @@ export const ERROR_STATUS = {
   method_not_allowed: 405,
   conversation_busy: 409,
   message_id_reused: 409,
+  undo_conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
@@ -79,6 +80,6 @@ export function errorBody(code: ErrorCode, message: string, requestId?: string) 
   return { error: { code, message, ...(requestId ? { requestId } : {}) } };
 }
 
-export function notFound(what: 'Conversation' | 'Task'): ApiError {
+export function notFound(what: 'Change' | 'Conversation' | 'Task'): ApiError {
   return new ApiError('not_found', `${what} not found`);
 }

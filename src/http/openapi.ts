@@ -36,12 +36,14 @@ const ERROR_MEANINGS: Record<string, string> = {
   unauthorized: 'missing, expired, forged or wrongly signed credentials',
   forbidden_origin: 'an `Origin` (or dev-mode `Host`) that is not allowed',
   insufficient_scope: 'the token’s scopes do not allow this',
-  not_found: 'no such conversation or task for this user (another user’s answers the same)',
+  not_found: 'no such conversation, task or change for this user (another user’s answers the same)',
   method_not_allowed: 'the path exists, not with this method; the `Allow` header lists its methods',
   unsupported_media_type: 'a body that is not JSON (`Content-Type` must be `application/json`)',
   conversation_busy: 'another turn of the same conversation is still running',
   message_id_reused:
     'a `messageId` sent again with a different message (the stored answer is never returned for another question)',
+  undo_conflict:
+    'the task changed after the change to undo, or it was already undone; the message says which',
   payload_too_large: 'body over the limit; the connection is closed',
   rate_limited: 'the user’s turns per minute are used up; `Retry-After` says when one frees up',
   internal_error: 'a bug; the message never carries internal detail',

@@ -70,7 +70,7 @@ const mcpDocs = describeRoute({
   tags: ['MCP'],
   summary: 'MCP Streamable HTTP (stateless)',
   description:
-    'A JSON-RPC message of the Model Context Protocol, answered with JSON (no SSE, no session). Serves the five task tools for the authenticated user. `GET` and `DELETE` answer 405: there is no stream to open and no session to end.',
+    'A JSON-RPC message of the Model Context Protocol, answered with JSON (no SSE, no session). Serves the task tools for the authenticated user. `GET` and `DELETE` answer 405: there is no stream to open and no session to end.',
   requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
   responses: {
     200: {

@@ -1,6 +1,6 @@
 /**
  * @module mcp/server
- * The five task tools as an MCP server bound to one user: the same definitions the model gets
+ * The task tools as an MCP server bound to one user: the same definitions the model gets
  * (`taskTools`: names, descriptions, JSON schemas, validation and `runTaskTool`), so an MCP host
  * and taskchat's own chat can never disagree about what a tool takes or does. Built on the MCP
  * SDK v2's low-level `Server`, which serves both protocol generations (2025-11-25 with its
@@ -160,7 +160,7 @@ export function createMcpServer(
     }
     let result: TaskToolResult;
     try {
-      result = await runTaskTool(repo, userId, name, args ?? {}, { log: options.logger });
+      result = await runTaskTool(repo, userId, name, args ?? {}, { source: 'mcp', log: options.logger });
     } catch (error) {
       return failedCall(error, name, options.logger);
     }
@@ -192,7 +192,7 @@ function failedCall(error: unknown, tool: TaskToolName, logger: Logger | undefin
   const { code, message, headers } = describeError(error);
   if (code === 'internal_error') logger?.error('mcp tool call failed', { tool, ...errorFields(error) });
   else logger?.warn(`mcp tool call failed: ${code}`, { tool, ...errorFields(error) });
-  const changes = taskTools[tool].resultOf !== undefined;
+  const changes = taskTools[tool].replay !== undefined;
   const outcome = !changes
     ? ''
     : error instanceof DbUnavailableError && error.mayHaveRun

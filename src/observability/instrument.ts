@@ -176,7 +176,7 @@ export function instrumentTaskRepository(tasks: TaskRepository, tracer: Tracer |
         return result;
       },
     );
-  const found = (task: { id: number } | undefined): Attributes => ({
+  const found = (task: object | undefined): Attributes => ({
     'taskchat.task.found': task !== undefined,
   });
   // Every argument is passed on as it came, whatever the methods take now or later.
@@ -187,7 +187,7 @@ export function instrumentTaskRepository(tasks: TaskRepository, tracer: Tracer |
         'INSERT',
         {},
         () => tasks.add(...args),
-        (t) => ({ 'taskchat.task.id': t.id }),
+        (added) => ({ 'taskchat.task.id': added.task.id }),
       ),
     get: (...args) =>
       statement('get', 'SELECT', { 'taskchat.task.id': args[1] }, () => tasks.get(...args), found),
@@ -211,6 +211,26 @@ export function instrumentTaskRepository(tasks: TaskRepository, tracer: Tracer |
       statement('update', 'UPDATE', { 'taskchat.task.id': args[1] }, () => tasks.update(...args), found),
     remove: (...args) =>
       statement('remove', 'DELETE', { 'taskchat.task.id': args[1] }, () => tasks.remove(...args), found),
+    changes: (...args) =>
+      statement(
+        'changes',
+        'SELECT',
+        {},
+        () => tasks.changes(...args),
+        (changes) => ({
+          'db.response.returned_rows': changes.length,
+        }),
+      ),
+    undo: (...args) =>
+      statement(
+        'undo',
+        'UPDATE',
+        {},
+        () => tasks.undo(...args),
+        (result) => ({
+          'taskchat.undo.outcome': result.outcome,
+        }),
+      ),
   };
 }
 

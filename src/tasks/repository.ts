@@ -13,10 +13,13 @@
  * (user_id, id) key and the (user_id, completed, id desc) index. Reads run as idempotent so a
  * connection lost mid-statement is retried; writes are only retried when they surely never ran.
  *
- * A change made by a chat turn carries an `EffectRecord`: the same statement then also records the
- * change in `turn_effects` (a data-modifying CTE around the write), so the fact that the task was
- * changed is committed with the change itself, or not at all, at no extra round trip. A re-run of
- * the turn finds it there even when this process never learnt whether the write committed.
+ * Every write says who makes it (`ChangeOrigin`: chat, mcp, rest, worker) and logs itself in the
+ * change log (`task_changes`, ./changes.ts) in the same statement: the task before (read locked) and
+ * after, numbered from the user's counter row, which only moves when something changed. A change
+ * made by a chat turn also carries an `EffectRecord`: the same statement then records the change in
+ * `turn_effects` too (data-modifying CTEs beside the write, ./recorded.ts), so the fact that the task
+ * was changed is committed with the change itself, or not at all, at no extra round trip. A re-run
+ * of the turn finds it there even when this process never learnt whether the write committed.
  */
 import {
   and,
@@ -31,6 +34,17 @@ import {
 } from 'drizzle-orm';
 import { type Database, preparedStatement, queryRows } from '../db/client.ts';
 import { taskCounters, tasks } from '../db/schema.ts';
+import { type ChangeLog, createChangeLog } from './changes.ts';
+import {
+  type ChangeOrigin,
+  effectCte,
+  logCte,
+  type RecordValues,
+  recordValues,
+  type TaskJson,
+  taskFromJson,
+  taskImage,
+} from './recorded.ts';
 import {
   MAX_LIST_LIMIT,
   type Priority,
@@ -39,6 +53,14 @@ import {
   type TaskStatus,
   TOTAL_CAP,
 } from './task.ts';
+
+export {
+  type ChangeOrigin,
+  type ChangeSource,
+  type EffectRecord,
+  type TaskJson,
+  taskFromJson,
+} from './recorded.ts';
 
 export type NewTask = {
   title: string;
@@ -58,98 +80,96 @@ export type TaskPatch = {
 
 export type ListOptions = { status: TaskStatus; search?: string; limit: number };
 
-/** A task change made by a chat turn, recorded with it (see `turnEffects` in db/schema.ts). */
-export type EffectRecord = {
-  turnId: string;
-  callKey: string;
-  occurrence: number;
-  tool: string;
-  /** The canonical arguments of the call. */
-  args: unknown;
-};
+/**
+ * A task as a change left it (as it was, for a delete), and the id of the change in the change log:
+ * null when the change changed nothing (completing a completed task), which records no change.
+ */
+export type Changed = { task: Task; changeId: number | null };
 
-export type TaskRepository = {
-  add(userId: string, task: NewTask, record?: EffectRecord): Promise<Task>;
+export type TaskRepository = ChangeLog & {
+  add(userId: string, task: NewTask, origin: ChangeOrigin): Promise<Changed>;
   get(userId: string, taskId: number): Promise<Task | undefined>;
   list(userId: string, options: ListOptions): Promise<TaskPage>;
   setCompleted(
     userId: string,
     taskId: number,
     completed: boolean,
-    record?: EffectRecord,
-  ): Promise<Task | undefined>;
-  update(userId: string, taskId: number, patch: TaskPatch, record?: EffectRecord): Promise<Task | undefined>;
-  remove(userId: string, taskId: number, record?: EffectRecord): Promise<Task | undefined>;
+    origin: ChangeOrigin,
+  ): Promise<Changed | undefined>;
+  update(
+    userId: string,
+    taskId: number,
+    patch: TaskPatch,
+    origin: ChangeOrigin,
+  ): Promise<Changed | undefined>;
+  remove(userId: string, taskId: number, origin: ChangeOrigin): Promise<Changed | undefined>;
 };
-
-/** A task row as Postgres's `to_jsonb` writes it (snake_case, timestamps as text). */
-export type TaskJson = {
-  id: number;
-  title: string;
-  description: string | null;
-  completed: boolean;
-  priority: Priority;
-  due_date: string | null;
-  created_at: string;
-  updated_at: string;
-};
-
-/** The contract's Task from a row recorded as JSON (`turn_effects.task`, the recorded writes). */
-export function taskFromJson(row: TaskJson): Task {
-  return {
-    id: row.id,
-    title: row.title,
-    description: row.description,
-    completed: row.completed,
-    priority: row.priority,
-    dueDate: row.due_date,
-    createdAt: toIso(row.created_at),
-    updatedAt: toIso(row.updated_at),
-  };
-}
-
-/** The values of a change's effect record, bound to the statement that makes the change. */
-type RecordValues = {
-  turnId: string;
-  callKey: string;
-  occurrence: number;
-  tool: string;
-  args: string;
-};
-
-const recordValues = (record: EffectRecord): RecordValues => ({
-  turnId: record.turnId,
-  callKey: record.callKey,
-  occurrence: record.occurrence,
-  tool: record.tool,
-  args: JSON.stringify(record.args ?? {}),
-});
 
 /**
- * A write (`... returning *`) as one statement answering the changed row as JSON, and with a record,
- * also inserting the change into turn_effects. Postgres allows data-modifying CTEs only at the top
- * level, so whatever the write depends on (`before`) and the effect record are siblings of the
- * write itself. `values` are the record's values or placeholders for them.
+ * The parts of a write statement: the CTEs before the change (whatever it depends on, such as the
+ * task as it was, locked), the change itself (`changed as (... returning *)`), the CTEs after it
+ * (the change number, when it depends on the change), and what the change log says about it.
  */
-function writeStatement(
-  change: SQLWrapper,
-  before: SQL | undefined,
-  record: { [K in keyof RecordValues]: unknown } | undefined,
-): SQL {
-  const ctes = [before, sql`changed as (${change.getSQL()})`];
+type WriteParts = {
+  before?: SQL[];
+  change: SQLWrapper;
+  after?: SQL[];
+  /** The scalar change number (null: nothing changed), from the `numbered` CTE. */
+  log: { userId: unknown; source: unknown; action: SQL; before: SQL; after: SQL };
+};
+
+/** The change number of a write, from its `numbered` CTE (a bump of the user's counter). */
+const changeNumber = sql`(select last_change_id from numbered)`;
+
+/**
+ * A write (`... returning *`) as one statement answering the changed row as JSON and its change
+ * number, logging the change in task_changes, and with a record, also inserting the change into
+ * turn_effects (with its change number, for a replay's answer). `record` holds the record's values
+ * or placeholders for them.
+ */
+function writeStatement(parts: WriteParts, record: { [K in keyof RecordValues]: unknown } | undefined): SQL {
+  const ctes = [
+    ...(parts.before ?? []),
+    sql`changed as (${parts.change.getSQL()})`,
+    ...(parts.after ?? []),
+    logCte({ ...parts.log, changeId: changeNumber, from: 'changed' }),
+  ];
   if (record) {
-    ctes.push(sql`recorded as (
-      insert into turn_effects (turn_id, call_key, occurrence, tool, args, task)
-      select ${record.turnId}::uuid, ${record.callKey}, ${record.occurrence}::int, ${record.tool},
-             ${record.args}::jsonb, to_jsonb(changed)
-      from changed)`);
+    ctes.push(
+      effectCte(
+        record,
+        'changed',
+        sql`to_jsonb(changed) || jsonb_build_object('change_id', ${changeNumber})`,
+      ),
+    );
   }
-  return sql`with ${sql.join(ctes.filter(Boolean) as SQL[], sql`, `)} select to_jsonb(changed) as task from changed`;
+  return sql`with ${sql.join(ctes, sql`, `)} select to_jsonb(changed) as task, ${changeNumber} as change_id from changed`;
 }
+
+type WriteRow = { task: TaskJson; change_id: number | null };
+
+const changedFromRow = (row: WriteRow | undefined): Changed | undefined =>
+  row && { task: taskFromJson(row.task), changeId: row.change_id };
 
 export function createTaskRepository(database: Database): TaskRepository {
   const ownTask = (userId: string | Placeholder, taskId: number | Placeholder) =>
     and(eq(tasks.userId, userId), eq(tasks.id, taskId));
+
+  /** The task as it was, locked until commit, so the change log's `before` is what the write changed. */
+  const priorTask = (userId: string | Placeholder, taskId: number | Placeholder) =>
+    sql`prior as (select * from ${tasks} where ${ownTask(userId, taskId)} for update)`;
+
+  /**
+   * The user's next change number, taken only `when` something changes. The counter row is locked
+   * until commit, so the user's changes are numbered in the order they commit. Every task of a user
+   * has made their counter row (`add`), so an UPDATE finds it.
+   */
+  const numbered = (userId: string | Placeholder, when: SQL) =>
+    sql`numbered as (update ${taskCounters} set last_change_id = ${taskCounters.lastChangeId} + 1
+      where ${taskCounters.userId} = ${userId} and ${when} returning last_change_id)`;
+
+  /** The task's newest change: this one, or the one before when nothing changed. */
+  const lastChange = sql`coalesce(${changeNumber}, ${tasks.lastChangeId})`;
 
   /**
    * A write whose SQL is rendered once (see `preparedStatement`), in its two forms: alone, and with
@@ -157,29 +177,25 @@ export function createTaskRepository(database: Database): TaskRepository {
    * idempotent): a repeat is what the record exists to prevent.
    */
   function preparedWrite<Values extends Record<string, unknown>>(
-    build: (values: { readonly [K in keyof Values]: Placeholder }) => { change: SQLWrapper; before?: SQL },
+    build: (values: { readonly [K in keyof Values | 'source']: Placeholder }) => WriteParts,
   ) {
-    const alone = preparedStatement<Values>((v) => {
-      const { change, before } = build(v);
-      return writeStatement(change, before, undefined);
-    });
-    const recorded = preparedStatement<Values & RecordValues>((v) => {
-      const { change, before } = build(v);
-      return writeStatement(change, before, v);
-    });
-    return async (values: Values, record: EffectRecord | undefined): Promise<Task | undefined> => {
+    type Sourced = Values & { source: string };
+    const alone = preparedStatement<Sourced>((v) => writeStatement(build(v), undefined));
+    const recorded = preparedStatement<Sourced & RecordValues>((v) => writeStatement(build(v), v));
+    return async (values: Values, origin: ChangeOrigin): Promise<Changed | undefined> => {
+      const withSource = { ...values, source: origin.source };
       const [row] = await database.run((db) =>
-        record
-          ? recorded<{ task: TaskJson }>(db, { ...values, ...recordValues(record) })
-          : alone<{ task: TaskJson }>(db, values),
+        origin.effect
+          ? recorded<WriteRow>(db, { ...withSource, ...recordValues(origin.effect) })
+          : alone<WriteRow>(db, withSource),
       );
-      return row && taskFromJson(row.task);
+      return changedFromRow(row);
     };
   }
 
-  // The user's next number, taken in the same statement as the insert: no extra round trip.
-  // ON CONFLICT DO UPDATE locks the user's counter row until commit, so a concurrent add of the
-  // same user waits, then counts on from this one's number; a delete never lowers it.
+  // The user's next task and change numbers, taken in the same statement as the insert: no extra
+  // round trip. ON CONFLICT DO UPDATE locks the user's counter row until commit, so a concurrent
+  // add of the same user waits, then counts on from this one's numbers; a delete never lowers them.
   const add = preparedWrite<{
     userId: string;
     title: string;
@@ -187,33 +203,67 @@ export function createTaskRepository(database: Database): TaskRepository {
     dueDate: string | null;
     priority: Priority;
   }>((v) => ({
-    before: sql`next_task_number as (
-      insert into ${taskCounters} (user_id, last_task_id) values (${v.userId}, 1)
-      on conflict (user_id) do update set last_task_id = ${taskCounters}.last_task_id + 1
-      returning last_task_id)`,
+    before: [
+      sql`numbered as (
+        insert into ${taskCounters} (user_id, last_task_id, last_change_id) values (${v.userId}, 1, 1)
+        on conflict (user_id) do update set last_task_id = ${taskCounters.lastTaskId} + 1,
+          last_change_id = ${taskCounters.lastChangeId} + 1
+        returning last_task_id, last_change_id)`,
+    ],
     change: database.db
       .insert(tasks)
       .values({
-        id: sql`(select last_task_id from next_task_number)`,
+        id: sql`(select last_task_id from numbered)`,
         userId: v.userId,
         title: v.title,
         description: v.description,
         dueDate: v.dueDate,
         priority: v.priority,
+        lastChangeId: changeNumber,
       })
       .returning(),
+    log: {
+      userId: v.userId,
+      source: v.source,
+      action: sql`'add'`,
+      before: sql`null`,
+      after: taskImage('changed'),
+    },
   }));
 
   const setCompleted = preparedWrite<{ userId: string; taskId: number; completed: boolean }>((v) => ({
+    before: [
+      priorTask(v.userId, v.taskId),
+      numbered(v.userId, sql`exists (select 1 from prior where prior.completed <> ${v.completed}::boolean)`),
+    ],
     change: database.db
       .update(tasks)
-      .set({ completed: sql`${v.completed}::boolean`, updatedAt: touchedUnlessAlready(v.completed) })
+      .set({
+        completed: sql`${v.completed}::boolean`,
+        updatedAt: touchedUnlessAlready(v.completed),
+        lastChangeId: lastChange,
+      })
       .where(ownTask(v.userId, v.taskId))
       .returning(),
+    log: {
+      userId: v.userId,
+      source: v.source,
+      action: sql`case when ${v.completed}::boolean then 'complete' else 'reopen' end`,
+      before: sql`(select ${taskImage('prior')} from prior)`,
+      after: taskImage('changed'),
+    },
   }));
 
   const remove = preparedWrite<{ userId: string; taskId: number }>((v) => ({
     change: database.db.delete(tasks).where(ownTask(v.userId, v.taskId)).returning(),
+    after: [numbered(v.userId, sql`exists (select 1 from changed)`)],
+    log: {
+      userId: v.userId,
+      source: v.source,
+      action: sql`'delete'`,
+      before: taskImage('changed'),
+      after: sql`null`,
+    },
   }));
 
   const get = preparedStatement<{ userId: string; taskId: number }>((v) =>
@@ -260,7 +310,7 @@ export function createTaskRepository(database: Database): TaskRepository {
   };
 
   return {
-    async add(userId, task, record) {
+    async add(userId, task, origin) {
       const created = await add(
         {
           userId,
@@ -269,7 +319,7 @@ export function createTaskRepository(database: Database): TaskRepository {
           dueDate: task.dueDate ?? null,
           priority: task.priority ?? 'medium',
         },
-        record,
+        origin,
       );
       if (!created) throw new Error('insert into tasks returned no row');
       return created;
@@ -295,31 +345,56 @@ export function createTaskRepository(database: Database): TaskRepository {
       return { tasks: rows.map(taskFromJson), total: rows[0]?.total ?? 0 };
     },
 
-    setCompleted: (userId, taskId, completed, record) => setCompleted({ userId, taskId, completed }, record),
+    setCompleted: (userId, taskId, completed, origin) => setCompleted({ userId, taskId, completed }, origin),
 
-    async update(userId, taskId, patch, record) {
+    async update(userId, taskId, patch, origin) {
       // Its text depends on which fields change: rendered per call, in the same statement shape.
       const { completed, ...fields } = patch;
+      const columns = { ...fields, completed };
+      // Whether the task as it is differs from what the patch asks: if not, nothing is recorded.
+      const differs = (alias: string) =>
+        sql.join(
+          Object.entries(columns)
+            .filter(([, value]) => value !== undefined)
+            .map(
+              ([key, value]) =>
+                sql`${sql.identifier(alias)}.${sql.identifier(tasks[key as keyof typeof columns].name)} is distinct from ${value}`,
+            ),
+          sql` or `,
+        );
       const edits = Object.values(fields).some((value) => value !== undefined);
-      const change = database.db
-        .update(tasks)
-        .set({
-          title: fields.title,
-          description: fields.description,
-          dueDate: fields.dueDate,
-          priority: fields.priority,
-          completed,
-          updatedAt: edits || completed === undefined ? sql`now()` : touchedUnlessAlready(completed),
-        })
-        .where(ownTask(userId, taskId))
-        .returning();
+      const parts: WriteParts = {
+        before: [
+          priorTask(userId, taskId),
+          numbered(userId, sql`exists (select 1 from prior where ${differs('prior')})`),
+        ],
+        change: database.db
+          .update(tasks)
+          .set({
+            ...columns,
+            updatedAt: sql`case when ${differs('tasks')} then now() else ${tasks.updatedAt} end`,
+            lastChangeId: lastChange,
+          })
+          .where(ownTask(userId, taskId))
+          .returning(),
+        log: {
+          userId,
+          source: origin.source,
+          action:
+            edits || completed === undefined ? sql`'update'` : completed ? sql`'complete'` : sql`'reopen'`,
+          before: sql`(select ${taskImage('prior')} from prior)`,
+          after: taskImage('changed'),
+        },
+      };
       const [row] = await database.run((db) =>
-        queryRows<{ task: TaskJson }>(db, writeStatement(change, undefined, record && recordValues(record))),
+        queryRows<WriteRow>(db, writeStatement(parts, origin.effect && recordValues(origin.effect))),
       );
-      return row && taskFromJson(row.task);
+      return changedFromRow(row);
     },
 
-    remove: (userId, taskId, record) => remove({ userId, taskId }, record),
+    remove: (userId, taskId, origin) => remove({ userId, taskId }, origin),
+
+    ...createChangeLog(database),
   };
 }
 
@@ -335,9 +410,4 @@ function escapeLike(text: string): string {
 
 function clampLimit(limit: number): number {
   return Number.isInteger(limit) ? Math.min(Math.max(limit, 1), MAX_LIST_LIMIT) : MAX_LIST_LIMIT;
-}
-
-// Drivers hand back Date objects; a string would mean a driver without type parsing.
-function toIso(value: Date | string): string {
-  return (value instanceof Date ? value : new Date(value)).toISOString();
 }

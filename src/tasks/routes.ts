@@ -32,7 +32,7 @@ import {
 } from './task.ts';
 
 // Named schemas in the OpenAPI document; the shapes themselves are task.ts's.
-const Task = taskSchema.meta({ id: 'Task' });
+export const Task = taskSchema.meta({ id: 'Task' });
 const TaskPage = taskPageSchema.extend({ tasks: z.array(Task) }).meta({ id: 'TaskPage' });
 
 const ListQuery = z.object({
@@ -72,6 +72,9 @@ const blankToNull = (text: string | null | undefined) => (text === undefined ? u
 
 const tags = ['Tasks'];
 
+/** Every change made here is logged as the REST API's. */
+const rest = { source: 'rest' } as const;
+
 export function taskRoutes(repo: TaskRepository): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
@@ -102,12 +105,16 @@ export function taskRoutes(repo: TaskRepository): Hono<AppEnv> {
     validate('json', CreateBody),
     async (c) => {
       const body = c.req.valid('json');
-      const task = await repo.add(c.get('userId'), {
-        title: body.title,
-        description: blankToNull(body.description) ?? null,
-        dueDate: body.dueDate ?? null,
-        priority: body.priority ?? 'medium',
-      });
+      const { task } = await repo.add(
+        c.get('userId'),
+        {
+          title: body.title,
+          description: blankToNull(body.description) ?? null,
+          dueDate: body.dueDate ?? null,
+          priority: body.priority ?? 'medium',
+        },
+        rest,
+      );
       return c.json(task, 201);
     },
   );
@@ -140,12 +147,14 @@ export function taskRoutes(repo: TaskRepository): Hono<AppEnv> {
     validate('json', PatchBody),
     async (c) => {
       const body = c.req.valid('json');
-      const task = await repo.update(c.get('userId'), c.req.valid('param').id, {
-        ...body,
-        description: blankToNull(body.description),
-      });
-      if (!task) throw notFound('Task');
-      return c.json(task);
+      const changed = await repo.update(
+        c.get('userId'),
+        c.req.valid('param').id,
+        { ...body, description: blankToNull(body.description) },
+        rest,
+      );
+      if (!changed) throw notFound('Task');
+      return c.json(changed.task);
     },
   );
 
@@ -154,12 +163,13 @@ export function taskRoutes(repo: TaskRepository): Hono<AppEnv> {
     describeRoute({
       tags,
       summary: 'Delete a task',
-      description: 'Permanently. Its number is not given to another task.',
+      description:
+        'Its number is not given to another task. `POST /changes/{id}/undo` of the delete brings it back with the same number.',
       responses: { ...noContentResponse('Deleted'), ...errorResponses(400, 401, 404, 503) },
     }),
     validate('param', IdParam),
     async (c) => {
-      if (!(await repo.remove(c.get('userId'), c.req.valid('param').id))) throw notFound('Task');
+      if (!(await repo.remove(c.get('userId'), c.req.valid('param').id, rest))) throw notFound('Task');
       return c.body(null, 204);
     },
   );

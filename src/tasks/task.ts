@@ -9,7 +9,7 @@
  * wrong. Optional arguments accept null as "not given": many models send null for unset fields.
  */
 import { z } from 'zod';
-import { tasks } from '../db/schema.ts';
+import { CHANGE_ACTIONS, CHANGE_SOURCES, tasks } from '../db/schema.ts';
 import { isValidText } from '../text.ts';
 
 export const PRIORITIES = tasks.priority.enumValues;
@@ -59,6 +59,28 @@ export const deletedTaskSchema = z.object({
   title: z.string(),
 });
 export type DeletedTask = z.infer<typeof deletedTaskSchema>;
+
+/** One recorded change of a task (the change log): the task before and after it, and what made it. */
+export const changeSchema = z.object({
+  /** The user's own numbering: increasing in the order their changes were made. */
+  id: z.number().int(),
+  taskId: z.number().int(),
+  action: z.enum(CHANGE_ACTIONS),
+  source: z.enum(CHANGE_SOURCES),
+  /** null for an add. */
+  before: taskSchema.nullable(),
+  /** null for a delete. */
+  after: taskSchema.nullable(),
+  /** The id of the change that undid this one. */
+  undoneBy: z.number().int().nullable(),
+  /** ISO 8601 */
+  createdAt: z.string(),
+});
+export type Change = z.infer<typeof changeSchema>;
+
+/** What an undo answers: the undo (itself a change) and the task as it left it (null: removed). */
+export const undoneSchema = z.object({ change: changeSchema, task: taskSchema.nullable() });
+export type Undone = z.infer<typeof undoneSchema>;
 
 // ---------------------------------------------------------------------------------------------
 // Arguments (the tools' snake_case names; the REST routes reuse the same rules, under their
@@ -117,13 +139,24 @@ export const taskIdArg = z
   .min(1, { error: TASK_ID_MESSAGE })
   .max(MAX_TASK_ID, { error: TASK_ID_MESSAGE });
 
+/** A number in a URL path (`/tasks/:id`, `/changes/:id`): digits only, in Postgres's integer range. */
+export const idParam = (message: string) =>
+  z
+    .string({ error: message })
+    .regex(/^[1-9]\d{0,9}$/, { error: message })
+    .refine((digits) => Number(digits) <= MAX_TASK_ID, { error: message })
+    .transform(Number);
+
 /** A task id in a URL path (`/tasks/:id`): digits only, then the same range as `task_id`. */
 const ID_PARAM_MESSAGE = 'id must be a positive whole number (the id GET /tasks shows)';
-export const taskIdParam = z
-  .string({ error: ID_PARAM_MESSAGE })
-  .regex(/^[1-9]\d{0,9}$/, { error: ID_PARAM_MESSAGE })
-  .refine((digits) => Number(digits) <= MAX_TASK_ID, { error: ID_PARAM_MESSAGE })
-  .transform(Number);
+export const taskIdParam = idParam(ID_PARAM_MESSAGE);
+
+const CHANGE_ID_MESSAGE = 'change_id must be a positive whole number (the change_id a change answered)';
+export const changeIdArg = z
+  .number({ error: CHANGE_ID_MESSAGE })
+  .int({ error: CHANGE_ID_MESSAGE })
+  .min(1, { error: CHANGE_ID_MESSAGE })
+  .max(MAX_TASK_ID, { error: CHANGE_ID_MESSAGE });
 
 export const completedArg = z.boolean({ error: 'completed must be true or false' });
 

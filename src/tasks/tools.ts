@@ -1,6 +1,6 @@
 /**
  * @module tasks/tools
- * The five task tools of the contract, defined once as data (description for a model, zod input
+ * The task tools of the contract, defined once as data (description for a model, zod input
  * schema, result schema, `run`, and what a host shows a person: title and behaviour hints), so the
  * same definitions feed the AI SDK (`createTaskTools`) and the MCP server (`runTaskTool`,
  * `taskToolJsonSchema`, titles and hints as MCP tool annotations).
@@ -23,7 +23,8 @@
  * Within a chat turn the tools take an `EffectLedger` (chat/turn/effects.ts): a change the turn
  * already made (same tool, same arguments, in an earlier attempt or regenerated answer of the same
  * turn) is answered from its record instead of being made again, and a new change is recorded by
- * its own write statement.
+ * its own write statement. Every change is also logged with its source (chat, mcp...), and a result
+ * that changed a task carries the change's `change_id`, which `undo_change` takes.
  */
 import { type JSONSchema7, jsonSchema, type ToolSet, tool } from 'ai';
 import { z } from 'zod';
@@ -31,8 +32,11 @@ import { causeChain } from '../causes.ts';
 import { DbUnavailableError } from '../db/resilience.ts';
 import { errorFields, type Logger } from '../log.ts';
 import { cleanDeep } from '../text.ts';
-import type { EffectRecord, TaskRepository } from './repository.ts';
+import { type UndoJson, undoneFromJson } from './changes.ts';
+import { type TaskJson, taskFromJson } from './recorded.ts';
+import type { Changed, ChangeOrigin, ChangeSource, EffectRecord, TaskRepository } from './repository.ts';
 import {
+  changeIdArg,
   DEFAULT_LIST_LIMIT,
   type DeletedTask,
   deletedTaskSchema,
@@ -49,10 +53,26 @@ import {
   taskPageSchema,
   taskSchema,
   titleArg,
+  type Undone,
+  undoneSchema,
 } from './task.ts';
 
 export type ToolError = { error: string };
-export type TaskToolResult = Task | TaskPage | DeletedTask | ToolError;
+/** The id of the change a result made; absent when nothing changed (completing a completed task). */
+type WithChangeId = { change_id?: number };
+export type TaskToolResult =
+  | (Task & WithChangeId)
+  | TaskPage
+  | (DeletedTask & WithChangeId)
+  | (Undone & WithChangeId)
+  | ToolError;
+
+const changeIdResult = z
+  .number()
+  .int()
+  .optional()
+  .describe('The id of the change made; undo_change takes it.');
+const changedTaskSchema = taskSchema.extend({ change_id: changeIdResult });
 
 /**
  * The text of a tool's `{ error }` result, read from any value (a result as the model got it, or
@@ -94,15 +114,18 @@ export type TaskToolDefinition<Input extends z.ZodType = z.ZodType> = {
   input: Input;
   /** The successful result (an error result is always `{ error: string }`). */
   output: z.ZodType;
-  /** `record`: the change belongs to a chat turn and is recorded by the same statement. */
+  /** `origin`: what makes the change (and for a chat turn, its record, written by the same statement). */
   run(
     repo: TaskRepository,
     userId: string,
     args: z.output<Input>,
-    record?: EffectRecord,
+    origin: ChangeOrigin,
   ): Promise<TaskToolResult>;
-  /** For tools that change a task: the result, from the task as the change left it. */
-  resultOf?(task: Task): TaskToolResult;
+  /**
+   * For tools that change a task: the result again, from what the change recorded in turn_effects
+   * (the task as the change left it, with `change_id`; for an undo, the undo and the task).
+   */
+  replay?(recorded: unknown): TaskToolResult;
 };
 
 /**
@@ -111,7 +134,7 @@ export type TaskToolDefinition<Input extends z.ZodType = z.ZodType> = {
  * says how the write must record itself.
  */
 export type EffectLedger = {
-  claim(tool: TaskToolName, args: Record<string, unknown>): { replay: Task } | { record: EffectRecord };
+  claim(tool: TaskToolName, args: Record<string, unknown>): { replay: unknown } | { record: EffectRecord };
 };
 
 const taskId = taskIdArg.describe(
@@ -126,7 +149,21 @@ const notFound = (taskId: number): ToolError => ({ error: `Task #${taskId} not f
 // Blank text means "no description"; null explicitly clears it.
 const blankToNull = (text: string | null | undefined) => (text === undefined ? undefined : text || null);
 
-const deleted = (task: Task): DeletedTask => ({ task_id: task.id, deleted: true, title: task.title });
+const withChangeId = <T extends object>(result: T, changeId: number | null): T & WithChangeId =>
+  changeId === null ? result : { ...result, change_id: changeId };
+
+const changedTask = ({ task, changeId }: Changed): Task & WithChangeId => withChangeId(task, changeId);
+
+const deleted = ({ task, changeId }: Changed): DeletedTask & WithChangeId =>
+  withChangeId({ task_id: task.id, deleted: true as const, title: task.title }, changeId);
+
+const undone = (result: Undone): Undone & WithChangeId => withChangeId(result, result.change.id);
+
+/** A task change as turn_effects recorded it: the task row with its change number. */
+const recordedChange = (recorded: unknown): Changed => {
+  const row = recorded as TaskJson & { change_id?: number | null };
+  return { task: taskFromJson(row), changeId: row.change_id ?? null };
+};
 
 function define<Input extends z.ZodType>(definition: TaskToolDefinition<Input>): TaskToolDefinition<Input> {
   return definition;
@@ -152,9 +189,9 @@ export const taskTools = {
       due_date: dueDateArg.nullish().describe('Optional due date, YYYY-MM-DD.'),
       priority: priorityArg.nullish().describe('low, medium or high; medium when not given.'),
     }),
-    output: taskSchema,
-    async run(repo, userId, args, record) {
-      return repo.add(
+    output: changedTaskSchema,
+    async run(repo, userId, args, origin) {
+      const added = await repo.add(
         userId,
         {
           title: args.title,
@@ -162,10 +199,11 @@ export const taskTools = {
           dueDate: args.due_date ?? null,
           priority: args.priority ?? 'medium',
         },
-        record,
+        origin,
       );
+      return changedTask(added);
     },
-    resultOf: (task) => task,
+    replay: (recorded) => changedTask(recordedChange(recorded)),
   }),
 
   list_tasks: define({
@@ -210,12 +248,12 @@ export const taskTools = {
         .nullish()
         .describe('true (default) marks the task done; false reopens it.'),
     }),
-    output: taskSchema,
-    async run(repo, userId, args, record) {
-      const task = await repo.setCompleted(userId, args.task_id, args.completed ?? true, record);
-      return task ?? notFound(args.task_id);
+    output: changedTaskSchema,
+    async run(repo, userId, args, origin) {
+      const changed = await repo.setCompleted(userId, args.task_id, args.completed ?? true, origin);
+      return changed ? changedTask(changed) : notFound(args.task_id);
     },
-    resultOf: (task) => task,
+    replay: (recorded) => changedTask(recordedChange(recorded)),
   }),
 
   update_task: define({
@@ -241,9 +279,9 @@ export const taskTools = {
         args.due_date !== undefined,
       { error: 'give at least one of title, description, due_date or priority to change' },
     ),
-    output: taskSchema,
-    async run(repo, userId, args, record) {
-      const task = await repo.update(
+    output: changedTaskSchema,
+    async run(repo, userId, args, origin) {
+      const changed = await repo.update(
         userId,
         args.task_id,
         {
@@ -252,28 +290,58 @@ export const taskTools = {
           dueDate: args.due_date,
           priority: args.priority ?? undefined,
         },
-        record,
+        origin,
       );
-      return task ?? notFound(args.task_id);
+      return changed ? changedTask(changed) : notFound(args.task_id);
     },
-    resultOf: (task) => task,
+    replay: (recorded) => changedTask(recordedChange(recorded)),
   }),
 
   delete_task: define({
     title: 'Delete task',
     hints: hints(false, true, true),
     description: [
-      'Permanently delete one task; it cannot be undone. Only when the user clearly asks to delete',
+      'Delete one task (undo_change can bring it back). Only when the user clearly asks to delete',
       'that task; ask for confirmation before deleting several tasks or when unsure which one is',
       'meant. Needs the numeric `task_id` (call list_tasks first when the user gives a title).',
     ].join(' '),
     input: argsObject({ task_id: taskId }),
-    output: deletedTaskSchema,
-    async run(repo, userId, args, record) {
-      const task = await repo.remove(userId, args.task_id, record);
-      return task ? deleted(task) : notFound(args.task_id);
+    output: deletedTaskSchema.extend({ change_id: changeIdResult }),
+    async run(repo, userId, args, origin) {
+      const changed = await repo.remove(userId, args.task_id, origin);
+      return changed ? deleted(changed) : notFound(args.task_id);
     },
-    resultOf: (task) => deleted(task),
+    replay: (recorded) => deleted(recordedChange(recorded)),
+  }),
+
+  undo_change: define({
+    title: 'Undo change',
+    // Destructive: undoing an add removes the task. Not idempotent: without change_id a second call
+    // undoes the next change (and a repeat of the same change_id is refused).
+    hints: hints(false, false, true),
+    description: [
+      'Undo one change of a task: puts the task back as it was before that change (a deleted task',
+      'comes back with its own id, an added task is removed). Every tool result that changed a task',
+      'carries its `change_id`; without `change_id` this undoes the newest change not yet undone',
+      '(when that is an undo, it is redone). Refused when the task changed after that change or the',
+      'change was already undone: the error says what happened. Returns the undo (itself a change,',
+      'which can be undone) and the task as it is now (null when it was removed).',
+    ].join(' '),
+    input: argsObject({
+      change_id: changeIdArg
+        .nullish()
+        .describe('The change to undo; the newest change not yet undone when not given.'),
+    }),
+    output: undoneSchema.extend({ change_id: changeIdResult }),
+    async run(repo, userId, args, origin) {
+      const result = await repo.undo(userId, args.change_id ?? undefined, origin);
+      if (result.outcome === 'undone') return undone(result.undone);
+      if (result.outcome === 'conflict') return { error: result.message };
+      return {
+        error: args.change_id ? `Change #${args.change_id} not found.` : 'There is no change to undo.',
+      };
+    },
+    replay: (recorded) => undone(undoneFromJson(recorded as UndoJson)),
   }),
 } satisfies Record<string, TaskToolDefinition>;
 
@@ -288,6 +356,8 @@ export function isTaskToolName(name: string): name is TaskToolName {
 // Running a tool, and serving the tools to the AI SDK.
 
 export type RunOptions = {
+  /** Who calls: the change log's source of every change a call makes. */
+  source: ChangeSource;
   /** The chat turn's record of its changes; none over MCP, where every call is its own request. */
   ledger?: EffectLedger;
   /** Where a failure's detail goes (with the request id); never to the result. */
@@ -304,20 +374,22 @@ export async function runTaskTool(
   userId: string,
   name: string,
   rawArgs: unknown,
-  options: RunOptions = {},
+  options: RunOptions,
 ): Promise<TaskToolResult> {
   if (!isTaskToolName(name)) return { error: `Unknown tool ${name}.` };
   const definition: TaskToolDefinition = taskTools[name];
   const parsed = definition.input.safeParse(rawArgs ?? {});
   if (!parsed.success) return { error: `Invalid arguments: ${describeIssues(parsed.error)}` };
-  const changes = definition.resultOf !== undefined;
+  const changes = definition.replay !== undefined;
+  const { source } = options;
   try {
     if (changes && options.ledger) {
       const claim = options.ledger.claim(name, parsed.data as Record<string, unknown>);
-      if ('replay' in claim) return (definition.resultOf as (task: Task) => TaskToolResult)(claim.replay);
-      return await definition.run(repo, userId, parsed.data, claim.record);
+      if ('replay' in claim)
+        return (definition.replay as (recorded: unknown) => TaskToolResult)(claim.replay);
+      return await definition.run(repo, userId, parsed.data, { source, effect: claim.record });
     }
-    return await definition.run(repo, userId, parsed.data);
+    return await definition.run(repo, userId, parsed.data, { source });
   } catch (error) {
     if (error instanceof DbUnavailableError) throw error;
     options.log?.error('task tool failed', { tool: name, ...errorFields(error) });
@@ -409,7 +481,7 @@ function withoutNull(property: PropertySchema): PropertySchema {
  * A model's arguments are cleaned of text Postgres cannot hold (U+0000, lone surrogates) before
  * they run, with the same rule the stored tool call is cleaned with (see ../text.ts).
  */
-export function createTaskTools(repo: TaskRepository, userId: string, options: RunOptions = {}): ToolSet {
+export function createTaskTools(repo: TaskRepository, userId: string, options: RunOptions): ToolSet {
   const tools: ToolSet = {};
   for (const name of taskToolNames) {
     tools[name] = tool({

@@ -20,8 +20,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ModelMessage } from 'ai';
-import { type EffectRecord, type TaskJson, taskFromJson } from '../../tasks/repository.ts';
-import type { Task } from '../../tasks/task.ts';
+import type { EffectRecord } from '../../tasks/repository.ts';
 import { type EffectLedger, type TaskToolName, taskTools } from '../../tasks/tools.ts';
 import type { ToolCallRecord } from '../messages/stored.ts';
 
@@ -31,7 +30,8 @@ export type RecordedEffect = {
   occurrence: number;
   tool: string;
   args: Record<string, unknown>;
-  task: TaskJson;
+  /** What the change recorded for its result: the task row with its change id (see tools' `replay`). */
+  task: unknown;
 };
 
 /** The ledger of one attempt of a turn: the turn's earlier effects, and this attempt's count of each call. */
@@ -53,13 +53,13 @@ export class TurnEffects implements EffectLedger {
     for (const effect of recorded) this.#byKey.set(`${effect.callKey}#${effect.occurrence}`, effect);
   }
 
-  claim(tool: TaskToolName, args: Record<string, unknown>): { replay: Task } | { record: EffectRecord } {
+  claim(tool: TaskToolName, args: Record<string, unknown>): { replay: unknown } | { record: EffectRecord } {
     const canonical = canonicalArgs(args);
     const callKey = effectKey(tool, canonical);
     const occurrence = (this.#seen.get(callKey) ?? 0) + 1;
     this.#seen.set(callKey, occurrence);
     const done = this.#byKey.get(`${callKey}#${occurrence}`);
-    if (done) return { replay: taskFromJson(done.task) };
+    if (done) return { replay: done.task };
     return { record: { turnId: this.#turnId, callKey, occurrence, tool, args: canonical } };
   }
 
@@ -109,9 +109,7 @@ export class TurnEffects implements EffectLedger {
 }
 
 function resultOf(effect: RecordedEffect): unknown {
-  const definition = taskTools[effect.tool as TaskToolName];
-  const task = taskFromJson(effect.task);
-  return definition?.resultOf ? definition.resultOf(task) : task;
+  return taskTools[effect.tool as TaskToolName]?.replay?.(effect.task) ?? effect.task;
 }
 
 /**

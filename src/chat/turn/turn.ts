@@ -186,7 +186,7 @@ export function createChatTurns(deps: ChatTurnDeps) {
         earlier,
         input: {
           model,
-          tools: createTaskTools(tasks, userId, { ledger: effects, log }),
+          tools: createTaskTools(tasks, userId, { source: 'chat', ledger: effects, log }),
           history: [...modelHistory(started.history, turnId), ...earlier],
           settings: config.model,
           today: deps.today(),
