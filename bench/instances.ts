@@ -23,7 +23,9 @@ try {
   const url = await createServerDatabase('instances');
   const database = await openMigratedDatabase(loadConfig({ DATABASE_URL: url }).db);
   const others = await Promise.all(
-    Array.from({ length: RECORDS }, () => registerInstance(database, { kind: 'web', renewEveryMs: 3_600_000 })),
+    Array.from({ length: RECORDS }, () =>
+      registerInstance(database, { kind: 'web', renewEveryMs: 3_600_000 }),
+    ),
   );
   await database.close();
 
@@ -32,7 +34,11 @@ try {
   await client.connect();
   const pid = (await client.query('select pg_backend_pid() as pid')).rows[0].pid as number;
   const id = others[0]?.id;
-  const renew = { name: 'renew', text: 'update instances set seen_at = now() where id = $1::uuid', values: [id] };
+  const renew = {
+    name: 'renew',
+    text: 'update instances set seen_at = now() where id = $1::uuid',
+    values: [id],
+  };
   for (let i = 0; i < 200; i++) await client.query(renew); // warm the plan and the caches
   const cpuBefore = await backendCpuSeconds(pid);
   const started = performance.now();
@@ -44,10 +50,16 @@ try {
   const perRenewalUs = (elapsedMs * 1000) / RENEWALS;
   const cpuPerRenewalUs = (cpuMs * 1000) / RENEWALS;
   const perSecond = 1000 / RENEW_EVERY_MS;
-  console.log(`renewal (UPDATE by primary key, ${RECORDS} records): ${perRenewalUs.toFixed(0)} us round trip,`);
+  console.log(
+    `renewal (UPDATE by primary key, ${RECORDS} records): ${perRenewalUs.toFixed(0)} us round trip,`,
+  );
   console.log(`  ${cpuPerRenewalUs.toFixed(0)} us Postgres backend CPU (${RENEWALS} renewals)`);
-  console.log(`per instance: ${perSecond} statements/s = ${((cpuPerRenewalUs * perSecond) / 1000).toFixed(3)} ms Postgres CPU/s`);
-  console.log(`100 instances: ${100 * perSecond} statements/s = ${((cpuPerRenewalUs * perSecond * 100) / 1000).toFixed(1)} ms Postgres CPU/s`);
+  console.log(
+    `per instance: ${perSecond} statements/s = ${((cpuPerRenewalUs * perSecond) / 1000).toFixed(3)} ms Postgres CPU/s`,
+  );
+  console.log(
+    `100 instances: ${100 * perSecond} statements/s = ${((cpuPerRenewalUs * perSecond * 100) / 1000).toFixed(1)} ms Postgres CPU/s`,
+  );
   console.log(`dead after ${DEAD_AFTER_MS} ms without a renewal (every ${RENEW_EVERY_MS} ms)`);
 } finally {
   await dropServerDatabases((message) => console.error(message));

@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   insufficient_scope: 403,
   not_found: 404,
   conversation_busy: 409,
+  approval_not_pending: 409,
   payload_too_large: 413,
   rate_limited: 429,
   internal_error: 500,
