@@ -7,26 +7,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.ts';
 import { createDatabase } from '../src/db/client.ts';
 import { Inflight } from '../src/http/inflight.ts';
+import { approvalScript } from './support/approvals.ts';
 import { type ChatHarness, startChatApp, TODAY } from './support/chat-app.ts';
 import { testDrivers } from './support/db.ts';
-import { type FakeRequest, type FakeScript, lastUserText } from './support/fake-openai.ts';
-
-/** The text of the newest tool result the model was given (what it is told of a call). */
-function lastToolText(req: FakeRequest): string {
-  const tool = req.messages.filter((m) => m?.role === 'tool').at(-1);
-  return typeof tool?.content === 'string' ? tool.content : JSON.stringify(tool?.content ?? '');
-}
-
-// "delete N" calls delete_task; "add X" add_task; after a tool result the model repeats what it was told.
-export const approvalScript: FakeScript = (req) => {
-  if (req.messages.at(-1)?.role === 'tool') return { text: `Tool said: ${lastToolText(req)}` };
-  const text = lastUserText(req);
-  const del = /^delete (\d+)$/.exec(text);
-  if (del) return { toolCalls: [{ name: 'delete_task', args: { task_id: Number(del[1]) } }] };
-  const add = /^add (.+)$/.exec(text);
-  if (add) return { toolCalls: [{ name: 'add_task', args: { title: add[1] } }] };
-  return { text: 'OK.' };
-};
 
 type Answer = {
   conversationId: string;
@@ -266,7 +249,7 @@ describe('APPROVAL_POLICY', () => {
       const answer = (await res.json()) as Answer;
       expect((answer.pendingApprovals ?? []).map((a) => a.toolName)).toEqual(waits);
       if (policy === 'none') {
-        const del = (await h.chat('p', { message: 'delete 1' }).then((r) => r.json())) as Answer;
+        const del = (await (await h.chat('p', { message: 'delete 1' })).json()) as Answer;
         expect(del.toolCalls.map((c) => c.name)).toEqual([runs]);
       } else expect(answer.toolCalls).toEqual([]);
     } finally {
