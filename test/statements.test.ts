@@ -36,4 +36,37 @@ describe.each(testDrivers)('statements per chat turn on %s', (driver) => {
     for (let i = 0; i < 20; i++) await countTurn(1, conversationId);
     expect((await countTurn(0, conversationId)).count).toBe(2);
   });
+
+  it('is 2 statements for a turn that asks for approval, and 2 + k for the decision that runs k calls', async () => {
+    const { answer } = await countTurn(1);
+    const taskId = answer.toolCalls[0]?.result.id;
+    const { conversationId } = answer;
+    // The asking turn: the call waits, stored by END TURN.
+    h.fake.reply({ toolCalls: [{ name: 'delete_task', args: { task_id: taskId } }] });
+    statements.length = 0;
+    const asked = (await h.say('counter', 'delete it', { conversationId })) as {
+      pendingApprovals?: { id: string }[];
+    };
+    expect(statements.length).toBe(2);
+    const id = asked.pendingApprovals?.[0]?.id;
+    // The decision: BEGIN TURN claims it, the approved call runs (1), the model goes on, END TURN.
+    h.fake.reply({ text: 'deleted' });
+    statements.length = 0;
+    const res = await h.chat('counter', { conversationId, approvals: [{ id, approved: true }] });
+    expect(res.status).toBe(200);
+    expect(statements.length).toBe(3);
+    // Denied: nothing runs.
+    h.fake.reply({ toolCalls: [{ name: 'delete_task', args: { task_id: 999 } }] });
+    const again = (await h.say('counter', 'delete more', { conversationId })) as {
+      pendingApprovals?: { id: string }[];
+    };
+    h.fake.reply({ text: 'kept' });
+    statements.length = 0;
+    const denied = await h.chat('counter', {
+      conversationId,
+      approvals: [{ id: again.pendingApprovals?.[0]?.id, approved: false }],
+    });
+    expect(denied.status).toBe(200);
+    expect(statements.length).toBe(2);
+  });
 });
