@@ -235,25 +235,25 @@ describe.each(testDrivers)('approvals on %s', (driver) => {
       expect(res.status, JSON.stringify(body)).toBe(400);
     }
   });
-});
 
-describe('APPROVAL_POLICY', () => {
   it.each([
-    ['none', [], 'delete_task'],
-    ['writes', ['add_task'], 'add_task'],
-  ] as const)('%s', async (policy, waits, runs) => {
-    const h = await startChatApp('pglite', { env: { APPROVAL_POLICY: policy } });
-    try {
-      h.fake.setScript(approvalScript);
-      const res = await h.chat('p', { message: 'add milk' });
-      const answer = (await res.json()) as Answer;
-      expect((answer.pendingApprovals ?? []).map((a) => a.toolName)).toEqual(waits);
-      if (policy === 'none') {
-        const del = (await (await h.chat('p', { message: 'delete 1' })).json()) as Answer;
-        expect(del.toolCalls.map((c) => c.name)).toEqual([runs]);
-      } else expect(answer.toolCalls).toEqual([]);
-    } finally {
-      await h.close();
-    }
+    ['none', [], ['delete_task']],
+    ['writes', ['add_task', 'delete_task'], []],
+  ] as const)('APPROVAL_POLICY=%s', async (policy, waits, runs) => {
+    // Another instance of the app on the same database, configured with this policy.
+    const config = { ...h.db.config, chat: { ...h.db.config.chat, approvalPolicy: policy } };
+    const app = createApp({ config, database: h.db.database, inflight: new Inflight(), today: () => TODAY });
+    const say = async (message: string) => {
+      const res = await app.request('/chat', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-user-id': user },
+        body: JSON.stringify({ message }),
+      });
+      return (await res.json()) as Answer;
+    };
+    const taskId = await addTask('pay rent');
+    const answers = [await say('add milk'), await say(`delete ${taskId}`)];
+    expect(answers.flatMap((a) => a.pendingApprovals ?? []).map((a) => a.toolName)).toEqual(waits);
+    expect(answers[1]?.toolCalls.map((c) => c.name)).toEqual(runs);
   });
 });

@@ -5,48 +5,15 @@
 // the fake OpenAI-compatible server.
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
-import {
-  AbstractChat,
-  type ChatInit,
-  type ChatState,
-  type ChatStatus,
-  DefaultChatTransport,
-  readUIMessageStream,
-  type UIMessage,
-} from 'ai';
+import { DefaultChatTransport, readUIMessageStream, type UIMessage } from 'ai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ChatHarness, startChatApp } from './support/chat-app.ts';
 import { testDrivers } from './support/db.ts';
 import { type FakeScript, lastUserText } from './support/fake-openai.ts';
+import { type Metadata, NodeChat } from './support/node-chat.ts';
 import { uiChunks } from './support/ui-stream.ts';
 
-type Metadata = { conversationId: string; createdAt: string };
 type Message = UIMessage<Metadata>;
-
-class MemoryChatState implements ChatState<Message> {
-  status: ChatStatus = 'ready';
-  error: Error | undefined = undefined;
-  messages: Message[];
-  constructor(messages: Message[] = []) {
-    this.messages = messages;
-  }
-  pushMessage = (message: Message) => {
-    this.messages = [...this.messages, message];
-  };
-  popMessage = () => {
-    this.messages = this.messages.slice(0, -1);
-  };
-  replaceMessage = (index: number, message: Message) => {
-    this.messages = this.messages.map((m, i) => (i === index ? message : m));
-  };
-  snapshot = <T>(thing: T): T => structuredClone(thing);
-}
-
-class NodeChat extends AbstractChat<Message> {
-  constructor({ messages, ...init }: ChatInit<Message>) {
-    super({ ...init, state: new MemoryChatState(messages) });
-  }
-}
 
 // A model that does what the newest user message says, once per turn: "add X" adds task X,
 // "done N" completes task #N; then it confirms.
