@@ -25,7 +25,7 @@ describe.each(testDrivers)('approvals on %s', (driver) => {
   let n = 0;
 
   beforeAll(async () => {
-    h = await startChatApp(driver);
+    h = await startChatApp(driver, { env: { APPROVAL_POLICY: 'destructive' } });
   });
   afterAll(async () => {
     await h?.close();

@@ -10,7 +10,7 @@ describe.each(testDrivers)('statements per chat turn on %s', (driver) => {
   beforeAll(async () => {
     h = await startChatApp(driver, {
       onStatement: (text) => statements.push(text),
-      env: { RATE_LIMIT_TURNS_PER_MINUTE: '100' },
+      env: { RATE_LIMIT_TURNS_PER_MINUTE: '100', APPROVAL_POLICY: 'destructive' },
     });
   });
   afterAll(() => h?.close());

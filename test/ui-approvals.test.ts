@@ -17,7 +17,7 @@ describe.each(testDrivers)('approvals with the AI SDK chat client on %s', (drive
   let base: string;
 
   beforeAll(async () => {
-    h = await startChatApp(driver);
+    h = await startChatApp(driver, { env: { APPROVAL_POLICY: 'destructive' } });
     await new Promise<void>((resolve) => {
       server = serve({ fetch: h.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve());
     });

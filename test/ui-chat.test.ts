@@ -391,7 +391,7 @@ describe.each(testDrivers)('the AI SDK chat client on %s', (driver) => {
     [
       'an assistant message last',
       { id: 'c', messages: [{ id: 'a', role: 'assistant', parts: [] }] },
-      'messages.0.role: the newest message must be a user message',
+      'messages.0.parts: the newest message must be a user message, or an assistant message with',
     ],
     [
       'a newest message without an id',

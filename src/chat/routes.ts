@@ -95,7 +95,8 @@ export function chatRoutes({ config, turns, conversations }: ChatRouteDeps): Hon
       if (decisions.length === 0) {
         ctx.addIssue({
           code: 'custom',
-          message: 'the assistant message has no tool part in state approval-responded',
+          message:
+            'the newest message must be a user message, or an assistant message with a tool part in state approval-responded',
         });
         return z.NEVER;
       }
