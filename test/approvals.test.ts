@@ -257,3 +257,40 @@ describe.each(testDrivers)('approvals on %s', (driver) => {
     expect(answers[1]?.toolCalls.map((c) => c.name)).toEqual(runs);
   });
 });
+
+describe('the offline reader and approvals', () => {
+  let h: ChatHarness;
+  beforeAll(async () => {
+    h = await startChatApp('pglite', { env: { CHAT_MODEL: 'offline', APPROVAL_POLICY: 'destructive' } });
+  });
+  afterAll(() => h?.close());
+
+  async function waitingDelete(user: string) {
+    await h.say(user, 'add old report');
+    const asked = (await h.say(user, 'delete task 1')) as Answer;
+    expect(asked.pendingApprovals?.map((a) => a.toolName)).toEqual(['delete_task']);
+    return asked.conversationId;
+  }
+
+  it('a typed "yes" instead of Approve asks again, and Approve then deletes', async () => {
+    const conversationId = await waitingDelete('offline-yes');
+    const again = (await h.say('offline-yes', 'yes', { conversationId })) as Answer;
+    expect(again.pendingApprovals).toEqual([
+      { id: expect.any(String), toolName: 'delete_task', args: { task_id: 1 } },
+    ]);
+    const res = await h.chat('offline-yes', {
+      conversationId,
+      approvals: [{ id: again.pendingApprovals?.[0]?.id, approved: true }],
+    });
+    expect(((await res.json()) as Answer).reply).toBe('Deleted #1 "old report".');
+    expect(await h.tasks('offline-yes')).toEqual([]);
+  });
+
+  it('a typed "no" says nothing was done', async () => {
+    const conversationId = await waitingDelete('offline-no');
+    const answer = (await h.say('offline-no', 'cancel', { conversationId })) as Answer;
+    expect(answer.reply).toContain('nothing changed');
+    expect(answer.pendingApprovals).toBeUndefined();
+    expect(await h.tasks('offline-no')).toHaveLength(1);
+  });
+});

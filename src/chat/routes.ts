@@ -184,43 +184,48 @@ export function chatRoutes({ config, turns, conversations }: ChatRouteDeps): Hon
 
   const app = new Hono<AppEnv>();
 
-  app.post('/chat', validate('json', ChatRequest), chatDocs(ContractBody), async (c) => {
-    const body = c.req.valid('json');
-    const userId = c.get('userId');
-    const log = c.get('log');
-    if (body.kind === 'ui-decision' || body.kind === 'contract-decision') {
-      const start: TurnStart = {
-        kind: 'decisions',
-        messageId: decisionMessageId(body.decisions),
-        decisions: body.decisions,
+  app.post(
+    '/chat',
+    validate('json', ChatRequest),
+    chatDocs(ContractBody, ContractDecisionBody),
+    async (c) => {
+      const body = c.req.valid('json');
+      const userId = c.get('userId');
+      const log = c.get('log');
+      if (body.kind === 'ui-decision' || body.kind === 'contract-decision') {
+        const start: TurnStart = {
+          kind: 'decisions',
+          messageId: decisionMessageId(body.decisions),
+          decisions: body.decisions,
+        };
+        if (body.kind === 'ui-decision')
+          return turns.answerStream({ userId, target: { chatId: body.chatId }, start, log });
+        const request = { userId, target: { conversationId: body.conversationId }, start, log };
+        if ((c.req.header('accept') ?? '').includes('text/event-stream')) return turns.answerStream(request);
+        return c.json(await turns.answerJson(request));
+      }
+      if (body.kind === 'ui') {
+        return turns.answerStream({
+          userId,
+          target: { chatId: body.chatId },
+          start: {
+            kind: body.regenerate ? 'regenerate' : 'message',
+            messageId: body.messageId,
+            text: body.text,
+          },
+          log,
+        });
+      }
+      const request = {
+        userId,
+        target: { conversationId: body.conversationId },
+        start: { kind: 'message', messageId: body.messageId ?? randomUUID(), text: body.message } as const,
+        log,
       };
-      if (body.kind === 'ui-decision')
-        return turns.answerStream({ userId, target: { chatId: body.chatId }, start, log });
-      const request = { userId, target: { conversationId: body.conversationId }, start, log };
       if ((c.req.header('accept') ?? '').includes('text/event-stream')) return turns.answerStream(request);
       return c.json(await turns.answerJson(request));
-    }
-    if (body.kind === 'ui') {
-      return turns.answerStream({
-        userId,
-        target: { chatId: body.chatId },
-        start: {
-          kind: body.regenerate ? 'regenerate' : 'message',
-          messageId: body.messageId,
-          text: body.text,
-        },
-        log,
-      });
-    }
-    const request = {
-      userId,
-      target: { conversationId: body.conversationId },
-      start: { kind: 'message', messageId: body.messageId ?? randomUUID(), text: body.message } as const,
-      log,
-    };
-    if ((c.req.header('accept') ?? '').includes('text/event-stream')) return turns.answerStream(request);
-    return c.json(await turns.answerJson(request));
-  });
+    },
+  );
 
   // What `useChat` asks to resume an interrupted stream: there is never one, since every turn
   // runs to its end on the server and is stored.
