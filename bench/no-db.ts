@@ -116,6 +116,7 @@ export function createFakeStores(history: StoredMessage[], onStatement: () => vo
       rerun: false,
       userSeq: lastSeq,
       effects: [],
+      continues: null,
       // A copy per turn, as rows parsed from the driver would be.
       history: [...structuredClone(history), { seq: lastSeq, role: 'user', content: input.message }],
     })),

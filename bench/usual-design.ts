@@ -85,6 +85,7 @@ function createUsualTurnStore(database: Database): TurnStore {
         userSeq: seq,
         history,
         effects: [],
+        continues: null,
       };
     },
 

@@ -57,6 +57,10 @@ export type Config = Readonly<{
     maxMessageChars: number;
     rateLimitPerMinute: number;
     leaseMs: number;
+    /** Which chat tool calls wait for the user's decision: destructive (delete_task), writes, or none. */
+    approvalPolicy: 'destructive' | 'writes' | 'none';
+    /** How long a pending approval can still be decided. */
+    approvalTtlMs: number;
   }>;
   auth: Readonly<{
     mode: 'jwt' | 'dev';
@@ -176,6 +180,10 @@ const Env = z.object({
   MAX_MESSAGE_CHARS: int('MAX_MESSAGE_CHARS', 1, 1_000_000).default(8000),
   RATE_LIMIT_TURNS_PER_MINUTE: int('RATE_LIMIT_TURNS_PER_MINUTE', 0, 100_000).default(30),
   TURN_LEASE_MS: int('TURN_LEASE_MS', 1000, 3_600_000).optional(),
+  APPROVAL_POLICY: z
+    .enum(['destructive', 'writes', 'none'], { error: 'APPROVAL_POLICY must be destructive, writes or none' })
+    .default('destructive'),
+  APPROVAL_TTL_HOURS: int('APPROVAL_TTL_HOURS', 1, 8760).default(24),
   CORS_ORIGINS: optionalText,
   TASKCHAT_USER: optionalText,
   AUTH_MODE: z.enum(['jwt', 'dev'], { error: 'AUTH_MODE must be jwt or dev' }).optional(),
@@ -257,6 +265,8 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       rateLimitPerMinute: env.RATE_LIMIT_TURNS_PER_MINUTE,
       // A turn's lease outlives the longest legitimate turn, so only a dead process's lease expires.
       leaseMs: env.TURN_LEASE_MS ?? env.MODEL_TIMEOUT_MS + 30_000,
+      approvalPolicy: env.APPROVAL_POLICY,
+      approvalTtlMs: env.APPROVAL_TTL_HOURS * 3_600_000,
     },
     auth: authSettings(env),
     corsOrigins: env.CORS_ORIGINS

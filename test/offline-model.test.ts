@@ -14,7 +14,7 @@ let app: ChatHarness;
 
 beforeAll(async () => {
   db = await createTestDb('pglite', {
-    extraEnv: { CHAT_MODEL: 'offline', RATE_LIMIT_TURNS_PER_MINUTE: '0' },
+    extraEnv: { CHAT_MODEL: 'offline', RATE_LIMIT_TURNS_PER_MINUTE: '0', APPROVAL_POLICY: 'none' },
   });
   app = await startChatApp('pglite', { db });
 });

@@ -257,9 +257,16 @@ describe('the API documents itself', () => {
     const list = doc.paths['/tasks']?.get?.parameters?.map((p) => `${p.in} ${p.name}`);
     expect(list).toEqual(['query status', 'query limit', 'query search']);
     const chat = doc.paths['/chat']?.post?.requestBody?.content['application/json']?.schema as any;
-    expect(chat.anyOf).toHaveLength(2);
+    expect(chat.anyOf).toHaveLength(3);
     expect(chat.anyOf[0].properties.message.maxLength).toBe(t.config.chat.maxMessageChars);
-    expect(chat.anyOf[1]).toEqual({ $ref: '#/components/schemas/UIChatBody' });
+    // The decision on pending approvals: the contract body with `approvals` instead of `message`.
+    expect(chat.anyOf[1].required).toEqual(['conversationId', 'approvals']);
+    expect(Object.keys(chat.anyOf[1].properties.approvals.items.properties)).toEqual([
+      'id',
+      'approved',
+      'reason',
+    ]);
+    expect(chat.anyOf[2]).toEqual({ $ref: '#/components/schemas/UIChatBody' });
     expect(Object.keys(doc.paths['/chat']?.post?.responses['200']?.content ?? {})).toEqual([
       'application/json',
       'text/event-stream',

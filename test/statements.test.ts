@@ -10,7 +10,7 @@ describe.each(testDrivers)('statements per chat turn on %s', (driver) => {
   beforeAll(async () => {
     h = await startChatApp(driver, {
       onStatement: (text) => statements.push(text),
-      env: { RATE_LIMIT_TURNS_PER_MINUTE: '100' },
+      env: { RATE_LIMIT_TURNS_PER_MINUTE: '100', APPROVAL_POLICY: 'destructive' },
     });
   });
   afterAll(() => h?.close());
@@ -44,14 +44,47 @@ describe.each(testDrivers)('statements per chat turn on %s', (driver) => {
       { toolCalls: [{ name: 'add_task', args: { title: 'undo me' } }] },
       { toolCalls: [{ name: 'update_task', args: { task_id: 1, title: 'renamed' } }] },
       { toolCalls: [{ name: 'complete_task', args: { task_id: 1 } }] },
-      { toolCalls: [{ name: 'delete_task', args: { task_id: 1 } }] },
+      // (delete_task waits for approval under this file's policy: counted in the approval test below)
       { toolCalls: [{ name: 'undo_change', args: {} }] },
-      { toolCalls: [{ name: 'undo_change', args: { change_id: 3 } }] },
+      { toolCalls: [{ name: 'undo_change', args: { change_id: 2 } }] },
       { text: 'done' },
     );
     statements.length = 0;
     const answer = await h.say(user, 'go');
-    expect(answer.toolCalls.map((call) => call.result.change_id)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(statements).toHaveLength(2 + 6);
+    expect(answer.toolCalls.map((call) => call.result.change_id)).toEqual([1, 2, 3, 4, 5]);
+    expect(statements).toHaveLength(2 + 5);
+  });
+
+  it('is 2 statements for a turn that asks for approval, and 2 + k for the decision that runs k calls', async () => {
+    const { answer } = await countTurn(1);
+    const taskId = answer.toolCalls[0]?.result.id;
+    const { conversationId } = answer;
+    // The asking turn: the call waits, stored by END TURN.
+    h.fake.reply({ toolCalls: [{ name: 'delete_task', args: { task_id: taskId } }] });
+    statements.length = 0;
+    const asked = (await h.say('counter', 'delete it', { conversationId })) as {
+      pendingApprovals?: { id: string }[];
+    };
+    expect(statements.length).toBe(2);
+    const id = asked.pendingApprovals?.[0]?.id;
+    // The decision: BEGIN TURN claims it, the approved call runs (1), the model goes on, END TURN.
+    h.fake.reply({ text: 'deleted' });
+    statements.length = 0;
+    const res = await h.chat('counter', { conversationId, approvals: [{ id, approved: true }] });
+    expect(res.status).toBe(200);
+    expect(statements.length).toBe(3);
+    // Denied: nothing runs.
+    h.fake.reply({ toolCalls: [{ name: 'delete_task', args: { task_id: 999 } }] });
+    const again = (await h.say('counter', 'delete more', { conversationId })) as {
+      pendingApprovals?: { id: string }[];
+    };
+    h.fake.reply({ text: 'kept' });
+    statements.length = 0;
+    const denied = await h.chat('counter', {
+      conversationId,
+      approvals: [{ id: again.pendingApprovals?.[0]?.id, approved: false }],
+    });
+    expect(denied.status).toBe(200);
+    expect(statements.length).toBe(2);
   });
 });

@@ -23,6 +23,12 @@ const chatAnswerSchema = z
     messageId: z.string(),
     reply: z.string(),
     toolCalls: z.array(toolCallSchema).meta({ description: 'In the order they ran.' }),
+    pendingApprovals: z
+      .array(z.object({ id: z.string(), toolName: z.string(), args: z.record(z.string(), z.unknown()) }))
+      .optional()
+      .meta({
+        description: 'Tool calls waiting for the user’s decision (APPROVAL_POLICY); absent when none.',
+      }),
   })
   .meta({ id: 'ChatAnswer' });
 
@@ -61,7 +67,7 @@ const uiStream = {
 };
 
 /** POST /chat. `contractBody` is the schema the route validates its JSON body with. */
-export const chatDocs = (contractBody: z.ZodType) =>
+export const chatDocs = (contractBody: z.ZodType, decisionBody: z.ZodType) =>
   describeRoute({
     tags,
     summary: 'One chat turn',
@@ -73,11 +79,18 @@ export const chatDocs = (contractBody: z.ZodType) =>
       '`messageId` is the client’s idempotency key, unique per user: a repeat returns the stored answer',
       'and runs nothing again (`409 conversation_busy` while the first send still runs). A client that',
       'disconnects does not stop the turn: it finishes and is stored.',
+      '',
+      'A tool call that needs approval (`APPROVAL_POLICY`) ends the turn waiting (`pendingApprovals`). The',
+      'decision is the next send: `{conversationId, approvals: [{id, approved, reason?}]}`, or the UI body',
+      'whose newest message is the assistant message with `approval-responded` tool parts. Unknown,',
+      'expired or decided approvals: `409 approval_not_pending`; another user’s: 404.',
     ].join('\n'),
     // Listed after the route's validator, so this (both bodies) is what the document shows.
     requestBody: {
       required: true,
-      content: { 'application/json': { schema: resolver(z.union([contractBody, uiChatBodySchema])) } },
+      content: {
+        'application/json': { schema: resolver(z.union([contractBody, decisionBody, uiChatBodySchema])) },
+      },
     },
     responses: {
       200: {

@@ -9,6 +9,11 @@
  * only its newest message is read. Its chat `id` is either one of the user's conversation ids
  * (what `GET /conversations` lists: the page resumes a conversation with it) or any id the client
  * made up, which names a conversation for this user (see ./store/ids.ts).
+ *
+ * A decision on pending approvals is a send too: the contract body with `approvals` instead of
+ * `message`, or the UI body whose newest message is the assistant message that asked, with its
+ * tool parts in state `approval-responded` (what `addToolApprovalResponse` and
+ * `sendAutomaticallyWhen` send). Only the decisions are read from it, never the calls.
  */
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
@@ -28,7 +33,8 @@ import {
   resumeStreamDocs,
 } from './openapi.ts';
 import type { Conversations } from './store/conversations.ts';
-import type { ChatTurns } from './turn/turn.ts';
+import { type ApprovalDecision, decisionMessageId } from './turn/approvals.ts';
+import type { ChatTurns, TurnStart } from './turn/turn.ts';
 
 export type ChatRouteDeps = { config: Config; turns: ChatTurns; conversations: Conversations };
 
@@ -58,6 +64,44 @@ export function chatRoutes({ config, turns, conversations }: ChatRouteDeps): Hon
     messageId: messageId('messageId').optional(),
   }).transform((body) => ({ kind: 'contract' as const, ...body }));
 
+  const Decision = z.object({
+    id: z.string('approvals[].id must be a string').min(1).max(200),
+    approved: z.boolean('approvals[].approved must be true or false'),
+    reason: z.string('approvals[].reason must be a string').max(1000).optional(),
+  });
+  const ContractDecisionBody = z
+    .object({
+      conversationId: z.guid('must be a UUID'),
+      approvals: z
+        .array(Decision, 'approvals must be an array')
+        .min(1, 'approvals must not be empty')
+        .max(50),
+    })
+    .strict()
+    .transform((body) => ({
+      kind: 'contract-decision' as const,
+      chatId: undefined,
+      decisions: body.approvals,
+      ...body,
+    }));
+
+  // The newest UI message of a decision: the assistant message that asked, its decided tool parts.
+  const UiDecisionMessage = z.object({
+    role: z.literal('assistant'),
+    parts: z.array(z.unknown(), 'parts must be an array').transform((parts, ctx) => {
+      const decisions = decisionsOfParts(parts);
+      if (decisions.length === 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'the newest message must be a user message, or an assistant message with a tool part in state approval-responded',
+        });
+        return z.NEVER;
+      }
+      return decisions;
+    }),
+  });
+
   // The newest UI message: a user message whose text parts are the message.
   const UiUserMessage = z.object({
     role: z.literal('user', 'the newest message must be a user message'),
@@ -86,6 +130,25 @@ export function chatRoutes({ config, turns, conversations }: ChatRouteDeps): Hon
     })
     .transform((body, ctx) => {
       const index = body.messages.length - 1;
+      const last = body.messages[index] as { role?: unknown } | null;
+      if (typeof last === 'object' && last?.role === 'assistant') {
+        const decided = UiDecisionMessage.safeParse(last);
+        if (!decided.success) {
+          for (const issue of decided.error.issues)
+            ctx.addIssue({
+              code: 'custom',
+              message: issue.message,
+              path: ['messages', index, ...issue.path],
+            });
+          return z.NEVER;
+        }
+        return {
+          kind: 'ui-decision' as const,
+          chatId: body.id,
+          conversationId: undefined,
+          decisions: decided.data.parts,
+        };
+      }
       const newest = UiUserMessage.safeParse(body.messages[index]);
       if (!newest.success) {
         for (const issue of newest.error.issues)
@@ -103,7 +166,12 @@ export function chatRoutes({ config, turns, conversations }: ChatRouteDeps): Hon
   // Which body it is decides which rules apply, so that an error names a field of that body.
   const ChatRequest = z.unknown().transform((body, ctx) => {
     const isUiBody = typeof body === 'object' && body !== null && 'messages' in body;
-    const parsed = isUiBody ? UiBody.safeParse(body) : ContractBody.safeParse(body);
+    const isDecision = typeof body === 'object' && body !== null && 'approvals' in body;
+    const parsed = isUiBody
+      ? UiBody.safeParse(body)
+      : isDecision
+        ? ContractDecisionBody.safeParse(body)
+        : ContractBody.safeParse(body);
     if (!parsed.success) {
       for (const issue of parsed.error.issues)
         ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
@@ -114,31 +182,48 @@ export function chatRoutes({ config, turns, conversations }: ChatRouteDeps): Hon
 
   const app = new Hono<AppEnv>();
 
-  app.post('/chat', validate('json', ChatRequest), chatDocs(ContractBody), async (c) => {
-    const body = c.req.valid('json');
-    const userId = c.get('userId');
-    const log = c.get('log');
-    if (body.kind === 'ui') {
-      return turns.answerStream({
+  app.post(
+    '/chat',
+    validate('json', ChatRequest),
+    chatDocs(ContractBody, ContractDecisionBody),
+    async (c) => {
+      const body = c.req.valid('json');
+      const userId = c.get('userId');
+      const log = c.get('log');
+      if (body.kind === 'ui-decision' || body.kind === 'contract-decision') {
+        const start: TurnStart = {
+          kind: 'decisions',
+          messageId: decisionMessageId(body.decisions),
+          decisions: body.decisions,
+        };
+        if (body.kind === 'ui-decision')
+          return turns.answerStream({ userId, target: { chatId: body.chatId }, start, log });
+        const request = { userId, target: { conversationId: body.conversationId }, start, log };
+        if ((c.req.header('accept') ?? '').includes('text/event-stream')) return turns.answerStream(request);
+        return c.json(await turns.answerJson(request));
+      }
+      if (body.kind === 'ui') {
+        return turns.answerStream({
+          userId,
+          target: { chatId: body.chatId },
+          start: {
+            kind: body.regenerate ? 'regenerate' : 'message',
+            messageId: body.messageId,
+            text: body.text,
+          },
+          log,
+        });
+      }
+      const request = {
         userId,
-        target: { chatId: body.chatId },
-        start: {
-          kind: body.regenerate ? 'regenerate' : 'message',
-          messageId: body.messageId,
-          text: body.text,
-        },
+        target: { conversationId: body.conversationId },
+        start: { kind: 'message', messageId: body.messageId ?? randomUUID(), text: body.message } as const,
         log,
-      });
-    }
-    const request = {
-      userId,
-      target: { conversationId: body.conversationId },
-      start: { kind: 'message', messageId: body.messageId ?? randomUUID(), text: body.message } as const,
-      log,
-    };
-    if ((c.req.header('accept') ?? '').includes('text/event-stream')) return turns.answerStream(request);
-    return c.json(await turns.answerJson(request));
-  });
+      };
+      if ((c.req.header('accept') ?? '').includes('text/event-stream')) return turns.answerStream(request);
+      return c.json(await turns.answerJson(request));
+    },
+  );
 
   // What `useChat` asks to resume an interrupted stream: there is never one, since every turn
   // runs to its end on the server and is stored.
@@ -178,6 +263,27 @@ export function chatRoutes({ config, turns, conversations }: ChatRouteDeps): Hon
   });
 
   return app;
+}
+
+/**
+ * The decisions in a UI message's tool parts: those in state `approval-responded`, each
+ * `approval: {id, approved, reason?}` as `addToolApprovalResponse` set it.
+ */
+function decisionsOfParts(parts: unknown[]): ApprovalDecision[] {
+  const decisions: ApprovalDecision[] = [];
+  for (const part of parts) {
+    const p = part as { type?: unknown; state?: unknown; approval?: Record<string, unknown> } | null;
+    if (typeof p?.type !== 'string' || !p.type.startsWith('tool-') || p.state !== 'approval-responded')
+      continue;
+    const { id, approved, reason } = p.approval ?? {};
+    if (typeof id !== 'string' || !id || id.length > 200 || typeof approved !== 'boolean') continue;
+    decisions.push({
+      id,
+      approved,
+      ...(typeof reason === 'string' && reason ? { reason: reason.slice(0, 1000) } : {}),
+    });
+  }
+  return decisions;
 }
 
 /** The text parts of a UI message, as one message. */

@@ -239,3 +239,38 @@ export const rateLimits = pgTable('rate_limits', {
   userId: text('user_id').primaryKey(),
   recent: timestamp('recent', { withTimezone: true }).array().notNull(),
 });
+
+/**
+ * The chat tool calls that waited for the user's decision (APPROVAL_POLICY). A pending approval is
+ * stored state, not a paused process: the END TURN of the turn that asked writes the row, and the
+ * BEGIN TURN of the turn that decides flips it with a compare-and-set (only a pending, unexpired
+ * row of this user and conversation flips, so exactly one of two simultaneous decisions applies);
+ * a new user message flips the conversation's pending ones to superseded. The call itself (tool,
+ * arguments) stays in the asking turn's stored messages; the decision is the only thing a client
+ * gives. `id` is the AI SDK's approvalId.
+ */
+export const approvals = pgTable(
+  'approvals',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+    /** The turn that asked, and the id of the assistant message it asked in (the decision's stream continues it). */
+    turnId: uuid('turn_id').notNull(),
+    answerId: uuid('answer_id').notNull(),
+    toolCallId: text('tool_call_id').notNull(),
+    toolName: text('tool_name').notNull(),
+    args: jsonb('args').notNull(),
+    status: text('status', { enum: ['pending', 'approved', 'denied', 'superseded'] })
+      .notNull()
+      .default('pending'),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    /** The turn that decided it: a re-run of that turn finds its decision already taken. */
+    decidedTurnId: uuid('decided_turn_id'),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('approvals_pending_idx').on(t.conversationId).where(sql`status = 'pending'`)],
+);

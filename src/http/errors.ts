@@ -21,6 +21,7 @@ export const ERROR_STATUS = {
   conversation_busy: 409,
   message_id_reused: 409,
   undo_conflict: 409,
+  approval_not_pending: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,

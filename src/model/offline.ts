@@ -683,6 +683,8 @@ function decide(options: LanguageModelV4CallOptions): ModelStep {
   const turn = convo.turns[turnIndex];
   if (!turn || (lastRole !== 'user' && lastRole !== 'tool')) return { kind: 'text', text: OFFLINE_HELP };
 
+  const answer = answerToWaitingCall(convo, turnIndex, () => toolCallId(options));
+  if (answer) return answer;
   const history = new History(convo);
   const intent = history.intentOf(turnIndex);
   const tools = offeredTools(options);
@@ -710,6 +712,43 @@ function decide(options: LanguageModelV4CallOptions): ModelStep {
     ? next.text.replace('not an AI)', 'not an AI; set OPENAI_API_KEY for a real one)')
     : next.text;
   return { kind: 'text', text: `${text}${intent.kind === 'bare' ? '' : note}` };
+}
+
+// A call that waited for the user's approval and was not run because the user typed a message
+// instead of pressing Approve / Deny: the server tells the model it was not run (that message
+// superseded it). Decisions only come from the client, so a typed "yes" cannot approve it; it asks
+// again (the same call, which waits again for Approve), and a typed "no" confirms nothing was done.
+const CONFIRM = /^\s*(yes|yeah|yep|sure|ok|okay|do it|go ahead|please do|confirm)\b[\s.!]*$/i;
+const CANCEL = /^\s*(no|nope|cancel|don't|do not|never ?mind|stop)\b[\s.!]*$/i;
+const NOT_RUN = /^This tool call was not run\b/;
+
+function answerToWaitingCall(
+  convo: Conversation,
+  turnIndex: number,
+  newCallId: () => string,
+): ModelStep | undefined {
+  const turn = convo.turns[turnIndex];
+  const waited = convo.turns[turnIndex - 1]?.steps.findLast(
+    (s) => s.outcome?.ok === false && NOT_RUN.test(s.outcome.error),
+  );
+  if (!turn || !waited) return undefined;
+  if (CONFIRM.test(turn.text)) {
+    const last = turn.steps.at(-1);
+    // Asked again and decided: say what came of it.
+    if (last?.outcome) return { kind: 'text', text: describeStep(last) };
+    if (last) return undefined;
+    return {
+      kind: 'tools',
+      calls: [{ toolCallId: newCallId(), toolName: waited.name, input: JSON.stringify(waited.input) }],
+    };
+  }
+  if (CANCEL.test(turn.text) && turn.steps.length === 0) {
+    return {
+      kind: 'text',
+      text: `OK, I did not run ${waited.name} ${compact(waited.input)}; nothing changed.`,
+    };
+  }
+  return undefined;
 }
 
 /** The tools offered to this call, each with the names of the arguments its schema takes. */

@@ -24,6 +24,8 @@ export const fakeModelEnv = (fake: FakeOpenAI): Record<string, string> => ({
   CHAT_MODEL: 'fake-model',
   MODEL_MAX_RETRIES: '0',
   RATE_LIMIT_TURNS_PER_MINUTE: '0',
+  // Tool calls run straight away unless a test is about approvals (those set the policy).
+  APPROVAL_POLICY: 'none',
 });
 
 export type TestApp = ReturnType<typeof createApp>;

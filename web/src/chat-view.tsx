@@ -3,9 +3,18 @@
  * transport's DEFAULT request body (`{id, messages, trigger, messageId}`): no body mapping, so
  * this page is the proof that the server accepts exactly what the SDK sends. The chat `id` is
  * the conversation id. Mounted with `key={id}`, because useChat keeps one Chat per id.
+ *
+ * A tool call that waits for the user (APPROVAL_POLICY) shows Approve / Deny on its card, also
+ * after a reload (the stored messages keep it in state `approval-requested`): the answer is the
+ * SDK's `addToolApprovalResponse`, sent by `sendAutomaticallyWhen` once every waiting call of the
+ * message is decided; the server's answer continues that same message.
  */
 import { useChat } from '@ai-sdk/react';
-import { DefaultChatTransport, type UIMessage } from 'ai';
+import {
+  DefaultChatTransport,
+  lastAssistantMessageIsCompleteWithApprovalResponses,
+  type UIMessage,
+} from 'ai';
 import { type KeyboardEvent, useEffect, useMemo, useRef, useState } from 'react';
 import { authHeaders, newId, reportUnauthorized } from './api.ts';
 import { MessageView } from './message-view.tsx';
@@ -41,10 +50,20 @@ export function ChatView({ id, initialMessages, offline, onTurnEnded, onOfflineD
       }),
     [],
   );
-  const { messages, sendMessage, regenerate, status, error, clearError, setMessages } = useChat({
+  const {
+    messages,
+    sendMessage,
+    regenerate,
+    status,
+    error,
+    clearError,
+    setMessages,
+    addToolApprovalResponse,
+  } = useChat({
     id,
     messages: initialMessages,
     transport,
+    sendAutomaticallyWhen: lastAssistantMessageIsCompleteWithApprovalResponses,
     // The user message id is the server's idempotency key; a UUID makes collisions a non-question.
     generateId: newId,
     onFinish: ({ message }) => onTurnEnded(message),
@@ -144,7 +163,15 @@ export function ChatView({ id, initialMessages, offline, onTurnEnded, onOfflineD
         {messages.length === 0 ? <EmptyState offline={offline} onPick={setDraft} /> : null}
         <ol>
           {messages.map((message) => (
-            <MessageView key={message.id} message={message} />
+            <MessageView
+              key={message.id}
+              message={message}
+              onDecide={
+                busy
+                  ? undefined
+                  : (approvalId, approved) => void addToolApprovalResponse({ id: approvalId, approved })
+              }
+            />
           ))}
           {status === 'submitted' ? (
             <li className="message assistant thinking">

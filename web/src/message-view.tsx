@@ -1,15 +1,18 @@
 /**
  * One chat message, rendered from `message.parts` by `part.type` as the AI SDK's own examples do:
  * text as text, every `tool-<name>` part as a compact card by its state. Nothing here re-parses
- * the model's prose to find out what happened.
+ * the model's prose to find out what happened. A call waiting for the user's decision has
+ * Approve / Deny buttons (`onDecide`; absent while a turn runs).
  */
 import { getToolName, isToolUIPart, type UIMessage } from 'ai';
-import { doneLine, errorInOutput, errorLine, pendingLine } from './tool-summary.ts';
+import { askLine, doneLine, errorInOutput, errorLine, pendingLine } from './tool-summary.ts';
 
 type Part = UIMessage['parts'][number];
 type ToolPart = Extract<Part, { toolCallId: string }>;
+/** The user's answer to a call waiting for approval. */
+export type Decide = (approvalId: string, approved: boolean) => void;
 
-export function MessageView({ message }: { message: UIMessage }) {
+export function MessageView({ message, onDecide }: { message: UIMessage; onDecide?: Decide }) {
   const role = message.role === 'user' ? 'user' : 'assistant';
   // An answer that failed before its first text or tool call has nothing to show but its error.
   if (!message.parts.some((p) => (p.type === 'text' && p.text !== '') || isToolUIPart(p))) return null;
@@ -19,22 +22,48 @@ export function MessageView({ message }: { message: UIMessage }) {
         {message.parts.map((part, index) => (
           // Parts never reorder within a message, so their position is a stable key.
           // biome-ignore lint/suspicious/noArrayIndexKey: see above
-          <PartView key={index} part={part} />
+          <PartView key={index} part={part} onDecide={onDecide} />
         ))}
       </div>
     </li>
   );
 }
 
-function PartView({ part }: { part: Part }) {
+function PartView({ part, onDecide }: { part: Part; onDecide?: Decide }) {
   if (part.type === 'text') return <p className="text">{part.text}</p>;
-  if (isToolUIPart(part)) return <ToolCard part={part} />;
+  if (isToolUIPart(part)) return <ToolCard part={part} onDecide={onDecide} />;
   // step-start, reasoning, sources, files, data parts: nothing this server sends to show.
   return null;
 }
 
-function ToolCard({ part }: { part: ToolPart }) {
+function ToolCard({ part, onDecide }: { part: ToolPart; onDecide?: Decide }) {
   const tool = getToolName(part);
+  if (part.state === 'approval-requested') {
+    const approvalId = part.approval.id;
+    return (
+      <div className="tool-card asking" data-tool={tool} data-state={part.state}>
+        <span className="tool-line">{askLine(tool, part.input)}</span>
+        <span className="tool-actions">
+          <button
+            type="button"
+            className="primary"
+            disabled={!onDecide}
+            onClick={() => onDecide?.(approvalId, true)}
+          >
+            Approve
+          </button>
+          <button
+            type="button"
+            className="danger"
+            disabled={!onDecide}
+            onClick={() => onDecide?.(approvalId, false)}
+          >
+            Deny
+          </button>
+        </span>
+      </div>
+    );
+  }
   const outputError = part.state === 'output-available' ? errorInOutput(part.output) : undefined;
   if (part.state === 'output-error' || outputError !== undefined) {
     return (
@@ -67,7 +96,12 @@ function ToolCard({ part }: { part: ToolPart }) {
   if (part.state === 'output-denied') {
     return (
       <div className="tool-card" data-tool={tool} data-state={part.state}>
-        <span className="tool-line">{tool} was not run</span>
+        <span className="tool-line">
+          {errorLine(tool, part.input).replace('Could not', 'Did not')}
+          {part.approval?.reason
+            ? ` (${part.approval.reason === 'superseded' ? 'you moved on' : part.approval.reason})`
+            : ': denied'}
+        </span>
       </div>
     );
   }

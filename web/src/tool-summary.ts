@@ -46,6 +46,23 @@ export function pendingLine(tool: string, input: unknown): string {
   }
 }
 
+/** A call waiting for the user's approval, as a question. */
+export function askLine(tool: string, input: unknown): string {
+  const args = isObject(input) ? input : {};
+  switch (tool) {
+    case 'add_task':
+      return str(args.title) ? `Add “${str(args.title)}”?` : 'Add a task?';
+    case 'complete_task':
+      return `${args.completed === false ? 'Reopen' : 'Complete'} ${ref(undefined, args.task_id)}?`;
+    case 'update_task':
+      return `Update ${ref(undefined, args.task_id)}?`;
+    case 'delete_task':
+      return `Delete ${ref(undefined, args.task_id)}?`;
+    default:
+      return `Run ${tool}?`;
+  }
+}
+
 /** After the call returned a result. */
 export function doneLine(tool: string, input: unknown, output: unknown): string {
   const args = isObject(input) ? input : {};

@@ -119,4 +119,30 @@ describe('tool exchanges shown to the model', () => {
     const history = modelHistory(rows);
     expect(history.at(-1)).toEqual({ role: 'tool', content: [notRun('a')] });
   });
+
+  it('a call waiting for approval owes no result once its decision follows: the run itself runs or denies it', () => {
+    const asking: ModelMessage = {
+      role: 'assistant',
+      content: [
+        { type: 'tool-call', toolCallId: 'a', toolName: 'delete_task', input: { task_id: 3 } },
+        { type: 'tool-approval-request', approvalId: 'ap1', toolCallId: 'a' },
+      ],
+    };
+    const decision: ModelMessage = {
+      role: 'tool',
+      content: [{ type: 'tool-approval-response', approvalId: 'ap1', approved: true }],
+    };
+    const rows: StoredMessage[] = [
+      user(1, 'delete #3'),
+      { seq: 2, role: 'assistant', content: asking, turnId: 't1' },
+      { seq: 3, role: 'tool', content: decision, turnId: 't2' },
+    ];
+    // The decision turn (t2) keeps its own opening message; the model is shown it last.
+    expect(modelHistory(rows, 't2', 3)).toEqual([{ role: 'user', content: 'delete #3' }, asking, decision]);
+    // Without the decision, the call was not run.
+    expect(modelHistory(rows.slice(0, 2)).at(-1)).toEqual({
+      role: 'tool',
+      content: [notRun('a', 'delete_task')],
+    });
+  });
 });

@@ -7,7 +7,7 @@
  * store, the turn and the benchmark's no-database fake share them.
  */
 import type { ModelMessage, ToolResultPart } from 'ai';
-import { partsOf, type StoredMessage } from './stored.ts';
+import { partsOf, type StoredMessage, type StoredPart } from './stored.ts';
 
 /** Cuts the window so that it starts at a user message: never a tool result without its call. */
 export function windowFromUserMessage(history: StoredMessage[]): StoredMessage[] {
@@ -56,12 +56,11 @@ export function withTurnLast(
  * with its result. What replaced answers' tools changed is not lost: a re-run is shown its turn's
  * recorded changes (../turn/effects.ts), and they begin its stored answer.
  */
-export function modelHistory(window: StoredMessage[], turnId?: string): ModelMessage[] {
-  return pairToolExchanges(
-    window
-      .filter((m) => !m.replaced && !(turnId !== undefined && m.turnId === turnId && m.role !== 'user'))
-      .map((m) => m.content),
-  );
+export function modelHistory(window: StoredMessage[], turnId?: string, openingSeq?: number): ModelMessage[] {
+  // A decision turn opens with a tool message (its approval responses): the turn's own, kept.
+  const ownAnswer = (m: StoredMessage) =>
+    turnId !== undefined && m.turnId === turnId && m.role !== 'user' && m.seq !== openingSeq;
+  return pairToolExchanges(window.filter((m) => !m.replaced && !ownAnswer(m)).map((m) => m.content));
 }
 
 /**
@@ -70,7 +69,8 @@ export function modelHistory(window: StoredMessage[], turnId?: string): ModelMes
  * every turn after one that never came, the model reads this result instead, as the `{ error }`
  * result a tool gives when it did nothing.
  */
-export const NOT_RUN_TEXT = 'This tool call was not run: it was waiting for a decision that did not come.';
+export const NOT_RUN_TEXT =
+  "This tool call was not run: it needed the user's approval, which it did not get (the user sent a new message instead, or the approval expired). Nothing was changed.";
 
 /**
  * Every tool call with its result, as providers require: a call with no result gets the "not run"
@@ -80,11 +80,22 @@ export const NOT_RUN_TEXT = 'This tool call was not run: it was waiting for a de
 export function pairToolExchanges(messages: ModelMessage[]): ModelMessage[] {
   const calls = new Set<string>();
   const results = new Set<string>();
+  // A call waiting for approval whose decision follows is answered by the run itself (the SDK runs
+  // or denies it from the decision): it owes no result here.
+  const asked = new Map<string, string>();
+  const decided = new Set<string>();
   for (const m of messages) {
-    for (const p of partsOf(m)) {
+    for (const p of partsOf(m) as (StoredPart & { approvalId?: string })[]) {
       if (p.type === 'tool-call' && p.toolCallId) calls.add(p.toolCallId);
       if (p.type === 'tool-result' && p.toolCallId) results.add(p.toolCallId);
+      if (p.type === 'tool-approval-request' && p.approvalId && p.toolCallId)
+        asked.set(p.approvalId, p.toolCallId);
+      if (p.type === 'tool-approval-response' && p.approvalId) decided.add(p.approvalId);
     }
+  }
+  for (const approvalId of decided) {
+    const toolCallId = asked.get(approvalId);
+    if (toolCallId) results.add(toolCallId);
   }
   const out: ModelMessage[] = [];
   /** Results owed for the calls of the assistant message just passed. */

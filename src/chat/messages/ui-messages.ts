@@ -3,9 +3,10 @@
  * A conversation's stored messages as AI SDK UI messages (`GET /conversations/:id/messages`, for
  * `useChat({ id, messages })`): each turn one user message and at most one assistant message,
  * whose parts are the answer's parts as the stream made them (../stream/parts.ts) and whose id is
- * the one the stream's start part announced.
+ * the one the stream's start part announced. A decision turn's rows (its approval responses and
+ * answer) join the answer that asked, as its stream continued that message.
  */
-import { answerParts, type ChatUIMessage } from '../stream/parts.ts';
+import { type AnswerPart, answerParts, type ChatUIMessage } from '../stream/parts.ts';
 import { textOf, type ViewRow } from './stored.ts';
 
 /**
@@ -35,7 +36,8 @@ export function conversationUIMessages(conversationId: string, rows: ViewRow[]):
     turn.answer.push(row);
   }
   const out: ChatUIMessage[] = [];
-  for (const { user, answer } of turns) {
+  const newestUser = turns.findLastIndex((t) => t.user);
+  turns.forEach(({ user, answer }, index) => {
     if (user) {
       out.push({
         id: user.messageId ?? user.id,
@@ -45,13 +47,24 @@ export function conversationUIMessages(conversationId: string, rows: ViewRow[]):
       });
     }
     const first = answer[0];
-    if (!first) continue;
+    if (!first) return;
+    const parts = answerParts(answer.map((r) => r.content));
     out.push({
       id: first.id,
       role: 'assistant',
-      parts: answerParts(answer.map((r) => r.content)) as ChatUIMessage['parts'],
+      parts: (index < newestUser ? parts.map(superseded) : parts) as ChatUIMessage['parts'],
       metadata: { conversationId, createdAt: first.createdAt },
     });
-  }
+  });
   return out;
+}
+
+/** A call still waiting when the user sent a new message: that message denied it (the contract's "superseded"). */
+function superseded(part: AnswerPart): AnswerPart {
+  if (part.type === 'text' || part.state !== 'approval-requested') return part;
+  return {
+    ...part,
+    state: 'output-denied',
+    approval: { id: part.approval?.id ?? '', approved: false, reason: 'superseded' },
+  };
 }

@@ -30,6 +30,11 @@ export type BeginValues = {
   message: string;
   historyMessages: number;
   historyLimit: number;
+  /**
+   * A decision turn's decisions, JSON `[{id, approved, reason}]` (`[]` for the other kinds): BEGIN
+   * TURN flips the named approvals with a compare-and-set and starts only if every one flipped.
+   */
+  decisions: string;
   /** This process's liveness record, written on the lease (null: a store of no registered process). */
   instanceId: string | null;
   /** A lease whose process has not renewed its record for this long is free. */
@@ -38,7 +43,7 @@ export type BeginValues = {
 
 /** What BEGIN TURN returns: one row. */
 export type BeginRow = {
-  outcome: 'go' | 'busy' | 'not_found' | 'rate_limited' | 'replay' | 'reused';
+  outcome: 'go' | 'busy' | 'not_found' | 'rate_limited' | 'replay' | 'reused' | 'approval_not_pending';
   conversation_id: string | null;
   turn_id: string | null;
   last_seq: number | null;
@@ -51,6 +56,8 @@ export type BeginRow = {
   lease_free_in_ms: number | null;
   history: StoredMessage[];
   effects: RecordedEffect[];
+  /** A decision turn: the assistant message that asked (its answer goes on in the same UI message). */
+  continues: string | null;
 };
 
 /**
@@ -59,8 +66,10 @@ export type BeginRow = {
  * must exist (every later turn of the JSON API) leaves out the one that creates a conversation.
  */
 export const beginTurnStatements = {
-  mayCreate: preparedStatement<BeginValues>((values) => beginTurnSql(values, true)),
-  mustExist: preparedStatement<BeginValues>((values) => beginTurnSql(values, false)),
+  mayCreate: preparedStatement<BeginValues>((values) => beginTurnSql(values, true, false)),
+  mustExist: preparedStatement<BeginValues>((values) => beginTurnSql(values, false, false)),
+  /** A decision on pending approvals: the conversation must exist, and nothing is superseded. */
+  decide: preparedStatement<BeginValues>((values) => beginTurnSql(values, false, true)),
 };
 
 function beginTurnSql(
@@ -80,10 +89,12 @@ function beginTurnSql(
     message,
     historyMessages,
     historyLimit,
+    decisions,
     instanceId,
     holderDeadAfterMs,
   }: Placeholders<BeginValues>,
   mayCreate: boolean,
+  decides: boolean,
 ) {
   // A lease is free when no turn holds it, when it expired, or when the process holding it stopped
   // renewing its liveness record (instances/registry.ts): a killed process's conversations free up
@@ -98,6 +109,17 @@ function beginTurnSql(
         select id, status, answer, conversation_id, seq from turns
         where user_id = ${userId} and message_id = ${messageId}
       ),
+      ${
+        decides
+          ? sql`named as (
+        select distinct on (x.id) x.id, x.approved from jsonb_to_recordset(${decisions}::jsonb) as x(id text, approved boolean)
+      ),
+      asked as (
+        select a.id, a.user_id, a.conversation_id, a.status, a.expires_at, a.decided_turn_id, a.answer_id
+        from approvals a where a.id in (select id from named)
+      ),`
+          : sql``
+      }
       existing as (
         -- By primary key only (OFFSET 0 keeps the user filter out of the scan): the generic plan,
         -- made while the tables were nearly empty, read the user's conversations_user_recent_idx
@@ -120,6 +142,17 @@ function beginTurnSql(
           when p.id is null and ${mustExist}::boolean and e.id is null then 'not_found'
           when p.id is null and exists (select 1 from conversations
                                         where id = ${lookupId}::uuid and user_id <> ${userId}) then 'not_found'
+          ${
+            decides
+              ? sql`-- Another user's approval is not found; one not pending here (unknown, expired, decided,
+          -- another conversation's) is refused, unless this very turn decided it (a re-run).
+          when exists (select 1 from asked a where a.user_id <> ${userId}) then 'not_found'
+          when (select count(*) from asked a
+                where a.user_id = ${userId} and a.conversation_id = coalesce(p.conversation_id, e.id)
+                  and ((a.status = 'pending' and a.expires_at > now()) or a.decided_turn_id = p.id))
+               <> (select count(*) from named) then 'approval_not_pending'`
+              : sql``
+          }
           else 'go'
         end as outcome,
         p.id as prior_id,
@@ -147,6 +180,29 @@ function beginTurnSql(
         select d.*, (${rateLimit}::int = 0 or not d.free or exists (select 1 from quota)) as ok
         from decision d
       ),
+      ${
+        decides
+          ? sql`locked as (
+        -- The conversation row, locked while its lease is free (re-checked on its newest version
+        -- after waiting): of two decisions at once, the second waits here and finds the lease taken.
+        select c.id from conversations c, admitted d
+        where d.outcome = 'go' and d.ok and c.id = d.target_id and c.user_id = ${userId} and ${leaseFree(sql`c`)}
+        for update of c
+      ),
+      decided as (
+        -- The compare-and-set: only a pending, unexpired approval flips (re-checked on its newest
+        -- version), so a decision applies once.
+        update approvals a
+        set status = case when n.approved then 'approved' else 'denied' end, decided_at = now(),
+            decided_turn_id = ${newTurnId}::uuid
+        from named n, admitted d
+        where a.id = n.id and d.prior_id is null and exists (select 1 from locked)
+          and a.user_id = ${userId} and a.conversation_id = d.target_id
+          and a.status = 'pending' and a.expires_at > now()
+        returning a.id
+      ),`
+          : sql``
+      }
       claimed as (
         update conversations c
         set lease_turn_id = coalesce(d.prior_id, ${newTurnId}::uuid),
@@ -160,6 +216,11 @@ function beginTurnSql(
           -- The same id as a value: an index scan on the primary key (not on the user's range).
           and c.id = (select target_id from admitted)
           and ${leaseFree(sql`c`)}
+          ${
+            decides
+              ? sql`and (d.prior_id is not null or (select count(*) from decided) = (select count(*) from named))`
+              : sql``
+          }
         returning c.id, c.last_seq, c.lease_turn_id
       ),
       ${
@@ -192,11 +253,22 @@ function beginTurnSql(
         returning turns.id
       ),
       user_message as (
+        -- The user's message, or a decision turn's tool message of approval responses.
         insert into messages (conversation_id, seq, role, content, turn_id)
-        select t.id, t.last_seq, 'user', ${message}::jsonb, t.lease_turn_id
+        select t.id, t.last_seq, ${message}::jsonb->>'role', ${message}::jsonb, t.lease_turn_id
         from target t, decision d where d.prior_id is null
         returning seq
       ),
+      ${
+        decides
+          ? sql``
+          : sql`superseded as (
+        -- A new message while calls wait for a decision denies them: the user moved on.
+        update approvals a set status = 'superseded', decided_at = now(), decided_turn_id = t.lease_turn_id
+        from target t where a.conversation_id = t.id and a.status = 'pending'
+        returning 1
+      ),`
+      }
       history as (
         -- The window touches only its own rows, however long the conversation. Seqs are gapless
         -- per conversation (every writer takes the next ones from last_seq; a replaced answer is
@@ -253,7 +325,8 @@ function beginTurnSql(
           (select coalesce(jsonb_agg(jsonb_build_object('callKey', e.call_key, 'occurrence', e.occurrence,
                     'tool', e.tool, 'args', e.args, 'task', e.task) order by e.created_at, e.occurrence), '[]'::jsonb)
            from turn_effects e where e.turn_id = d.prior_id)
-        end as effects
+        end as effects,
+        ${decides ? sql`(select a.answer_id from asked a limit 1)` : sql`null::uuid`} as continues
       from admitted d
       left join target t on true
       left join prior p on true`;
@@ -280,6 +353,11 @@ export type EndValues = TurnAttempt & {
   count: number;
   messages: string;
   answer: string;
+  /** The id of the answer's UI message (a decision turn's continues the one that asked). */
+  uiMessageId: string;
+  /** The calls the turn ended waiting on, JSON `[{id, toolCallId, toolName, args}]`. */
+  approvals: string;
+  approvalTtlSeconds: number;
 };
 
 /**
@@ -303,6 +381,9 @@ function endTurnSql(
     count,
     messages,
     answer,
+    uiMessageId,
+    approvals,
+    approvalTtlSeconds,
   }: Placeholders<EndValues>,
   replaces: boolean,
 ) {
@@ -314,7 +395,16 @@ function endTurnSql(
             lease_turn_id = null, lease_attempt_id = null, lease_expires_at = null, updated_at = now()
         where id = ${conversationId}::uuid and lease_turn_id = ${turnId}::uuid
           and lease_attempt_id = ${attemptId}::uuid
-        returning id
+        returning id, user_id
+      ),
+      asked as (
+        insert into approvals (id, user_id, conversation_id, turn_id, answer_id, tool_call_id, tool_name, args,
+                               expires_at)
+        select x.id, r.user_id, r.id, ${turnId}::uuid, ${uiMessageId}::uuid, x."toolCallId", x."toolName",
+               coalesce(x.args, '{}'::jsonb), now() + ${approvalTtlSeconds}::int * interval '1 second'
+        from released r, jsonb_to_recordset(${approvals}::jsonb) as x(id text, "toolCallId" text, "toolName" text, args jsonb)
+        on conflict (id) do nothing
+        returning 1
       ),
       -- A re-run that ends done (a regenerate, or a resend after a failed regenerate) replaces the
       -- answer an earlier attempt stored (a failed attempt, ended by failTurn, leaves it standing).

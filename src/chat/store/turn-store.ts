@@ -56,7 +56,13 @@ export type BeginTurnInput = {
   chat?: { given: string | null; named: string };
   /** A finished turn of this messageId runs again for a new answer instead of being replayed. */
   regenerate?: boolean;
+  /**
+   * Decisions on pending approvals (a decision turn): they are claimed with a compare-and-set and
+   * `message` is their tool message. Absent: a new user message, which supersedes pending ones.
+   */
+  decisions?: { id: string; approved: boolean }[];
   messageId: string;
+  /** What opens the turn: the user's message, or a decision turn's approval responses. */
   message: ModelMessage;
   /** Title of a new conversation. */
   title: string;
@@ -76,6 +82,8 @@ export type BeginTurnResult =
       retryAfterSeconds: number;
     }
   | { outcome: 'rate_limited'; retryAfterSeconds: number }
+  /** A decision named an approval that is unknown, expired, decided or not this conversation's. */
+  | { outcome: 'approval_not_pending' }
   | { outcome: 'replay'; conversationId: string; answer: unknown }
   | {
       outcome: 'started';
@@ -96,6 +104,8 @@ export type BeginTurnResult =
       history: StoredMessage[];
       /** The task changes earlier attempts of this turn made (a re-run only), oldest first. */
       effects: RecordedEffect[];
+      /** A decision turn: the id of the assistant message that asked, which its answer continues. */
+      continues: string | null;
     };
 
 export type EndTurnInput = TurnAttempt & {
@@ -111,6 +121,11 @@ export type EndTurnInput = TurnAttempt & {
   messages: ModelMessage[];
   /** The JSON answer, replayed for a repeated messageId. */
   answer: unknown;
+  /** The answer's UI message id: `answerId`, or for a decision turn the asking message's. */
+  uiMessageId: string;
+  /** The calls the turn ended waiting on (stored pending, by this same statement). */
+  approvals: { id: string; toolCallId: string; toolName: string; args: unknown }[];
+  approvalTtlSeconds: number;
 };
 
 export type TurnStoreOptions = EndingsOptions & {
@@ -141,7 +156,9 @@ export function createTurnStore(database: Database, options: TurnStoreOptions = 
     let row: BeginRow | undefined;
     try {
       [row] = await database.run((db) =>
-        beginTurnStatements[values.mustExist ? 'mustExist' : 'mayCreate']<BeginRow>(db, values),
+        beginTurnStatements[
+          input.decisions ? 'decide' : values.mustExist ? 'mustExist' : 'mayCreate'
+        ]<BeginRow>(db, values),
       );
     } catch (error) {
       // Its answer was lost, not its effect: it may have claimed the lease.
@@ -163,6 +180,8 @@ export function createTurnStore(database: Database, options: TurnStoreOptions = 
         };
       case 'replay':
         return { outcome: 'replay', conversationId: row.conversation_id as string, answer: row.answer };
+      case 'approval_not_pending':
+        return { outcome: 'approval_not_pending' };
     }
     const conversationId = row.conversation_id as string;
     const lastSeq = row.last_seq as number;
@@ -186,7 +205,7 @@ export function createTurnStore(database: Database, options: TurnStoreOptions = 
     const turnId = row.turn_id as string;
     const question: StoredMessage = {
       seq: row.user_seq ?? lastSeq,
-      role: 'user',
+      role: input.message.role as StoredMessage['role'],
       content: input.message,
       turnId,
     };
@@ -205,6 +224,7 @@ export function createTurnStore(database: Database, options: TurnStoreOptions = 
       userSeq: row.user_seq ?? lastSeq,
       history: windowFromUserMessage(history),
       effects: row.effects ?? [],
+      continues: row.continues,
     };
   }
 
@@ -258,7 +278,8 @@ function beginTurnValues(
     // (`given`, also refused when it is another user's) or else the one it creates (`named`).
     lookupId: input.chat ? input.chat.given : (input.conversationId ?? null),
     namedId: input.chat?.named ?? null,
-    mustExist: !input.chat && input.conversationId !== undefined,
+    // A decision continues a conversation; it never starts one.
+    mustExist: input.decisions !== undefined || (!input.chat && input.conversationId !== undefined),
     regenerate: input.regenerate === true,
     rateLimit: input.rateLimit,
     newTurnId,
@@ -269,6 +290,7 @@ function beginTurnValues(
     message: JSON.stringify(input.message),
     historyMessages: input.historyMessages,
     historyLimit: input.historyMessages - 1,
+    decisions: JSON.stringify(input.decisions ?? []),
     ...holder,
   };
 }
@@ -284,9 +306,10 @@ function busyRetryAfterSeconds({ holder_seen_ms_ago: seen, lease_free_in_ms: fre
 }
 
 /** END TURN's values: the messages and the answer go as JSON text. */
-function endTurnValues({ messages, answer, ...turn }: EndTurnInput): EndValues {
+function endTurnValues({ messages, answer, approvals, ...turn }: EndTurnInput): EndValues {
   return {
     ...turn,
+    approvals: JSON.stringify(approvals),
     count: messages.length,
     messages: JSON.stringify(messages),
     answer: JSON.stringify(answer ?? null),

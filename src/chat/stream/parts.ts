@@ -16,20 +16,30 @@
  * model must receive (the contract says so, and a thrown error would reach the model as plain text
  * instead). A UI must show it as a failure, so such a result becomes an `output-error` part whose
  * `errorText` is the error.
+ *
+ * Approvals (../turn/approvals.ts): a call waiting for the user is a tool part in state
+ * `approval-requested` with `approval.id`; the decision turn's stored tool message makes it
+ * `approval-responded`, and its result `output-available` (approved) or `output-denied`.
  */
 import type { ModelMessage, UIMessage, UIMessageChunk } from 'ai';
 import { toolErrorText } from '../../tasks/tools.ts';
-import { partsOf, type ToolOutcome, toolOutcome } from '../messages/stored.ts';
+import { partsOf, type StoredPart, type ToolOutcome, toolOutcome } from '../messages/stored.ts';
 
 /** `{conversationId, createdAt}` for the AI SDK UI body; the contract body keeps `{conversationId, messageId}`. */
 export type ChatMetadata = Record<string, string>;
 
 export type TextUIPart = { type: 'text'; text: string; state: 'done' };
+export type Approval = { id: string; approved?: boolean; reason?: string };
 export type ToolUIPart = {
   type: `tool-${string}`;
   toolCallId: string;
   input: unknown;
-} & ({ state: 'output-available'; output: unknown } | { state: 'output-error'; errorText: string });
+  approval?: Approval;
+} & (
+  | { state: 'output-available'; output: unknown }
+  | { state: 'output-error'; errorText: string }
+  | { state: 'approval-requested' | 'approval-responded' | 'output-denied' }
+);
 export type AnswerPart = TextUIPart | ToolUIPart;
 
 /** An assistant answer as the UI holds it: stored with the turn, so a replay needs no other read. */
@@ -48,8 +58,33 @@ export function answerParts(messages: ModelMessage[]): AnswerPart[] {
     | { type: `tool-${string}`; toolCallId: string; input: unknown; state?: undefined }
   )[] = [];
   const calls = new Map<string, number>();
+  const approvals = new Map<string, number>();
+  /** The call part at `index`, changed (text parts are never changed). */
+  const update = (index: number | undefined, change: (call: ToolUIPart) => Partial<ToolUIPart>) => {
+    const call = index === undefined ? undefined : parts[index];
+    if (call && call.type !== 'text')
+      parts[index as number] = { ...call, ...change(call as ToolUIPart) } as ToolUIPart;
+  };
   for (const message of messages) {
-    for (const part of partsOf(message)) {
+    for (const part of partsOf(message) as (StoredPart & {
+      approvalId?: string;
+      approved?: boolean;
+      reason?: string;
+    })[]) {
+      if (part.type === 'tool-approval-request' && part.approvalId && part.toolCallId) {
+        const index = calls.get(part.toolCallId);
+        if (index !== undefined) approvals.set(part.approvalId, index);
+        update(index, () => ({ state: 'approval-requested', approval: { id: part.approvalId as string } }));
+        continue;
+      }
+      if (part.type === 'tool-approval-response' && part.approvalId) {
+        const { approvalId: id, approved = false, reason } = part;
+        update(approvals.get(id), () => ({
+          state: 'approval-responded',
+          approval: { id, approved, ...(reason ? { reason } : {}) },
+        }));
+        continue;
+      }
       if (message.role === 'assistant' && part.type === 'text' && part.text) {
         parts.push({ type: 'text', text: part.text, state: 'done' });
       } else if (message.role === 'assistant' && part.type === 'tool-call' && part.toolCallId) {
@@ -60,10 +95,19 @@ export function answerParts(messages: ModelMessage[]): AnswerPart[] {
           input: part.input ?? {},
         });
       } else if (message.role === 'tool' && part.type === 'tool-result' && part.toolCallId) {
-        const index = calls.get(part.toolCallId);
-        const call = index === undefined ? undefined : parts[index];
-        if (call && call.type !== 'text')
-          parts[index as number] = { ...call, ...uiToolState(toolOutcome(part.output)) };
+        const output = part.output;
+        update(calls.get(part.toolCallId), (call) =>
+          output?.type === 'execution-denied'
+            ? {
+                state: 'output-denied',
+                approval: {
+                  id: call.approval?.id ?? '',
+                  approved: false,
+                  ...(output.reason ? { reason: output.reason } : {}),
+                },
+              }
+            : uiToolState(toolOutcome(output)),
+        );
       }
     }
   }
@@ -116,13 +160,27 @@ export function partChunks(parts: AnswerPart[]): UIMessageChunk[] {
       toolName: part.type.slice('tool-'.length),
       input,
     });
-    chunks.push(
-      part.state === 'output-available'
-        ? { type: 'tool-output-available', toolCallId, output: part.output }
-        : { type: 'tool-output-error', toolCallId, errorText: part.errorText },
-    );
+    chunks.push(...toolStateChunks(part));
   });
   return chunks;
+}
+
+/** The chunks that bring a tool part from its input to its state. */
+function toolStateChunks(part: ToolUIPart): UIMessageChunk[] {
+  const { toolCallId, approval } = part;
+  const asked: UIMessageChunk[] = approval
+    ? [{ type: 'tool-approval-request', approvalId: approval.id, toolCallId }]
+    : [];
+  switch (part.state) {
+    case 'output-available':
+      return [...asked, { type: 'tool-output-available', toolCallId, output: part.output }];
+    case 'output-error':
+      return [...asked, { type: 'tool-output-error', toolCallId, errorText: part.errorText }];
+    case 'output-denied':
+      return [...asked, { type: 'tool-output-denied', toolCallId }];
+    default:
+      return asked;
+  }
 }
 
 /**

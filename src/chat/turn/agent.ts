@@ -31,6 +31,7 @@ import {
   type OnToolExecutionEndCallback,
   RetryError,
   type TextStreamPart,
+  type ToolApprovalConfiguration,
   type ToolSet,
   wrapLanguageModel,
 } from 'ai';
@@ -71,6 +72,8 @@ export type TurnInput = {
   history: ModelMessage[];
   settings: Config['model'];
   today: string;
+  /** Which calls wait for the user's decision (./approvals.ts); a decision opens `history`. */
+  toolApproval?: ToolApprovalConfiguration<ToolSet, unknown>;
   /** Aborted when the server must stop running turns (the end of shutdown's grace period). */
   stop?: AbortSignal;
   /** Makes the hooks one run reports its model and tool calls to (the app's metrics). */
@@ -130,6 +133,11 @@ function prepare(input: TurnInput) {
   let calls = 0;
   /** Our words for the tool calls that ended in an error, by call id. */
   const toolErrors = new Map<string, string>();
+  /**
+   * Every call our tools ran, by call id: the approved calls the SDK runs before the first step
+   * appear in no step, so the answer's tool calls take them from here.
+   */
+  const ran = new Map<string, ToolCallRecord>();
   const tools: ToolSet = {};
   for (const [name, t] of Object.entries(input.tools)) {
     const execute = t.execute;
@@ -141,7 +149,9 @@ function prepare(input: TurnInput) {
               return { error: `Too many tool calls in one turn (limit ${input.settings.maxToolCalls}).` };
             }
             try {
-              return await execute(args, options);
+              const result = await execute(args, options);
+              ran.set(options.toolCallId, { name, args, result });
+              return result;
             } catch (error) {
               if (error instanceof DbUnavailableError) {
                 dbDown = error;
@@ -191,6 +201,7 @@ function prepare(input: TurnInput) {
     instructions: systemPrompt(input.today),
     messages: input.history,
     tools,
+    toolApproval: input.toolApproval,
     stopWhen: isStepCount(input.settings.maxSteps),
     abortSignal: AbortSignal.any(signals),
     timeout: { totalMs: input.settings.timeoutMs },
@@ -223,7 +234,7 @@ function prepare(input: TurnInput) {
   };
   /** Runs the SDK call so that the provider's fetch reports into this run. */
   const watched = <T>(work: () => T): T => watchProviderCalls(watch, work);
-  return { options, onAbort, failure, noteProviderError, dbDown: () => dbDown, toolErrors, watched };
+  return { options, onAbort, failure, noteProviderError, dbDown: () => dbDown, toolErrors, ran, watched };
 }
 
 /** Our sentence for a tool call the SDK refused before our code ran. */
@@ -293,7 +304,7 @@ export async function generateTurn(input: TurnInput): Promise<RunResult> {
     const result = await run.watched(() => generateText(run.options));
     const dbDown = run.dbDown();
     if (dbDown) throw dbDown;
-    return runResult(result, run.toolErrors);
+    return runResult(result, run.toolErrors, run.ran);
   } catch (error) {
     throw run.failure(error);
   }
@@ -372,7 +383,7 @@ export function streamTurn(input: TurnInput) {
     if (finished.steps.some((step) => step.finishReason === 'interrupted')) {
       throw run.failure(new Error('the model stream ended without its finish event'));
     }
-    return runResult(finished, run.toolErrors);
+    return runResult(finished, run.toolErrors, run.ran);
   });
   result.catch(() => {});
   return {
@@ -398,9 +409,18 @@ export type RunPart = TextStreamPart<ToolSet>;
 type Finished = Pick<Awaited<ReturnType<typeof generateText<ToolSet>>>, 'steps' | 'responseMessages'>;
 
 /** What the turn answers and stores: cleaned of what Postgres cannot hold, tool errors in our words. */
-function runResult({ steps, responseMessages }: Finished, toolErrors: Map<string, string>): RunResult {
+function runResult(
+  { steps, responseMessages }: Finished,
+  toolErrors: Map<string, string>,
+  ran: Map<string, ToolCallRecord>,
+): RunResult {
   const toolCalls: ToolCallRecord[] = [];
   const texts: string[] = [];
+  // The approved calls of a decision turn ran before the first step: they come first.
+  const inSteps = new Set(
+    steps.flatMap((step) => step.content.map((p) => ('toolCallId' in p ? p.toolCallId : ''))),
+  );
+  for (const [toolCallId, call] of ran) if (!inSteps.has(toolCallId)) toolCalls.push(call);
   for (const step of steps) {
     for (const part of step.content) {
       if (part.type === 'tool-result')

@@ -17,9 +17,11 @@
  * What begins a turn (`TurnStart`) is a user message, or a regenerate (`trigger:
  * "regenerate-message"`): a re-run of a finished turn whose earlier answer is replaced (END TURN
  * marks it; the model no longer sees it), and whose tools' changes come back as the recorded
- * effects. The third kind to come, approval decisions, is a start too: BEGIN TURN claims the
- * calls a previous turn ended waiting on (stored by its END TURN, shown to the model as not run
- * until then: ../messages/history.ts), and the run begins by running the approved ones.
+ * effects; or decisions on approvals (./approvals.ts): BEGIN TURN claims the calls a previous turn
+ * ended waiting on (stored pending by its END TURN, shown to the model as not run until then:
+ * ../messages/history.ts) with a compare-and-set, stores the decisions as the turn's opening
+ * message, and the run begins by running the approved ones. A decision turn's answer continues the
+ * UI message that asked (same id), so `useChat` merges it and the stored view shows one message.
  *
  * Nothing is kept in the process between requests; a streamed turn whose client went away still
  * runs to the end and is stored. The answer's assistant message id and time are chosen before the
@@ -56,6 +58,13 @@ import {
 } from '../stream/parts.ts';
 import { uiMessageStreamResponse } from '../stream/response.ts';
 import { generateTurn, RunFailure, type RunResult, streamTurn, type TurnInput } from './agent.ts';
+import {
+  type ApprovalDecision,
+  decisionMessage,
+  type PendingApproval,
+  pendingApprovalsOf,
+  toolApprovalFor,
+} from './approvals.ts';
 import { TurnEffects } from './effects.ts';
 
 export type ChatTurnDeps = {
@@ -79,7 +88,8 @@ export type ChatTurnDeps = {
  */
 export type TurnStart =
   | { kind: 'message'; messageId: string; text: string }
-  | { kind: 'regenerate'; messageId: string; text: string };
+  | { kind: 'regenerate'; messageId: string; text: string }
+  | { kind: 'decisions'; messageId: string; decisions: ApprovalDecision[] };
 
 export type TurnRequest = {
   userId: string;
@@ -99,6 +109,8 @@ export type ChatAnswer = {
   messageId: string;
   reply: string;
   toolCalls: ToolCallRecord[];
+  /** The calls the turn ended waiting on (only when there are some). */
+  pendingApprovals?: Omit<PendingApproval, 'toolCallId'>[];
 };
 
 /** What a finished turn stores for replays: the JSON answer, and the answer as the UI holds it. */
@@ -109,6 +121,8 @@ type StartedTurn = {
   conversationId: string;
   /** The assistant message id and time the client is told before the run, and that are stored. */
   answerId: string;
+  /** The UI message the answer goes into: `answerId`, or for a decision turn the one that asked. */
+  uiMessageId: string;
   createdAt: string;
   input: TurnInput;
   /** What earlier attempts of this turn changed, as tool calls: shown to the model, they begin the answer. */
@@ -123,16 +137,18 @@ export function createChatTurns(deps: ChatTurnDeps) {
   async function begin(req: TurnRequest): Promise<{ replay: StoredAnswer } | { started: StartedTurn }> {
     const { userId, start, log } = req;
     const { messageId } = start;
-    const message: ModelMessage = { role: 'user', content: start.text };
+    const message: ModelMessage =
+      start.kind === 'decisions' ? decisionMessage(start.decisions) : { role: 'user', content: start.text };
     const begun = await store.beginTurn({
       userId,
       ...('chatId' in req.target
         ? { conversationId: undefined, chat: chatTargets(userId, req.target.chatId) }
         : { conversationId: req.target.conversationId }),
       regenerate: start.kind === 'regenerate',
+      decisions: start.kind === 'decisions' ? start.decisions : undefined,
       messageId,
       message,
-      title: truncateText(start.text, 80),
+      title: start.kind === 'decisions' ? '' : truncateText(start.text, 80),
       historyMessages: config.chat.historyMessages,
       leaseMs: config.chat.leaseMs,
       rateLimit: config.chat.rateLimitPerMinute,
@@ -142,19 +158,24 @@ export function createChatTurns(deps: ChatTurnDeps) {
 
     const { conversationId, turnId, attemptId, lastSeq, userSeq } = started;
     const answerId = randomUUID();
+    const uiMessageId = started.continues ?? answerId;
     const createdAt = new Date().toISOString();
     const effects = new TurnEffects(turnId, started.effects, attemptId);
     // What earlier attempts did comes after the user message, as the tool calls they were.
     const earlier = effects.messages();
     const finish = async (result: RunResult): Promise<ChatAnswer> => {
-      const answer = {
+      const pending = pendingApprovalsOf(result.messages);
+      const answer: ChatAnswer = {
         conversationId,
         messageId,
         reply: result.reply,
         toolCalls: [...effects.calls(), ...result.toolCalls],
+        ...(pending.length > 0
+          ? { pendingApprovals: pending.map(({ id, toolName, args }) => ({ id, toolName, args })) }
+          : {}),
       };
       const messages = [...earlier, ...result.messages];
-      const ui = { id: answerId, createdAt, parts: answerParts(messages) };
+      const ui = { id: uiMessageId, createdAt, parts: answerParts(messages) };
       const kept = await store.endTurn({
         conversationId,
         turnId,
@@ -165,6 +186,9 @@ export function createChatTurns(deps: ChatTurnDeps) {
         createdAt,
         messages,
         answer: { ...answer, ui },
+        uiMessageId,
+        approvals: pending,
+        approvalTtlSeconds: Math.round(config.chat.approvalTtlMs / 1000),
       });
       if (!kept) {
         // The turn outlived its lease (the database was too slow for too long) and another took
@@ -182,12 +206,14 @@ export function createChatTurns(deps: ChatTurnDeps) {
       started: {
         conversationId,
         answerId,
+        uiMessageId,
         createdAt,
         earlier,
         input: {
           model,
           tools: createTaskTools(tasks, userId, { source: 'chat', ledger: effects, log }),
-          history: [...modelHistory(started.history, turnId), ...earlier],
+          toolApproval: toolApprovalFor(config.chat.approvalPolicy),
+          history: [...modelHistory(started.history, turnId, started.userSeq), ...earlier],
           settings: config.model,
           today: deps.today(),
           stop: deps.stop,
@@ -221,7 +247,7 @@ export function createChatTurns(deps: ChatTurnDeps) {
     return uiMessageStreamResponse({
       headers: { 'X-Conversation-Id': conversationId, 'X-Message-Id': req.start.messageId },
       execute: async ({ writer }) => {
-        writer.write({ type: 'start', messageId: turn.answerId, messageMetadata: metadata });
+        writer.write({ type: 'start', messageId: turn.uiMessageId, messageMetadata: metadata });
         // A re-run shows first what its earlier attempts did, as the stored answer does.
         for (const chunk of partChunks(answerParts(turn.earlier))) writer.write(chunk);
         const toChunks = liveChunks(turn.input.tools, run.toolError);
@@ -296,14 +322,25 @@ function refuseUnlessStarted(begun: BeginTurnResult) {
       throw new ApiError('rate_limited', 'Too many chat turns in the last minute', {
         'Retry-After': String(begun.retryAfterSeconds),
       });
+    case 'approval_not_pending':
+      throw new ApiError(
+        'approval_not_pending',
+        'Nothing in this conversation is waiting for that decision: the approval is unknown, expired or already decided',
+      );
     default:
       return begun;
   }
 }
 
 /** The JSON answer of the contract, without what is stored beside it for UI replays. */
-function jsonAnswer({ conversationId, messageId, reply, toolCalls }: StoredAnswer): ChatAnswer {
-  return { conversationId, messageId, reply, toolCalls };
+function jsonAnswer({
+  conversationId,
+  messageId,
+  reply,
+  toolCalls,
+  pendingApprovals,
+}: StoredAnswer): ChatAnswer {
+  return { conversationId, messageId, reply, toolCalls, ...(pendingApprovals ? { pendingApprovals } : {}) };
 }
 
 /** The message metadata of a streamed answer: per body, as the contract says. */
