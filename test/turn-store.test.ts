@@ -96,7 +96,7 @@ onServer('BEGIN TURN racing the previous END TURN', () => {
       });
       await sleep(200); // it waits on the first copy's rows
       await other.query('commit');
-      expect(await second).toEqual({ outcome: 'busy' });
+      expect(await second).toMatchObject({ outcome: 'busy' });
       const { rows } = await other.query(
         'select (select count(*)::int from conversations where user_id = $1) as conversations, (select count(*)::int from messages where conversation_id = $2) as messages',
         [user, conversationId],

@@ -29,8 +29,8 @@ export const DEAD_AFTER_MS = 10_000;
 const FORGET_AFTER = '1 day';
 
 export type InstanceRegistration = {
-  /** This process's id, written on every lease it takes. */
-  readonly id: string;
+  /** This process's id, written on every lease it takes; undefined on PGlite (see below). */
+  readonly id: string | undefined;
   /** Stops renewing and removes the record (a clean exit has released its leases already). */
   stop(): Promise<void>;
 };
@@ -47,6 +47,10 @@ export async function registerInstance(
   database: Database,
   { kind, logger, renewEveryMs = RENEW_EVERY_MS }: RegistryOptions,
 ): Promise<InstanceRegistration> {
+  // An embedded database is open in one process only: there is no other process to tell, so no
+  // record and no renewal (which would also write to its directory every 2 s). Its leases carry no
+  // process and only expire, as before; a process restarted on the directory waits for them.
+  if (database.driver === 'pglite') return { id: undefined, stop: async () => {} };
   const id = randomUUID();
   await database.run((db) =>
     queryRows(
