@@ -83,6 +83,7 @@ function createUsualTurnStore(database: Database): TurnStore {
         userSeq: seq,
         history,
         effects: [],
+        timezone: 'UTC',
       };
     },
 

@@ -56,7 +56,9 @@ export type AppDeps = {
   inflight?: Inflight;
   /** The shutdown state (server.ts drives it): refuse new work, stop running turns. */
   drain?: Drain;
-  /** Today's date (YYYY-MM-DD) for the model; tests pin it. */
+  /** The clock: the users' local dates and times, their days for budgets; tests move it. */
+  now?: () => Date;
+  /** Pins the model's date whatever the clock and the user's zone; tests that need no zone use it. */
   today?: () => string;
   /** The stores default to the ones over `database`; the benchmark's no-database run replaces them. */
   tasks?: TaskRepository;
@@ -79,6 +81,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const database = instrumentDatabase(deps.database, metrics);
   const tasks = instrumentTaskRepository(deps.tasks ?? createTaskRepository(database), tracing.tracer);
   const inflight = deps.inflight ?? new Inflight();
+  const now = deps.now ?? (() => new Date());
   const drain = deps.drain ?? new Drain();
   const turnStore =
     deps.turns ??
@@ -102,7 +105,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     tasks,
     model: deps.model ?? createChatModel(config.model),
     inflight,
-    today: deps.today ?? (() => new Date().toISOString().slice(0, 10)),
+    now,
+    today: deps.today,
     stop: drain.stopSignal,
   });
   const conversations = deps.conversations ?? createConversations(database);

@@ -17,6 +17,7 @@ import type { Config } from '../config.ts';
 import type { AppEnv } from '../http/env.ts';
 import { notFound } from '../http/errors.ts';
 import { validate } from '../http/validation.ts';
+import { requestZone } from '../time/zone.ts';
 import { toTranscript } from './messages/transcript.ts';
 import { conversationUIMessages } from './messages/ui-messages.ts';
 import {
@@ -120,6 +121,7 @@ export function chatRoutes({ config, turns, conversations }: ChatRouteDeps): Hon
     const body = c.req.valid('json');
     const userId = c.get('userId');
     const log = c.get('log');
+    const zone = requestZone(c, config.defaultTimezone);
     if (body.kind === 'ui') {
       return turns.answerStream({
         userId,
@@ -129,6 +131,7 @@ export function chatRoutes({ config, turns, conversations }: ChatRouteDeps): Hon
           messageId: body.messageId,
           text: body.text,
         },
+        zone,
         log,
       });
     }
@@ -136,6 +139,7 @@ export function chatRoutes({ config, turns, conversations }: ChatRouteDeps): Hon
       userId,
       target: { conversationId: body.conversationId },
       start: { kind: 'message', messageId: body.messageId ?? randomUUID(), text: body.message } as const,
+      zone,
       log,
     };
     if ((c.req.header('accept') ?? '').includes('text/event-stream')) return turns.answerStream(request);

@@ -20,6 +20,7 @@ export const ERROR_STATUS = {
   conversation_busy: 409,
   payload_too_large: 413,
   rate_limited: 429,
+  budget_exhausted: 429,
   internal_error: 500,
   model_error: 502,
   db_unavailable: 503,
