@@ -45,6 +45,8 @@ import { metricsRoute } from './observability/metrics.ts';
 import { pageRoutes } from './page/routes.ts';
 import { createTaskRepository, type TaskRepository } from './tasks/repository.ts';
 import { taskRoutes } from './tasks/routes.ts';
+import { meRoutes } from './time/routes.ts';
+import { usageRoutes } from './usage/routes.ts';
 
 export type AppDeps = {
   config: Config;
@@ -100,7 +102,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     : { isEnabled: false };
   const turns = createChatTurns({
     config: { ...config, model: { ...config.model, telemetry } },
-    observe: modelMetrics(metrics),
+    observe: modelMetrics(metrics, config.usage.prices),
     store: instrumentTurnStore(turnStore, tracing.tracer),
     tasks,
     model: deps.model ?? createChatModel(config.model),
@@ -183,6 +185,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(scopeByMethod(resource));
   app.route('/', chatRoutes({ config, turns, conversations }));
   app.route('/', taskRoutes(tasks));
+  app.route('/', meRoutes(database, config.defaultTimezone, now));
+  app.route(
+    '/',
+    usageRoutes(database, {
+      defaultTimezone: config.defaultTimezone,
+      budgetTokensPerDay: config.usage.budgetTokensPerDay,
+      prices: config.usage.prices,
+      now,
+    }),
+  );
 
   app.notFound((c) => c.json(errorBody('not_found', 'No such route', c.get('requestId')), 404));
 

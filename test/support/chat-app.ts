@@ -17,6 +17,8 @@ export async function startChatApp(
     onStatement?: (sql: string) => void;
     fake?: FakeOpenAI;
     db?: TestDb;
+    /** The app's clock; given, the model's date follows it in the user's zone instead of TODAY. */
+    now?: () => Date;
   } = {},
 ) {
   const fake = options.fake ?? (await startFakeOpenAI());
@@ -34,7 +36,12 @@ export async function startChatApp(
       },
     }));
   const inflight = new Inflight();
-  const app = createApp({ config: db.config, database: db.database, inflight, today: () => TODAY });
+  const app = createApp({
+    config: db.config,
+    database: db.database,
+    inflight,
+    ...(options.now ? { now: options.now } : { today: () => TODAY }),
+  });
 
   const chat = (user: string, body: unknown, headers: Record<string, string> = {}) =>
     app.request('/chat', {
