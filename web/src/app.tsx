@@ -24,6 +24,7 @@ import { CredentialsDialog } from './credentials-dialog.tsx';
 import { offlineExamples } from './offline-examples.ts';
 import type { Problem } from './problems.ts';
 import { TaskPanel } from './task-panel.tsx';
+import { UsageMeter } from './usage-meter.tsx';
 
 type Current =
   | { id: string; state: 'loading' }
@@ -50,6 +51,7 @@ export function App() {
   const [listProblem, setListProblem] = useState<Problem>();
   const [current, setCurrent] = useState<Current>();
   const [tasksVersion, bumpTasks] = useReducer((n: number) => n + 1, 0);
+  const [turnsEnded, bumpTurns] = useReducer((n: number) => n + 1, 0);
   const [pendingCount, setPendingCount] = useState(0);
   const [offline, setOffline] = useState(false);
   const [offlineDismissed, setOfflineDismissed] = useState(false);
@@ -161,6 +163,7 @@ export function App() {
   const onTurnEnded = useCallback(
     (message: UIMessage) => {
       void loadConversations();
+      bumpTurns();
       if (message.parts.some(isToolUIPart)) bumpTasks();
     },
     [loadConversations],
@@ -187,6 +190,7 @@ export function App() {
         </button>
         <h1 className="brand">taskchat</h1>
         <div className="topbar-end">
+          <UsageMeter version={turnsEnded} signedIn={credentials !== undefined} />
           {who ? (
             <button type="button" className="identity" onClick={() => setAskOpen(true)} title="Switch user">
               {who}
