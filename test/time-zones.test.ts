@@ -1,9 +1,11 @@
 // The user's "today" is in their time zone (contract "Time."): the X-Timezone header, else the zone
 // stored with PATCH /me, else the token's zoneinfo, else DEFAULT_TIMEZONE. The fake OpenAI server
 // records the system prompt the model was given; the app's clock is pinned.
+import { sign } from 'hono/jwt';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createApp } from '../src/app.ts';
 import { type ChatHarness, startChatApp } from './support/chat-app.ts';
-import { testDrivers } from './support/db.ts';
+import { testConfig, testDrivers } from './support/db.ts';
 
 // 10:30 UTC: already tomorrow at UTC+14, still yesterday at UTC-12.
 const NOW = new Date('2026-12-05T10:30:00Z');
@@ -104,6 +106,29 @@ describe.each(testDrivers)('time zones on %s', (driver) => {
       await h.say('homebody', 'hello');
       expect(systemPrompt(h)).toContain('Today is 2026-12-05;');
       expect(systemPrompt(h)).toContain('time zone is America/New_York');
+    },
+    PGLITE_TIMEOUT_MS,
+  );
+
+  it(
+    'takes the token’s zoneinfo claim when the user chose no zone, and their choice over it',
+    async () => {
+      h = await startChatApp(driver, { now: () => NOW });
+      const secret = 'a-test-secret-that-is-long-enough-000';
+      const app = createApp({ config: testConfig({ AUTH_JWT_SECRET: secret }), database: h.db.database });
+      const exp = Math.floor(Date.now() / 1000) + 600;
+      const token = await sign({ sub: 'oidc-user', exp, zoneinfo: 'Asia/Tokyo' }, secret, 'HS256');
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+      expect(await (await app.request('/me', { headers })).json()).toEqual({
+        userId: 'oidc-user',
+        timezone: 'Asia/Tokyo',
+      });
+      const patch = { method: 'PATCH', headers, body: JSON.stringify({ timezone: 'Europe/Lisbon' }) };
+      expect((await app.request('/me', patch)).status).toBe(200);
+      expect(await (await app.request('/me', { headers })).json()).toEqual({
+        userId: 'oidc-user',
+        timezone: 'Europe/Lisbon',
+      });
     },
     PGLITE_TIMEOUT_MS,
   );
