@@ -14,7 +14,7 @@ import type { LanguageModel, ModelMessage } from 'ai';
 import { windowFromUserMessage } from '../src/chat/messages/history.ts';
 import type { StoredMessage } from '../src/chat/messages/stored.ts';
 import type { TurnStore } from '../src/chat/store/turn-store.ts';
-import { generateTurn } from '../src/chat/turn/agent.ts';
+import { emptyUsage, generateTurn } from '../src/chat/turn/agent.ts';
 import type { Config } from '../src/config.ts';
 import type { Database, Db } from '../src/db/client.ts';
 import type { TaskRepository } from '../src/tasks/repository.ts';
@@ -71,7 +71,8 @@ export function createSdkOnlyClient(model: LanguageModel, config: Config, userId
         tools,
         history: window.map((m) => m.content),
         settings: config.model,
-        today: TODAY,
+        now: { date: TODAY, time: '12:00', zone: 'UTC' },
+        usage: emptyUsage(),
       });
       if (outcome.toolCalls.length === 0 && message.startsWith('add')) throw new Error('no tool call');
       for (const m of outcome.messages)
@@ -117,6 +118,7 @@ export function createFakeStores(history: StoredMessage[], onStatement: () => vo
       userSeq: lastSeq,
       effects: [],
       continues: null,
+      timezone: 'UTC',
       // A copy per turn, as rows parsed from the driver would be.
       history: [...structuredClone(history), { seq: lastSeq, role: 'user', content: input.message }],
     })),

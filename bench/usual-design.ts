@@ -86,6 +86,7 @@ function createUsualTurnStore(database: Database): TurnStore {
         history,
         effects: [],
         continues: null,
+        timezone: 'UTC',
       };
     },
 

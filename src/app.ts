@@ -47,6 +47,8 @@ import { pageRoutes } from './page/routes.ts';
 import { changeRoutes } from './tasks/change-routes.ts';
 import { createTaskRepository, type TaskRepository } from './tasks/repository.ts';
 import { taskRoutes } from './tasks/routes.ts';
+import { meRoutes } from './time/routes.ts';
+import { usageRoutes } from './usage/routes.ts';
 
 export type AppDeps = {
   config: Config;
@@ -58,7 +60,9 @@ export type AppDeps = {
   inflight?: Inflight;
   /** The shutdown state (server.ts drives it): refuse new work, stop running turns. */
   drain?: Drain;
-  /** Today's date (YYYY-MM-DD) for the model; tests pin it. */
+  /** The clock: the users' local dates and times, their days for budgets; tests move it. */
+  now?: () => Date;
+  /** Pins the model's date whatever the clock and the user's zone; tests that need no zone use it. */
   today?: () => string;
   /** The stores default to the ones over `database`; the benchmark's no-database run replaces them. */
   tasks?: TaskRepository;
@@ -81,6 +85,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const database = instrumentDatabase(deps.database, metrics);
   const tasks = instrumentTaskRepository(deps.tasks ?? createTaskRepository(database), tracing.tracer);
   const inflight = deps.inflight ?? new Inflight();
+  const now = deps.now ?? (() => new Date());
   const drain = deps.drain ?? new Drain();
   const turnStore =
     deps.turns ??
@@ -99,12 +104,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     : { isEnabled: false };
   const turns = createChatTurns({
     config: { ...config, model: { ...config.model, telemetry } },
-    observe: modelMetrics(metrics),
+    observe: modelMetrics(metrics, config.usage.prices),
     store: instrumentTurnStore(turnStore, tracing.tracer),
     tasks,
     model: deps.model ?? createChatModel(config.model),
     inflight,
-    today: deps.today ?? (() => new Date().toISOString().slice(0, 10)),
+    now,
+    today: deps.today,
     stop: drain.stopSignal,
   });
   const conversations = deps.conversations ?? createConversations(database);
@@ -182,6 +188,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', chatRoutes({ config, turns, conversations }));
   app.route('/', taskRoutes(tasks));
   app.route('/', changeRoutes(tasks));
+  app.route('/', meRoutes(database, config.defaultTimezone, now));
+  app.route(
+    '/',
+    usageRoutes(database, {
+      defaultTimezone: config.defaultTimezone,
+      budgetTokensPerDay: config.usage.budgetTokensPerDay,
+      prices: config.usage.prices,
+      now,
+    }),
+  );
 
   app.notFound(routeNotFound(app));
 

@@ -9,6 +9,7 @@
  */
 import type { TelemetryOptions } from 'ai';
 import { z } from 'zod';
+import { canonicalZone } from './time/zone.ts';
 
 export type DbDriver = 'pglite' | 'pg' | 'neon' | 'neon-http';
 
@@ -83,6 +84,21 @@ export type Config = Readonly<{
   /** When set, GET /metrics requires `Authorization: Bearer <it>`. */
   metricsToken: string | undefined;
   telemetry: TelemetrySettings;
+  /** The IANA zone of users with none of their own (`DEFAULT_TIMEZONE`; time/zone.ts says the order). */
+  defaultTimezone: string;
+  usage: Readonly<{
+    /** Input + output tokens one user may spend per local day; 0: no budget. */
+    budgetTokensPerDay: number;
+    /** USD per million tokens by model id (`MODEL_PRICES`); undefined: costs are unknown (null). */
+    prices: Readonly<Record<string, ModelPrice>> | undefined;
+  }>;
+}>;
+
+/** One model's prices in USD per million tokens; cached input costs the input price unless given. */
+export type ModelPrice = Readonly<{
+  inputPerMTok: number;
+  outputPerMTok: number;
+  cachedInputPerMTok?: number;
 }>;
 
 /** OpenTelemetry trace export, from the standard `OTEL_*` variables. */
@@ -126,6 +142,20 @@ const int = (name: string, min: number, max: number) =>
     .regex(/^-?\d+$/, `${name} must be a whole number`)
     .transform(Number)
     .refine((n) => n >= min && n <= max, `${name} must be between ${min} and ${max}`);
+
+const price = z.number().finite().nonnegative();
+const ModelPrices = z.record(
+  z.string().min(1),
+  z.strictObject({ inputPerMTok: price, outputPerMTok: price, cachedInputPerMTok: price.optional() }),
+);
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
 
 const optionalText = z
   .string()
@@ -179,6 +209,22 @@ const Env = z.object({
   MAX_BODY_BYTES: int('MAX_BODY_BYTES', 256, 10_485_760).default(65_536),
   MAX_MESSAGE_CHARS: int('MAX_MESSAGE_CHARS', 1, 1_000_000).default(8000),
   RATE_LIMIT_TURNS_PER_MINUTE: int('RATE_LIMIT_TURNS_PER_MINUTE', 0, 100_000).default(30),
+  DEFAULT_TIMEZONE: optionalText.refine(
+    (s) => s === undefined || canonicalZone(s) !== undefined,
+    'DEFAULT_TIMEZONE must be an IANA time zone name, e.g. Europe/Paris',
+  ),
+  USAGE_BUDGET_TOKENS_PER_DAY: int('USAGE_BUDGET_TOKENS_PER_DAY', 0, 1_000_000_000_000).default(0),
+  MODEL_PRICES: optionalText.transform((s, ctx) => {
+    if (s === undefined) return undefined;
+    const parsed = ModelPrices.safeParse(parseJson(s));
+    if (parsed.success) return parsed.data;
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'MODEL_PRICES must be JSON like {"<model id>": {"inputPerMTok": 0.25, "outputPerMTok": 2, "cachedInputPerMTok": 0.025}} (non-negative numbers)',
+    });
+    return z.NEVER;
+  }),
   TURN_LEASE_MS: int('TURN_LEASE_MS', 1000, 3_600_000).optional(),
   APPROVAL_POLICY: z
     .enum(['destructive', 'writes', 'none'], { error: 'APPROVAL_POLICY must be destructive, writes or none' })
@@ -279,6 +325,8 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     health: { degradedMs: env.HEALTH_DEGRADED_MS },
     metricsToken: env.METRICS_TOKEN,
     telemetry: telemetrySettings(env),
+    defaultTimezone: canonicalZone(env.DEFAULT_TIMEZONE ?? 'UTC') ?? 'UTC',
+    usage: { budgetTokensPerDay: env.USAGE_BUDGET_TOKENS_PER_DAY, prices: env.MODEL_PRICES },
   };
   return deepFreeze(config);
 }

@@ -63,6 +63,22 @@ describe('configuration', () => {
     ],
     [{ AUTH_JWT_REQUIRE_EXP: 'yes' }, 'AUTH_JWT_REQUIRE_EXP must be true or false'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of debug, info, warn, error, silent'],
+    [
+      { DEFAULT_TIMEZONE: 'Mars/Olympus' },
+      'DEFAULT_TIMEZONE must be an IANA time zone name, e.g. Europe/Paris',
+    ],
+    [
+      { USAGE_BUDGET_TOKENS_PER_DAY: '-1' },
+      'USAGE_BUDGET_TOKENS_PER_DAY must be between 0 and 1000000000000',
+    ],
+    ...[
+      'not json',
+      '{"gpt-5-mini": {"inputPerMTok": 1}}',
+      '{"m": {"inputPerMTok": -1, "outputPerMTok": 1}}',
+    ].map((prices): [Record<string, string>, string] => [
+      { MODEL_PRICES: prices },
+      'MODEL_PRICES must be JSON like {"<model id>": {"inputPerMTok": 0.25, "outputPerMTok": 2, "cachedInputPerMTok": 0.025}} (non-negative numbers)',
+    ]),
   ])('%o stops start-up with: %s', (env, message) => {
     expect(configError(env)).toBe(message);
   });

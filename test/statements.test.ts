@@ -10,7 +10,12 @@ describe.each(testDrivers)('statements per chat turn on %s', (driver) => {
   beforeAll(async () => {
     h = await startChatApp(driver, {
       onStatement: (text) => statements.push(text),
-      env: { RATE_LIMIT_TURNS_PER_MINUTE: '100', APPROVAL_POLICY: 'destructive' },
+      // The budget's counter and the user's zone are read and written by the same two statements.
+      env: {
+        RATE_LIMIT_TURNS_PER_MINUTE: '100',
+        USAGE_BUDGET_TOKENS_PER_DAY: '1000000000',
+        APPROVAL_POLICY: 'destructive',
+      },
     });
   });
   afterAll(() => h?.close());
@@ -27,7 +32,7 @@ describe.each(testDrivers)('statements per chat turn on %s', (driver) => {
     return { answer, count: statements.length };
   }
 
-  it('is 2 statements plus 1 per tool call, with the rate limit on, for new and long conversations', async () => {
+  it('is 2 statements plus 1 per tool call, with the rate limit and the token budget on, for new and long conversations', async () => {
     const first = await countTurn(0);
     expect(first.count).toBe(2);
     const conversationId = first.answer.conversationId;

@@ -20,7 +20,16 @@ onServer('BEGIN TURN racing the previous END TURN', () => {
 
   it('still sees the reply that END TURN committed while BEGIN TURN waited', async () => {
     const store = createTurnStore(t.database);
-    const base = { userId: 'racer', historyMessages: 40, leaseMs: 60_000, rateLimit: 0, title: 'race' };
+    const base = {
+      userId: 'racer',
+      historyMessages: 40,
+      leaseMs: 60_000,
+      rateLimit: 0,
+      title: 'race',
+      zone: { requested: null, fallback: 'UTC' },
+      now: new Date(),
+      budgetTokensPerDay: 0,
+    };
     const first = await store.beginTurn({
       ...base,
       leaseMs: 1,
@@ -90,6 +99,9 @@ onServer('BEGIN TURN racing the previous END TURN', () => {
         messageId,
         message: { role: 'user', content: 'hello' },
         title: 'hello',
+        zone: { requested: null, fallback: 'UTC' },
+        now: new Date(),
+        budgetTokensPerDay: 0,
         historyMessages: 40,
         leaseMs: 60_000,
         rateLimit: 0,

@@ -78,6 +78,8 @@ export type VerifiedToken = {
   userId: string;
   /** The token's `scope` claim, split; undefined when it has none. */
   scopes: readonly string[] | undefined;
+  /** The OpenID `zoneinfo` claim when it is a string: the user's zone unless they chose one (time/zone.ts). */
+  zoneinfo: string | undefined;
 };
 
 /** Resolves to who the token names and what it allows, or rejects with `InvalidToken`. */
@@ -136,7 +138,11 @@ export function createTokenVerifier(auth: Config['auth'], options: VerifierOptio
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload))
       throw new InvalidToken('invalid', 'the payload is not a JSON object');
     checkTimes(payload, Math.floor(Date.now() / 1000), auth.requireExp);
-    return { userId: userIdOf(payload), scopes: scopesOf(payload) };
+    return {
+      userId: userIdOf(payload),
+      scopes: scopesOf(payload),
+      zoneinfo: typeof payload.zoneinfo === 'string' ? payload.zoneinfo : undefined,
+    };
   };
 }
 

@@ -64,6 +64,7 @@ export function authenticate(
       }
       c.set('userId', userId);
       c.set('scopes', undefined);
+      c.set('zoneinfo', undefined);
       await next();
     };
   }
@@ -109,6 +110,7 @@ export function authenticate(
     }
     c.set('userId', verified.userId);
     c.set('scopes', verified.scopes);
+    c.set('zoneinfo', verified.zoneinfo);
     await next();
   };
 }

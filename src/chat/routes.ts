@@ -22,6 +22,7 @@ import type { Config } from '../config.ts';
 import type { AppEnv } from '../http/env.ts';
 import { notFound } from '../http/errors.ts';
 import { strictBody, validate } from '../http/validation.ts';
+import { requestZone } from '../time/zone.ts';
 import { toTranscript } from './messages/transcript.ts';
 import { conversationUIMessages } from './messages/ui-messages.ts';
 import {
@@ -190,6 +191,7 @@ export function chatRoutes({ config, turns, conversations }: ChatRouteDeps): Hon
       const body = c.req.valid('json');
       const userId = c.get('userId');
       const log = c.get('log');
+      const zone = requestZone(c, config.defaultTimezone);
       if (body.kind === 'ui-decision' || body.kind === 'contract-decision') {
         const start: TurnStart = {
           kind: 'decisions',
@@ -197,8 +199,8 @@ export function chatRoutes({ config, turns, conversations }: ChatRouteDeps): Hon
           decisions: body.decisions,
         };
         if (body.kind === 'ui-decision')
-          return turns.answerStream({ userId, target: { chatId: body.chatId }, start, log });
-        const request = { userId, target: { conversationId: body.conversationId }, start, log };
+          return turns.answerStream({ userId, target: { chatId: body.chatId }, start, zone, log });
+        const request = { userId, target: { conversationId: body.conversationId }, start, zone, log };
         if ((c.req.header('accept') ?? '').includes('text/event-stream')) return turns.answerStream(request);
         return c.json(await turns.answerJson(request));
       }
@@ -211,6 +213,7 @@ export function chatRoutes({ config, turns, conversations }: ChatRouteDeps): Hon
             messageId: body.messageId,
             text: body.text,
           },
+          zone,
           log,
         });
       }
@@ -218,6 +221,7 @@ export function chatRoutes({ config, turns, conversations }: ChatRouteDeps): Hon
         userId,
         target: { conversationId: body.conversationId },
         start: { kind: 'message', messageId: body.messageId ?? randomUUID(), text: body.message } as const,
+        zone,
         log,
       };
       if ((c.req.header('accept') ?? '').includes('text/event-stream')) return turns.answerStream(request);

@@ -7,6 +7,7 @@
 import type { ModelMessage } from 'ai';
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   boolean,
   check,
   date,
@@ -273,4 +274,44 @@ export const approvals = pgTable(
     createdAt: createdAt(),
   },
   (t) => [index('approvals_pending_idx').on(t.conversationId).where(sql`status = 'pending'`)],
+);
+
+/** Per-user settings (`GET`/`PATCH /me`): read inside the statements that need them, never on their own per turn. */
+export const userSettings = pgTable('user_settings', {
+  userId: text('user_id').primaryKey(),
+  /** IANA name the user chose; null: the request's, the token's or the default zone (time/zone.ts). */
+  timezone: text('timezone'),
+  updatedAt: updatedAt(),
+});
+
+/**
+ * The model usage of each turn attempt, as the AI SDK reported it (failed, stopped and regenerated
+ * attempts included: their tokens were spent). `day` is the user's local date when it ended.
+ */
+export const turnUsage = pgTable(
+  'turn_usage',
+  {
+    attemptId: uuid('attempt_id').primaryKey(),
+    userId: text('user_id').notNull(),
+    turnId: uuid('turn_id').notNull(),
+    day: date('day').notNull(),
+    model: text('model').notNull(),
+    inputTokens: bigint('input_tokens', { mode: 'number' }).notNull(),
+    cachedInputTokens: bigint('cached_input_tokens', { mode: 'number' }).notNull(),
+    outputTokens: bigint('output_tokens', { mode: 'number' }).notNull(),
+    reasoningTokens: bigint('reasoning_tokens', { mode: 'number' }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('turn_usage_user_day_idx').on(t.userId, t.day)],
+);
+
+/** Input + output tokens per user and local day: what BEGIN TURN reads for the budget, one row. */
+export const usageDaily = pgTable(
+  'usage_daily',
+  {
+    userId: text('user_id').notNull(),
+    day: date('day').notNull(),
+    tokens: bigint('tokens', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.day] })],
 );

@@ -15,6 +15,8 @@ export type AppEnv = {
      * or the request was not made with a token (dev mode): full access.
      */
     scopes: readonly string[] | undefined;
+    /** The token's `zoneinfo` claim (auth), a time zone the user's identity provider knows; undefined without one. */
+    zoneinfo: string | undefined;
     log: Logger;
   };
 };

@@ -25,6 +25,7 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
+  budget_exhausted: 429,
   internal_error: 500,
   model_error: 502,
   db_unavailable: 503,

@@ -46,6 +46,8 @@ const ERROR_MEANINGS: Record<string, string> = {
     'the task changed after the change to undo, or it was already undone; the message says which',
   payload_too_large: 'body over the limit; the connection is closed',
   rate_limited: 'the user’s turns per minute are used up; `Retry-After` says when one frees up',
+  budget_exhausted:
+    'the user’s token budget for today (`USAGE_BUDGET_TOKENS_PER_DAY`) is spent; `Retry-After` says when their day ends',
   internal_error: 'a bug; the message never carries internal detail',
   model_error: 'the model provider answered with errors',
   db_unavailable: 'the database cannot be reached or did not answer in time; `Retry-After` is set',

@@ -30,6 +30,7 @@ import type { Database } from '../db/client.ts';
 import { classifyDbError, DbUnavailableError } from '../db/resilience.ts';
 import type { AppEnv } from '../http/env.ts';
 import type { TaskRepository } from '../tasks/repository.ts';
+import { costUsd, type Prices } from '../usage/prices.ts';
 import type { DbErrorKind, Metrics, TurnAnswer, TurnOutcome } from './metrics.ts';
 import { inSpan } from './tracing.ts';
 
@@ -239,7 +240,7 @@ export function instrumentTaskRepository(tasks: TaskRepository, tracer: Tracer |
  * outcome. A tool call is `refused` when it answered `{error}` (bad arguments, no such task, over
  * the limit), `error` when it threw (a database outage), `ok` otherwise.
  */
-export function modelMetrics(metrics: Metrics): () => RunHooks {
+export function modelMetrics(metrics: Metrics, prices: Prices): () => RunHooks {
   return () => {
     // A run's model calls happen one after another: at most one is running.
     let running: { model: string; started: number } | undefined;
@@ -254,7 +255,19 @@ export function modelMetrics(metrics: Metrics): () => RunHooks {
       },
       onLanguageModelCallEnd(event) {
         finish(event.finishReason === 'error' ? 'error' : 'ok');
-        metrics.modelTokens(event.modelId, event.usage.inputTokens, event.usage.outputTokens);
+        const { usage, modelId } = event;
+        const tokens = {
+          input: usage.inputTokens ?? 0,
+          cached_input: usage.inputTokenDetails?.cacheReadTokens ?? 0,
+          output: usage.outputTokens ?? 0,
+          reasoning: usage.outputTokenDetails?.reasoningTokens ?? 0,
+        };
+        const cost = costUsd(prices, modelId, {
+          inputTokens: tokens.input,
+          cachedInputTokens: tokens.cached_input,
+          outputTokens: tokens.output,
+        });
+        metrics.modelTokens(modelId, tokens, cost);
       },
       onStepError() {
         finish('error');

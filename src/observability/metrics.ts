@@ -34,6 +34,8 @@ export type TurnOutcome = 'ok' | 'replay' | 'failed' | 'refused' | 'unavailable'
  * a bug).
  */
 export type DbErrorKind = 'busy' | 'connect' | 'lost' | 'timeout' | 'breaker_open' | 'other';
+/** The kinds of tokens counted: input includes cached input, output includes reasoning. */
+export type TokenType = 'input' | 'cached_input' | 'output' | 'reasoning';
 /** `ok`; `refused`: the tool answered `{error}` (bad arguments, no such task, limit); `error`: it threw. */
 export type ToolOutcome = 'ok' | 'refused' | 'error';
 
@@ -82,8 +84,14 @@ export function createMetrics({ database, processMetrics = false }: MetricsOptio
   });
   const modelTokens = new Counter({
     name: 'taskchat_model_tokens_total',
-    help: 'Tokens the model reported, by model and type (input, output)',
+    help: 'Tokens the model reported, by model and type (input: all input, cached included; cached_input; output; reasoning: part of output)',
     labelNames: ['model', 'type'] as const,
+    registers,
+  });
+  const modelCost = new Counter({
+    name: 'taskchat_model_cost_usd_total',
+    help: 'What the model calls cost in USD at MODEL_PRICES, by model (models without a price are not counted)',
+    labelNames: ['model'] as const,
     registers,
   });
   const toolCalls = new Counter({
@@ -147,9 +155,9 @@ export function createMetrics({ database, processMetrics = false }: MetricsOptio
     modelCall(model: string, outcome: 'ok' | 'error' | 'aborted', seconds: number): void {
       modelCallDuration.observe({ model, outcome }, seconds);
     },
-    modelTokens(model: string, input: number | undefined, output: number | undefined): void {
-      if (input) modelTokens.inc({ model, type: 'input' }, input);
-      if (output) modelTokens.inc({ model, type: 'output' }, output);
+    modelTokens(model: string, tokens: Partial<Record<TokenType, number>>, costUsd: number | null): void {
+      for (const [type, count] of Object.entries(tokens)) if (count) modelTokens.inc({ model, type }, count);
+      if (costUsd) modelCost.inc({ model }, costUsd);
     },
     toolCall(tool: string, outcome: ToolOutcome): void {
       toolCalls.inc({ tool, outcome });

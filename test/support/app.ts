@@ -44,7 +44,8 @@ export function createTestApp(
   { env, config, ...deps }: TestAppOptions = {},
 ): TestApp {
   return createApp({
-    today: () => TODAY,
+    // A test that gives the app's clock gets the model's date from it, in the user's zone.
+    ...(deps.now ? {} : { today: () => TODAY }),
     ...deps,
     config: config ?? (env ? testConfig({ ...db.env, ...env }) : db.config),
     database: db.database,
@@ -86,6 +87,8 @@ export async function startChatApp(
     onStatement?: (sql: string) => void;
     fake?: FakeOpenAI;
     db?: TestDb;
+    /** The app's clock; given, the model's date follows it in the user's zone instead of TODAY. */
+    now?: () => Date;
   } = {},
 ) {
   const fake = options.fake ?? (await startFakeOpenAI());
@@ -96,7 +99,7 @@ export async function startChatApp(
       extraEnv: { ...fakeModelEnv(fake), ...options.env },
     }));
   const inflight = new Inflight();
-  const app = createTestApp(db, { inflight });
+  const app = createTestApp(db, { inflight, ...(options.now ? { now: options.now } : {}) });
 
   const chat = (user: string, body: unknown, headers: Record<string, string> = {}) =>
     app.request('/chat', {

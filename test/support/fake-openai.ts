@@ -47,7 +47,15 @@ export type FakeStep = {
   toolCalls?: FakeToolCall[];
   reasoning?: string;
   cut?: true | FakeCut;
+  /**
+   * The usage this step reports (both wire formats, streamed or not); unset: about a token per
+   * four characters of the request and the answer, nothing cached, no reasoning.
+   */
+  usage?: FakeUsage;
 };
+
+/** Token counts as the provider reports them: `input` includes `cachedInput`, `output` includes `reasoning`. */
+export type FakeUsage = { input: number; output: number; cachedInput?: number; reasoning?: number };
 
 export type FakeReply =
   | FakeStep
@@ -243,7 +251,13 @@ type Step = {
   created: number;
   text: string | undefined;
   toolCalls: { id: string; name: string; arguments: string }[];
-  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  usage: {
+    prompt_tokens: number;
+    completion_tokens: number;
+    total_tokens: number;
+    prompt_tokens_details: { cached_tokens: number };
+    completion_tokens_details: { reasoning_tokens: number };
+  };
 };
 
 function finishReason(step: Step): 'tool_calls' | 'stop' {
@@ -427,9 +441,9 @@ function responseJson(step: Step, options: ResponseOptions) {
     store: options.store,
     usage: {
       input_tokens: step.usage.prompt_tokens,
-      input_tokens_details: { cached_tokens: 0 },
+      input_tokens_details: { cached_tokens: step.usage.prompt_tokens_details.cached_tokens },
       output_tokens: step.usage.completion_tokens,
-      output_tokens_details: { reasoning_tokens: 0 },
+      output_tokens_details: { reasoning_tokens: step.usage.completion_tokens_details.reasoning_tokens },
       total_tokens: step.usage.total_tokens,
     },
   };
@@ -573,13 +587,18 @@ function splitText(text: string): string[] {
 }
 
 // Rough token counts: tests only need plausible, non-zero numbers.
-function fakeUsage(messages: unknown[], reply: { text?: string; toolCalls?: FakeToolCall[] }) {
-  const prompt = Math.max(1, Math.ceil(JSON.stringify(messages).length / 4));
-  const completion = Math.max(
-    1,
-    Math.ceil(JSON.stringify([reply.text ?? '', reply.toolCalls ?? []]).length / 4),
-  );
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+function fakeUsage(messages: unknown[], reply: FakeStep): Step['usage'] {
+  const prompt = reply.usage?.input ?? Math.max(1, Math.ceil(JSON.stringify(messages).length / 4));
+  const completion =
+    reply.usage?.output ??
+    Math.max(1, Math.ceil(JSON.stringify([reply.text ?? '', reply.toolCalls ?? []]).length / 4));
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    prompt_tokens_details: { cached_tokens: reply.usage?.cachedInput ?? 0 },
+    completion_tokens_details: { reasoning_tokens: reply.usage?.reasoning ?? 0 },
+  };
 }
 
 function sendJson(

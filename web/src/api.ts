@@ -3,7 +3,8 @@
  * mode, a bearer token in jwt mode, kept in localStorage so a reload keeps it) and a small
  * fetch wrapper that turns the contract's `{"error": {"code", "message"}}` answers into
  * `ApiProblem`s the page can explain. The chat itself goes through the AI SDK's transport, which
- * reads the same `authHeaders()`.
+ * sends the same `requestHeaders()`: the credentials and the browser's time zone (the user's
+ * "today" and daily budget are in it).
  */
 import { type Problem, problemFromResponse } from './problems.ts';
 
@@ -57,6 +58,21 @@ export function authHeaders(): Record<string, string> {
     : { Authorization: `Bearer ${credentials.token}` };
 }
 
+/** The browser's IANA time zone, or undefined when it has none to give (the server then uses the user's). */
+function browserTimeZone(): string | undefined {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What every request sends: the credentials and the browser's time zone. */
+export function requestHeaders(): Record<string, string> {
+  const zone = browserTimeZone();
+  return { ...authHeaders(), ...(zone ? { 'X-Timezone': zone } : {}) };
+}
+
 // A 401 anywhere (list, tasks, chat) asks for credentials once, in one place: the app.
 const unauthorizedListeners = new Set<(problem: Problem) => void>();
 
@@ -82,7 +98,7 @@ export class ApiProblem extends Error {
 export async function api<T>(path: string, init: RequestInit & { json?: unknown } = {}): Promise<T> {
   const { json, ...rest } = init;
   const headers = new Headers(rest.headers);
-  for (const [name, value] of Object.entries(authHeaders())) headers.set(name, value);
+  for (const [name, value] of Object.entries(requestHeaders())) headers.set(name, value);
   if (json !== undefined) headers.set('content-type', 'application/json');
   let response: Response;
   try {

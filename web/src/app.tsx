@@ -24,6 +24,7 @@ import { CredentialsDialog } from './credentials-dialog.tsx';
 import { offlineExamples } from './offline-examples.ts';
 import type { Problem } from './problems.ts';
 import { TaskPanel } from './task-panel.tsx';
+import { UsageMeter } from './usage-meter.tsx';
 
 /**
  * The open conversation. `id` is the chat id (the URL's, what useChat sends); a conversation the
@@ -55,6 +56,7 @@ export function App() {
   const [listProblem, setListProblem] = useState<Problem>();
   const [current, setCurrent] = useState<Current>();
   const [tasksVersion, bumpTasks] = useReducer((n: number) => n + 1, 0);
+  const [turnsEnded, bumpTurns] = useReducer((n: number) => n + 1, 0);
   const [pendingCount, setPendingCount] = useState(0);
   const [offline, setOffline] = useState(false);
   const [offlineDismissed, setOfflineDismissed] = useState(false);
@@ -171,6 +173,7 @@ export function App() {
         setCurrent((c) => (c?.state === 'ready' && !c.conversationId ? { ...c, conversationId } : c));
       }
       void loadConversations();
+      bumpTurns();
       if (message.parts.some(isToolUIPart)) bumpTasks();
     },
     [loadConversations],
@@ -197,6 +200,7 @@ export function App() {
         </button>
         <h1 className="brand">taskchat</h1>
         <div className="topbar-end">
+          <UsageMeter version={turnsEnded} signedIn={credentials !== undefined} />
           {who ? (
             <button type="button" className="identity" onClick={() => setAskOpen(true)} title="Switch user">
               {who}

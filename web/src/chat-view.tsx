@@ -16,7 +16,7 @@ import {
   type UIMessage,
 } from 'ai';
 import { type KeyboardEvent, useEffect, useMemo, useRef, useState } from 'react';
-import { authHeaders, newId, reportUnauthorized } from './api.ts';
+import { newId, reportUnauthorized, requestHeaders } from './api.ts';
 import { MessageView } from './message-view.tsx';
 import { offlineExamples } from './offline-examples.ts';
 import { type Problem, problemFromChatError } from './problems.ts';
@@ -41,7 +41,7 @@ export function ChatView({ id, initialMessages, offline, onTurnEnded, onOfflineD
     () =>
       new DefaultChatTransport<UIMessage>({
         api: '/chat',
-        headers: () => authHeaders(),
+        headers: () => requestHeaders(),
         fetch: async (input: RequestInfo | URL, init?: RequestInit) => {
           const response = await fetch(input, init);
           retryAfter.current = response.ok ? null : response.headers.get('retry-after');

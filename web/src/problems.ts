@@ -113,6 +113,13 @@ function describe(
             : 'You have sent too many messages in the last minute. Try again in a little while.',
         retry: true,
       };
+    case 'budget_exhausted':
+      return {
+        sentence: `You have used today's token budget. It renews at midnight${
+          seconds !== undefined ? `, in ${Math.ceil(seconds / 3600)} h` : ''
+        }.`,
+        retry: false,
+      };
     case 'model_error':
       return {
         sentence: "The AI model's provider failed. Your message was kept: retry to send it again.",

@@ -13,7 +13,12 @@
 import { type Database, queryRows } from '../../db/client.ts';
 import { DbUnavailableError } from '../../db/resilience.ts';
 import type { Logger } from '../../log.ts';
-import { type AbandonedBegin, abandonStatement, failTurnStatement, type TurnAttempt } from './statements.ts';
+import {
+  type AbandonedBegin,
+  abandonStatement,
+  type FailedAttempt,
+  failTurnStatement,
+} from './statements.ts';
 
 export type EndingsOptions = {
   /** Where failed endings are logged (no message text). */
@@ -63,13 +68,16 @@ export class TurnEndings {
     return this.#pending.size;
   }
 
-  fail(attempt: TurnAttempt, waitMs: number): Promise<void> {
+  fail(attempt: FailedAttempt, waitMs: number): Promise<void> {
     const firstTry = this.#add(`fail:${attempt.attemptId}`, async () => {
       const rows = await this.#database.run(
         (db) => queryRows<{ released: boolean }>(db, failTurnStatement(attempt)),
         { probe: true },
       );
-      if (!rows[0]?.released) this.#options.logger?.debug('failed turn had no lease left', attempt);
+      if (!rows[0]?.released) {
+        const { conversationId, turnId, attemptId } = attempt;
+        this.#options.logger?.debug('failed turn had no lease left', { conversationId, turnId, attemptId });
+      }
       return undefined;
     });
     return Promise.race([firstTry, new Promise<void>((resolve) => setTimeout(resolve, waitMs).unref())]);

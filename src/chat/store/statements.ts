@@ -10,6 +10,8 @@
  */
 import { type SQL, sql } from 'drizzle-orm';
 import { type Placeholders, preparedStatement } from '../../db/client.ts';
+import { userZoneCte } from '../../time/statements.ts';
+import { type UsageValues, usageCtes } from '../../usage/statements.ts';
 import type { StoredMessage } from '../messages/stored.ts';
 import type { RecordedEffect } from '../turn/effects.ts';
 
@@ -39,11 +41,33 @@ export type BeginValues = {
   instanceId: string | null;
   /** A lease whose process has not renewed its record for this long is free. */
   holderDeadAfterMs: number;
-};
+} & ZoneValues & {
+    /** Input + output tokens per user and local day; 0: no budget. */
+    budgetTokens: number;
+  };
+
+/**
+ * The user's zone, in the contract's order: `requestedZone` (X-Timezone) first, then the stored
+ * one (user_settings), then `fallbackZone` (the token's or the default); `clock` is the app's now,
+ * whose local date is the user's day (tests move it).
+ */
+export type ZoneValues = { requestedZone: string | null; fallbackZone: string; clock: string };
 
 /** What BEGIN TURN returns: one row. */
 export type BeginRow = {
-  outcome: 'go' | 'busy' | 'not_found' | 'rate_limited' | 'replay' | 'reused' | 'approval_not_pending';
+  outcome:
+    | 'go'
+    | 'busy'
+    | 'not_found'
+    | 'rate_limited'
+    | 'budget_exhausted'
+    | 'replay'
+    | 'reused'
+    | 'approval_not_pending';
+  /** The user's effective time zone (see ZoneValues). */
+  timezone: string;
+  /** Budget exhausted only: until the user's next midnight. */
+  budget_resets_in_ms: number | null;
   conversation_id: string | null;
   turn_id: string | null;
   last_seq: number | null;
@@ -92,6 +116,10 @@ function beginTurnSql(
     decisions,
     instanceId,
     holderDeadAfterMs,
+    requestedZone,
+    fallbackZone,
+    clock,
+    budgetTokens,
   }: Placeholders<BeginValues>,
   mayCreate: boolean,
   decides: boolean,
@@ -130,6 +158,12 @@ function beginTurnSql(
         order by (id = ${lookupId}::uuid) is true desc
         limit 1
       ),
+      ${userZoneCte({ userId, requestedZone, fallbackZone, clock })},
+      spent as (
+        -- Today's tokens, only read with a budget: the counter END TURN upserts (one row).
+        select coalesce((select u.tokens from usage_daily u, zone z
+                         where ${budgetTokens}::bigint > 0 and u.user_id = ${userId} and u.day = z.today), 0) as tokens
+      ),
       decision as (
         select case
           -- An idempotency key names one message: the answer stored for it is never given to another
@@ -153,6 +187,7 @@ function beginTurnSql(
                <> (select count(*) from named) then 'approval_not_pending'`
               : sql``
           }
+          when ${budgetTokens}::bigint > 0 and (select tokens from spent) >= ${budgetTokens}::bigint then 'budget_exhausted'
           else 'go'
         end as outcome,
         p.id as prior_id,
@@ -315,6 +350,10 @@ function beginTurnSql(
                     i.seen_at + ${holderDeadAfterMs}::int * interval '1 millisecond') - now()) * 1000
            from conversations c left join instances i on i.id = c.lease_instance_id where c.id = d.target_id)::float8
         end as lease_free_in_ms,
+        (select name from zone) as timezone,
+        case when d.outcome = 'budget_exhausted' then
+          (select extract(epoch from z.midnight - ${clock}::timestamptz) * 1000 from zone z)::float8
+        end as budget_resets_in_ms,
         -- json_agg of the rows themselves (keys seq, role, content, turnId, replaced) only appends
         -- text; building a jsonb object per message copied every content into a new jsonb tree: 4
         -- times the CPU.
@@ -345,20 +384,21 @@ export function historyStatement(conversationId: string, newestSeq: number, limi
 export type TurnAttempt = { conversationId: string; turnId: string; attemptId: string };
 
 /** The values of one END TURN: the messages and the answer as JSON text. */
-export type EndValues = TurnAttempt & {
-  lastSeq: number;
-  userSeq: number;
-  answerId: string;
-  createdAt: string;
-  count: number;
-  messages: string;
-  answer: string;
-  /** The id of the answer's UI message (a decision turn's continues the one that asked). */
-  uiMessageId: string;
-  /** The calls the turn ended waiting on, JSON `[{id, toolCallId, toolName, args}]`. */
-  approvals: string;
-  approvalTtlSeconds: number;
-};
+export type EndValues = TurnAttempt &
+  UsageValues & {
+    lastSeq: number;
+    userSeq: number;
+    answerId: string;
+    createdAt: string;
+    count: number;
+    messages: string;
+    answer: string;
+    /** The id of the answer's UI message (a decision turn's continues the one that asked). */
+    uiMessageId: string;
+    /** The calls the turn ended waiting on, JSON `[{id, toolCallId, toolName, args}]`. */
+    approvals: string;
+    approvalTtlSeconds: number;
+  };
 
 /**
  * END TURN in its two forms, each its own prepared statement: the first ending of a turn has no
@@ -384,11 +424,31 @@ function endTurnSql(
     uiMessageId,
     approvals,
     approvalTtlSeconds,
+    userId,
+    timezone,
+    endedAt,
+    model,
+    inputTokens,
+    cachedInputTokens,
+    outputTokens,
+    reasoningTokens,
   }: Placeholders<EndValues>,
   replaces: boolean,
 ) {
+  // Named one by one: the placeholders are a proxy, which a spread would find empty.
+  const usage = {
+    userId,
+    timezone,
+    endedAt,
+    model,
+    inputTokens,
+    cachedInputTokens,
+    outputTokens,
+    reasoningTokens,
+  };
   return sql`
       with
+      ${usageCtes({ turnId, attemptId }, usage)}
       released as (
         update conversations
         set last_seq = ${lastSeq}::int + ${count}::int,
@@ -441,10 +501,17 @@ function endTurnSql(
                    and status = 'done') as ok`;
 }
 
-/** The failure ending of one attempt: store nothing, mark the turn failed, release the lease. */
-export function failTurnStatement({ conversationId, turnId, attemptId }: TurnAttempt) {
+/** A failure ending's attempt: with the usage its run reported before it failed. */
+export type FailedAttempt = TurnAttempt & { usage: UsageValues };
+
+/**
+ * The failure ending of one attempt: store no message, mark the turn failed, release the lease;
+ * and store the attempt's usage (its tokens were spent).
+ */
+export function failTurnStatement({ conversationId, turnId, attemptId, usage }: FailedAttempt) {
   return sql`
     with
+    ${usageCtes({ turnId, attemptId }, usage)}
     released as (
       update conversations
       set lease_turn_id = null, lease_attempt_id = null, lease_expires_at = null, updated_at = now()

@@ -27,6 +27,8 @@ import type { ModelMessage } from 'ai';
 import { type Database, queryRows } from '../../db/client.ts';
 import { mayHaveRun } from '../../db/resilience.ts';
 import { DEAD_AFTER_MS, RENEW_EVERY_MS } from '../../instances/registry.ts';
+import type { RequestZone } from '../../time/zone.ts';
+import type { UsageValues } from '../../usage/statements.ts';
 import { inTurnOrder, windowFromUserMessage, withTurnLast } from '../messages/history.ts';
 import type { StoredMessage } from '../messages/stored.ts';
 import type { RecordedEffect } from '../turn/effects.ts';
@@ -38,11 +40,12 @@ import {
   beginTurnStatements,
   type EndValues,
   endTurnStatements,
+  type FailedAttempt,
   historyStatement,
   type TurnAttempt,
 } from './statements.ts';
 
-export type { TurnAttempt } from './statements.ts';
+export type { FailedAttempt, TurnAttempt } from './statements.ts';
 
 export type BeginTurnInput = {
   userId: string;
@@ -70,6 +73,12 @@ export type BeginTurnInput = {
   leaseMs: number;
   /** Turns per user per minute; 0 means no limit. */
   rateLimit: number;
+  /** The request's ends of the user's zone order (../../time/zone.ts); the stored zone is read here. */
+  zone: RequestZone;
+  /** Now, as the app's clock says: its local date is the user's day for the budget. */
+  now: Date;
+  /** Input + output tokens per user per local day; 0 means no budget. */
+  budgetTokensPerDay: number;
 };
 
 export type BeginTurnResult =
@@ -84,6 +93,8 @@ export type BeginTurnResult =
   | { outcome: 'rate_limited'; retryAfterSeconds: number }
   /** A decision named an approval that is unknown, expired, decided or not this conversation's. */
   | { outcome: 'approval_not_pending' }
+  /** Today's budget is spent: until the user's midnight. */
+  | { outcome: 'budget_exhausted'; retryAfterSeconds: number }
   | { outcome: 'replay'; conversationId: string; answer: unknown }
   | {
       outcome: 'started';
@@ -106,6 +117,8 @@ export type BeginTurnResult =
       effects: RecordedEffect[];
       /** A decision turn: the id of the assistant message that asked, which its answer continues. */
       continues: string | null;
+      /** The user's effective time zone: their "today" for the model, their day for the budget. */
+      timezone: string;
     };
 
 export type EndTurnInput = TurnAttempt & {
@@ -126,6 +139,8 @@ export type EndTurnInput = TurnAttempt & {
   /** The calls the turn ended waiting on (stored pending, by this same statement). */
   approvals: { id: string; toolCallId: string; toolName: string; args: unknown }[];
   approvalTtlSeconds: number;
+  /** What the run spent, stored with it and counted for the user's day. */
+  usage: UsageValues;
 };
 
 export type TurnStoreOptions = EndingsOptions & {
@@ -178,6 +193,11 @@ export function createTurnStore(database: Database, options: TurnStoreOptions = 
           outcome: 'rate_limited',
           retryAfterSeconds: Math.max(1, Math.ceil((row.retry_after_ms ?? 0) / 1000)),
         };
+      case 'budget_exhausted':
+        return {
+          outcome: 'budget_exhausted',
+          retryAfterSeconds: Math.max(1, Math.ceil((row.budget_resets_in_ms ?? 0) / 1000)),
+        };
       case 'replay':
         return { outcome: 'replay', conversationId: row.conversation_id as string, answer: row.answer };
       case 'approval_not_pending':
@@ -225,6 +245,7 @@ export function createTurnStore(database: Database, options: TurnStoreOptions = 
       history: windowFromUserMessage(history),
       effects: row.effects ?? [],
       continues: row.continues,
+      timezone: row.timezone,
     };
   }
 
@@ -245,10 +266,10 @@ export function createTurnStore(database: Database, options: TurnStoreOptions = 
 
   /**
    * The failure ending: marks the turn failed and releases the lease if this attempt holds it,
-   * storing nothing. Resolves after the first try, or after `waitMs` if that try is slow; if it
+   * storing no message (only the attempt's usage). Resolves after the first try, or after `waitMs` if that try is slow; if it
    * failed, it goes on being retried with backoff while the process lives. Never rejects.
    */
-  function failTurn(attempt: TurnAttempt, waitMs = 1000): Promise<void> {
+  function failTurn(attempt: FailedAttempt, waitMs = 1000): Promise<void> {
     return endings.fail(attempt, waitMs);
   }
 
@@ -292,6 +313,10 @@ function beginTurnValues(
     historyLimit: input.historyMessages - 1,
     decisions: JSON.stringify(input.decisions ?? []),
     ...holder,
+    requestedZone: input.zone.requested,
+    fallbackZone: input.zone.fallback,
+    clock: input.now.toISOString(),
+    budgetTokens: input.budgetTokensPerDay,
   };
 }
 
@@ -306,9 +331,10 @@ function busyRetryAfterSeconds({ holder_seen_ms_ago: seen, lease_free_in_ms: fre
 }
 
 /** END TURN's values: the messages and the answer go as JSON text. */
-function endTurnValues({ messages, answer, approvals, ...turn }: EndTurnInput): EndValues {
+function endTurnValues({ messages, answer, approvals, usage, ...turn }: EndTurnInput): EndValues {
   return {
     ...turn,
+    ...usage,
     approvals: JSON.stringify(approvals),
     count: messages.length,
     messages: JSON.stringify(messages),

@@ -23,6 +23,7 @@ import {
   isStepCount,
   type LanguageModel,
   type LanguageModelMiddleware,
+  type LanguageModelUsage,
   type ModelMessage,
   NoOutputGeneratedError,
   NoSuchToolError,
@@ -43,9 +44,10 @@ import { taskToolNames } from '../../tasks/tools.ts';
 import { cleanDeep, cleanText } from '../../text.ts';
 import type { ToolCallRecord } from '../messages/stored.ts';
 
-function systemPrompt(today: string): string {
+function systemPrompt({ date, time, zone }: TurnInput['now']): string {
   return [
-    `You are taskchat, a helpful assistant that manages the user's personal task list with tools. Today is ${today}.`,
+    // "Today is <date>" and "time zone is <name>" are what the offline model reads (../../model/offline.ts).
+    `You are taskchat, a helpful assistant that manages the user's personal task list with tools. Today is ${date}; the user's local time is ${time} and their time zone is ${zone}.`,
     'Rules:',
     '- Use the tools for every change; never claim a change you did not make with a tool.',
     '- When the user names a task by its title rather than its #id, call list_tasks (with search) first to find its id.',
@@ -71,7 +73,10 @@ export type TurnInput = {
   tools: ToolSet;
   history: ModelMessage[];
   settings: Config['model'];
-  today: string;
+  /** The user's local date (YYYY-MM-DD) and time (HH:MM), and their IANA time zone. */
+  now: { date: string; time: string; zone: string };
+  /** What each model call of the run reported is added here, also for a run that then fails. */
+  usage: RunUsage;
   /** Which calls wait for the user's decision (./approvals.ts); a decision opens `history`. */
   toolApproval?: ToolApprovalConfiguration<ToolSet, unknown>;
   /** Aborted when the server must stop running turns (the end of shutdown's grace period). */
@@ -93,6 +98,30 @@ export type RunHooks = {
   onAbort?: GenerateTextOnAbortCallback;
   onToolExecutionEnd?: OnToolExecutionEndCallback;
 };
+
+/**
+ * The run's model usage so far, summed over its model calls as the AI SDK reports each (the SDK's
+ * `totalUsage` is the same sum, but only for a run that finished): a failed or stopped run
+ * reports what its finished calls spent. `model` is the id the provider answered with.
+ */
+export type RunUsage = {
+  model: string | undefined;
+  inputTokens: number;
+  cachedInputTokens: number;
+  outputTokens: number;
+  /** Undefined while no call reported any. */
+  reasoningTokens: number | undefined;
+};
+
+export function emptyUsage(): RunUsage {
+  return {
+    model: undefined,
+    inputTokens: 0,
+    cachedInputTokens: 0,
+    outputTokens: 0,
+    reasoningTokens: undefined,
+  };
+}
 
 /** Why a run failed, as the turn needs to know it to answer (it maps each kind to the contract's error). */
 export type RunFailureKind = 'stopped' | 'model_timeout' | 'model_error';
@@ -194,11 +223,15 @@ function prepare(input: TurnInput) {
       ? input.model
       : wrapLanguageModel({ model: input.model, middleware: noteProviderErrors });
   const signals = [outage.signal, ...(input.stop ? [input.stop] : [])];
-  const { onAbort, ...hooks } = input.observe?.() ?? {};
+  const { onAbort, onLanguageModelCallEnd, ...hooks } = input.observe?.() ?? {};
   const options = {
     ...hooks,
+    onLanguageModelCallEnd: (event: Parameters<OnLanguageModelCallEndCallback>[0]) => {
+      addUsage(input.usage, event.modelId, event.usage);
+      return onLanguageModelCallEnd?.(event);
+    },
     model,
-    instructions: systemPrompt(input.today),
+    instructions: systemPrompt(input.now),
     messages: input.history,
     tools,
     toolApproval: input.toolApproval,
@@ -235,6 +268,15 @@ function prepare(input: TurnInput) {
   /** Runs the SDK call so that the provider's fetch reports into this run. */
   const watched = <T>(work: () => T): T => watchProviderCalls(watch, work);
   return { options, onAbort, failure, noteProviderError, dbDown: () => dbDown, toolErrors, ran, watched };
+}
+
+function addUsage(total: RunUsage, model: string, usage: LanguageModelUsage): void {
+  total.model = model;
+  total.inputTokens += usage.inputTokens ?? 0;
+  total.cachedInputTokens += usage.inputTokenDetails?.cacheReadTokens ?? 0;
+  total.outputTokens += usage.outputTokens ?? 0;
+  const reasoning = usage.outputTokenDetails?.reasoningTokens;
+  if (reasoning !== undefined) total.reasoningTokens = (total.reasoningTokens ?? 0) + reasoning;
 }
 
 /** Our sentence for a tool call the SDK refused before our code ran. */

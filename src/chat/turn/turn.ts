@@ -4,12 +4,12 @@
  * A turn has one shape:
  *
  *   begin   BEGIN TURN, one statement (../store/turn-store.ts): refuse (not found, busy, rate
- *           limited), replay a finished send of the same messageId, or start: claim the lease,
+ *           limited, today's token budget spent in the user's zone), replay a finished send of the same messageId, or start: claim the lease,
  *           store what begins the turn, read the history window and a re-run's recorded effects
  *   run     the model loop over the user's tools (./agent.ts), one statement per tool call, each
  *           change recorded so that a re-run never makes it twice (./effects.ts)
  *   end     END TURN, one statement: store the answer's messages and the answer for replays,
- *           release the lease; or, for any failure after begin, the failure ending, which the
+ *           the run's usage (also stored by the failure ending: the tokens were spent), release the lease; or, for any failure after begin, the failure ending, which the
  *           store keeps retrying until the database takes it (../store/endings.ts)
  *   answer  the contract's JSON, or the UI message stream as the run goes (../stream/), with the
  *           run's failure as the contract's error (a `RunFailure` mapped here)
@@ -43,6 +43,8 @@ import type { Logger } from '../../log.ts';
 import type { TaskRepository } from '../../tasks/repository.ts';
 import { createTaskTools } from '../../tasks/tools.ts';
 import { truncateText } from '../../text.ts';
+import { localDateTime, type RequestZone } from '../../time/zone.ts';
+import type { UsageValues } from '../../usage/statements.ts';
 import { modelHistory } from '../messages/history.ts';
 import type { ToolCallRecord } from '../messages/stored.ts';
 import { chatTargets } from '../store/ids.ts';
@@ -57,7 +59,7 @@ import {
   type UIAnswer,
 } from '../stream/parts.ts';
 import { uiMessageStreamResponse } from '../stream/response.ts';
-import { generateTurn, RunFailure, type RunResult, streamTurn, type TurnInput } from './agent.ts';
+import { emptyUsage, generateTurn, RunFailure, type RunResult, streamTurn, type TurnInput } from './agent.ts';
 import {
   type ApprovalDecision,
   decisionMessage,
@@ -74,8 +76,10 @@ export type ChatTurnDeps = {
   model: LanguageModel;
   /** Turns still running after their response ended; shutdown waits for them. */
   inflight: Inflight;
-  /** Today's date (YYYY-MM-DD) for the system prompt. */
-  today: () => string;
+  /** The app's clock: the user's local date and time in the system prompt, their day for the budget. */
+  now: () => Date;
+  /** Pins the system prompt's date whatever the clock and zone (tests that predate time zones). */
+  today?: () => string;
   /** Aborted when shutdown's grace period is nearly over: running turns stop and end as failed. */
   stop?: AbortSignal;
   /** Hooks on each run's model and tool calls (the app's metrics). */
@@ -100,6 +104,8 @@ export type TurnRequest = {
    */
   target: { conversationId: string | undefined } | { chatId: string };
   start: TurnStart;
+  /** The request's ends of the user's zone order (../../time/zone.ts). */
+  zone: RequestZone;
   log: Logger;
 };
 
@@ -152,11 +158,26 @@ export function createChatTurns(deps: ChatTurnDeps) {
       historyMessages: config.chat.historyMessages,
       leaseMs: config.chat.leaseMs,
       rateLimit: config.chat.rateLimitPerMinute,
+      zone: req.zone,
+      now: deps.now(),
+      budgetTokensPerDay: config.usage.budgetTokensPerDay,
     });
     const started = refuseUnlessStarted(begun);
     if (started.outcome === 'replay') return { replay: started.answer as StoredAnswer };
 
-    const { conversationId, turnId, attemptId, lastSeq, userSeq } = started;
+    const { conversationId, turnId, attemptId, lastSeq, userSeq, timezone } = started;
+    const usage = emptyUsage();
+    // What the run spent until it ended, well or not: every ending stores it.
+    const spent = (): UsageValues => ({
+      userId,
+      timezone,
+      endedAt: deps.now().toISOString(),
+      model: usage.model ?? config.model.id,
+      inputTokens: usage.inputTokens,
+      cachedInputTokens: usage.cachedInputTokens,
+      outputTokens: usage.outputTokens,
+      reasoningTokens: usage.reasoningTokens ?? null,
+    });
     const answerId = randomUUID();
     const uiMessageId = started.continues ?? answerId;
     const createdAt = new Date().toISOString();
@@ -189,6 +210,7 @@ export function createChatTurns(deps: ChatTurnDeps) {
         uiMessageId,
         approvals: pending,
         approvalTtlSeconds: Math.round(config.chat.approvalTtlMs / 1000),
+        usage: spent(),
       });
       if (!kept) {
         // The turn outlived its lease (the database was too slow for too long) and another took
@@ -199,7 +221,7 @@ export function createChatTurns(deps: ChatTurnDeps) {
       return answer;
     };
     const fail = async (error: unknown): Promise<never> => {
-      await store.failTurn({ conversationId, turnId, attemptId });
+      await store.failTurn({ conversationId, turnId, attemptId, usage: spent() });
       throw contractError(error);
     };
     return {
@@ -215,7 +237,8 @@ export function createChatTurns(deps: ChatTurnDeps) {
           toolApproval: toolApprovalFor(config.chat.approvalPolicy),
           history: [...modelHistory(started.history, turnId, started.userSeq), ...earlier],
           settings: config.model,
-          today: deps.today(),
+          now: localNow(deps, timezone),
+          usage,
           stop: deps.stop,
           observe: deps.observe,
         },
@@ -327,9 +350,21 @@ function refuseUnlessStarted(begun: BeginTurnResult) {
         'approval_not_pending',
         'Nothing in this conversation is waiting for that decision: the approval is unknown, expired or already decided',
       );
+    case 'budget_exhausted':
+      throw new ApiError(
+        'budget_exhausted',
+        'Your token budget for today is spent; it renews at midnight in your time zone',
+        { 'Retry-After': String(begun.retryAfterSeconds) },
+      );
     default:
       return begun;
   }
+}
+
+/** The user's local date and time for the system prompt (a pinned date wins: see ChatTurnDeps). */
+function localNow(deps: Pick<ChatTurnDeps, 'now' | 'today'>, zone: string): TurnInput['now'] {
+  const local = localDateTime(deps.now(), zone);
+  return { date: deps.today?.() ?? local.date, time: local.time, zone };
 }
 
 /** The JSON answer of the contract, without what is stored beside it for UI replays. */
