@@ -5,6 +5,7 @@
  */
 import { getToolName, isToolUIPart, type UIMessage } from 'ai';
 import { doneLine, errorInOutput, errorLine, pendingLine } from './tool-summary.ts';
+import { changeIdOf, UndoButton } from './undo.tsx';
 
 type Part = UIMessage['parts'][number];
 type ToolPart = Extract<Part, { toolCallId: string }>;
@@ -50,7 +51,8 @@ function ToolCard({ part }: { part: ToolPart }) {
     );
   }
   if (part.state === 'output-available') {
-    return (
+    const changeId = changeIdOf(part.output);
+    const card = (
       <details className="tool-card done" data-tool={tool} data-state={part.state}>
         <summary>
           <span className="tool-icon" aria-hidden="true">
@@ -62,6 +64,16 @@ function ToolCard({ part }: { part: ToolPart }) {
           {JSON.stringify({ input: part.input, output: part.output }, null, 2)}
         </pre>
       </details>
+    );
+    // A call that changed a task can be undone from its card (the undo is outside the summary, so
+    // clicking it does not fold the card open).
+    return changeId === undefined ? (
+      card
+    ) : (
+      <div className="tool-card-row">
+        {card}
+        <UndoButton changeId={changeId} />
+      </div>
     );
   }
   if (part.state === 'output-denied') {
