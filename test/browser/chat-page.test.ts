@@ -324,6 +324,25 @@ describe('the chat page with the offline command reader', () => {
     expect(await offline.harness.tasks(name)).toEqual([]);
   });
 
+  it('undoes from the chat: "undo" removes the task, and Redo on its card puts it back', async () => {
+    const p = await openPage(offline.url);
+    const name = user();
+    await signIn(p, name);
+    await send(p, 'add buy bread');
+    await taskRow(p, 'buy bread').waitFor();
+
+    await send(p, 'undo');
+
+    await toolCard(p, 'Undid: removed #1 buy bread').waitFor();
+    await assistantText(p, 'Undone: #1 "buy bread" is removed again.').waitFor();
+    await taskRow(p, 'buy bread').waitFor({ state: 'detached' });
+    expect(await offline.harness.tasks(name)).toEqual([]);
+
+    await p.locator('.tool-card-row', { hasText: 'Undid:' }).getByRole('button', { name: 'Redo' }).click();
+    await taskRow(p, 'buy bread').waitFor();
+    expect((await offline.harness.tasks(name)).map((t) => [t.id, t.title])).toEqual([[1, 'buy bread']]);
+  });
+
   it("shows the server's sentence when a card's change cannot be undone any more", async () => {
     const p = await openPage(offline.url);
     const name = user();

@@ -72,7 +72,8 @@ function ToolCard({ part }: { part: ToolPart }) {
     ) : (
       <div className="tool-card-row">
         {card}
-        <UndoButton changeId={changeId} />
+        {/* An undo's own change undone puts the change back: a redo. */}
+        <UndoButton changeId={changeId} label={tool === 'undo_change' ? 'Redo' : 'Undo'} />
       </div>
     );
   }
