@@ -24,7 +24,7 @@ import { CredentialsDialog } from './credentials-dialog.tsx';
 import { offlineExamples } from './offline-examples.ts';
 import type { Problem } from './problems.ts';
 import { TaskPanel } from './task-panel.tsx';
-import { TasksChangedContext } from './undo.tsx';
+import { onTasksChanged } from './undo.tsx';
 
 /**
  * The open conversation. `id` is the chat id (the URL's, what useChat sends); a conversation the
@@ -70,6 +70,9 @@ export function App() {
       }),
     [],
   );
+
+  // An Undo anywhere on the page (a tool card, the panel) changed tasks: the panel reloads.
+  useEffect(() => onTasksChanged(bumpTasks), []);
 
   const [authMode, setAuthMode] = useState<AuthMode>();
   useEffect(() => {
@@ -186,149 +189,143 @@ export function App() {
         ? tokenSubject(credentials.token)
         : undefined;
   return (
-    <TasksChangedContext.Provider value={bumpTasks}>
-      <div className="app" data-drawer={drawer}>
-        <header className="topbar">
+    <div className="app" data-drawer={drawer}>
+      <header className="topbar">
+        <button
+          type="button"
+          className="icon-button only-narrow"
+          aria-label="Conversations"
+          onClick={() => setDrawer(drawer === 'conversations' ? 'none' : 'conversations')}
+        >
+          ☰
+        </button>
+        <h1 className="brand">taskchat</h1>
+        <div className="topbar-end">
+          {who ? (
+            <button type="button" className="identity" onClick={() => setAskOpen(true)} title="Switch user">
+              {who}
+            </button>
+          ) : null}
           <button
             type="button"
-            className="icon-button only-narrow"
-            aria-label="Conversations"
-            onClick={() => setDrawer(drawer === 'conversations' ? 'none' : 'conversations')}
+            className="only-narrow tasks-toggle"
+            onClick={() => setDrawer(drawer === 'tasks' ? 'none' : 'tasks')}
           >
-            ☰
+            Tasks{pendingCount ? ` (${pendingCount})` : ''}
           </button>
-          <h1 className="brand">taskchat</h1>
-          <div className="topbar-end">
-            {who ? (
-              <button type="button" className="identity" onClick={() => setAskOpen(true)} title="Switch user">
-                {who}
-              </button>
-            ) : null}
-            <button
-              type="button"
-              className="only-narrow tasks-toggle"
-              onClick={() => setDrawer(drawer === 'tasks' ? 'none' : 'tasks')}
-            >
-              Tasks{pendingCount ? ` (${pendingCount})` : ''}
-            </button>
+        </div>
+      </header>
+
+      <aside className="sidebar" aria-label="Conversations">
+        <button type="button" className="primary new-chat" onClick={newConversation}>
+          + New conversation
+        </button>
+        {listProblem ? (
+          <div className="problem small" role="alert">
+            <p className="problem-sentence">{listProblem.sentence}</p>
           </div>
-        </header>
-
-        <aside className="sidebar" aria-label="Conversations">
-          <button type="button" className="primary new-chat" onClick={newConversation}>
-            + New conversation
-          </button>
-          {listProblem ? (
-            <div className="problem small" role="alert">
-              <p className="problem-sentence">{listProblem.sentence}</p>
-            </div>
-          ) : null}
-          <ul className="conversations">
-            {conversations?.map((c) => (
-              <li key={c.id} className={isOpen(current, c.id) ? 'active' : ''}>
-                <button
-                  type="button"
-                  className="conversation"
-                  onClick={() => void openConversation(c.id, true)}
-                >
-                  <span className="conversation-title">{c.title || 'Untitled'}</span>
-                  <span className="conversation-date">{formatDate(c.updatedAt)}</span>
-                </button>
-                {confirmDelete === c.id ? (
-                  <button
-                    type="button"
-                    className="danger small"
-                    onClick={() => void deleteConversation(c.id)}
-                  >
-                    Delete?
-                  </button>
-                ) : (
-                  <button
-                    type="button"
-                    className="icon-button delete"
-                    aria-label={`Delete conversation ${c.title}`}
-                    onClick={() => setConfirmDelete(c.id)}
-                  >
-                    ×
-                  </button>
-                )}
-              </li>
-            ))}
-          </ul>
-          {conversations?.length === 0 ? <p className="muted small">No conversations yet.</p> : null}
-        </aside>
-
-        <main className="main">
-          {offline && !offlineDismissed ? (
-            <div className="banner" role="note">
-              <p>
-                This server runs taskchat's <strong>offline command reader</strong>, not an AI model: type
-                commands such as <code>{offlineExamples()[1]}</code>, <code>list</code> or <code>done 1</code>{' '}
-                (<code>help</code> lists them). Whoever runs the server can set <code>OPENAI_API_KEY</code>{' '}
-                for a real model.
-              </p>
+        ) : null}
+        <ul className="conversations">
+          {conversations?.map((c) => (
+            <li key={c.id} className={isOpen(current, c.id) ? 'active' : ''}>
               <button
                 type="button"
-                className="icon-button"
-                aria-label="Hide"
-                onClick={() => setOfflineDismissed(true)}
+                className="conversation"
+                onClick={() => void openConversation(c.id, true)}
               >
-                ×
+                <span className="conversation-title">{c.title || 'Untitled'}</span>
+                <span className="conversation-date">{formatDate(c.updatedAt)}</span>
               </button>
-            </div>
-          ) : null}
-          {current?.state === 'ready' ? (
-            <ChatView
-              key={current.id}
-              id={current.id}
-              initialMessages={current.messages}
-              offline={offline}
-              onTurnEnded={onTurnEnded}
-              onOfflineDetected={onOfflineDetected}
-            />
-          ) : null}
-          {current?.state === 'loading' ? <p className="muted center">Loading conversation…</p> : null}
-          {current?.state === 'failed' ? (
-            <div className="problem" role="alert">
-              <p className="problem-sentence">
-                This conversation could not be opened. {current.problem.sentence}
-              </p>
-              {current.problem.serverMessage ? (
-                <p className="problem-detail">Server said: {current.problem.serverMessage}</p>
-              ) : null}
-              <div className="problem-actions">
+              {confirmDelete === c.id ? (
+                <button type="button" className="danger small" onClick={() => void deleteConversation(c.id)}>
+                  Delete?
+                </button>
+              ) : (
                 <button
                   type="button"
-                  className="primary"
-                  onClick={() => void openConversation(current.id, true)}
+                  className="icon-button delete"
+                  aria-label={`Delete conversation ${c.title}`}
+                  onClick={() => setConfirmDelete(c.id)}
                 >
-                  Retry
+                  ×
                 </button>
-                <button type="button" onClick={newConversation}>
-                  New conversation
-                </button>
-              </div>
-            </div>
-          ) : null}
-        </main>
+              )}
+            </li>
+          ))}
+        </ul>
+        {conversations?.length === 0 ? <p className="muted small">No conversations yet.</p> : null}
+      </aside>
 
-        <aside className="side-tasks">
-          {credentials ? <TaskPanel version={tasksVersion} onCount={onCount} /> : null}
-        </aside>
-
-        <button type="button" className="scrim" aria-label="Close panel" onClick={() => setDrawer('none')} />
-
-        {!credentials || askOpen ? (
-          <CredentialsDialog
-            current={credentials}
-            mode={authMode}
-            reason={askReason}
-            onSave={saveIdentity}
-            onCancel={credentials && !askReason ? () => setAskOpen(false) : undefined}
+      <main className="main">
+        {offline && !offlineDismissed ? (
+          <div className="banner" role="note">
+            <p>
+              This server runs taskchat's <strong>offline command reader</strong>, not an AI model: type
+              commands such as <code>{offlineExamples()[1]}</code>, <code>list</code> or <code>done 1</code> (
+              <code>help</code> lists them). Whoever runs the server can set <code>OPENAI_API_KEY</code> for a
+              real model.
+            </p>
+            <button
+              type="button"
+              className="icon-button"
+              aria-label="Hide"
+              onClick={() => setOfflineDismissed(true)}
+            >
+              ×
+            </button>
+          </div>
+        ) : null}
+        {current?.state === 'ready' ? (
+          <ChatView
+            key={current.id}
+            id={current.id}
+            initialMessages={current.messages}
+            offline={offline}
+            onTurnEnded={onTurnEnded}
+            onOfflineDetected={onOfflineDetected}
           />
         ) : null}
-      </div>
-    </TasksChangedContext.Provider>
+        {current?.state === 'loading' ? <p className="muted center">Loading conversation…</p> : null}
+        {current?.state === 'failed' ? (
+          <div className="problem" role="alert">
+            <p className="problem-sentence">
+              This conversation could not be opened. {current.problem.sentence}
+            </p>
+            {current.problem.serverMessage ? (
+              <p className="problem-detail">Server said: {current.problem.serverMessage}</p>
+            ) : null}
+            <div className="problem-actions">
+              <button
+                type="button"
+                className="primary"
+                onClick={() => void openConversation(current.id, true)}
+              >
+                Retry
+              </button>
+              <button type="button" onClick={newConversation}>
+                New conversation
+              </button>
+            </div>
+          </div>
+        ) : null}
+      </main>
+
+      <aside className="side-tasks">
+        {credentials ? <TaskPanel version={tasksVersion} onCount={onCount} /> : null}
+      </aside>
+
+      <button type="button" className="scrim" aria-label="Close panel" onClick={() => setDrawer('none')} />
+
+      {!credentials || askOpen ? (
+        <CredentialsDialog
+          current={credentials}
+          mode={authMode}
+          reason={askReason}
+          onSave={saveIdentity}
+          onCancel={credentials && !askReason ? () => setAskOpen(false) : undefined}
+        />
+      ) : null}
+    </div>
   );
 }
 

@@ -5,11 +5,21 @@
  * reload, so what it shows is the server's state after every click; a refusal (`409 undo_conflict`)
  * shows the server's own sentence, which says what to undo first or what already undid it.
  */
-import { createContext, useContext, useState } from 'react';
+import { useState } from 'react';
 import { ApiProblem, api, type Task } from './api.ts';
 
-/** Called after an undo from anywhere on the page: the app reloads the task panel. */
-export const TasksChangedContext = createContext<() => void>(() => {});
+// After an undo anywhere on the page, the app reloads the task panel (as api.ts's onUnauthorized:
+// one listener in the app, no props threaded through the chat's cards).
+const tasksChangedListeners = new Set<() => void>();
+
+export function onTasksChanged(listener: () => void): () => void {
+  tasksChangedListeners.add(listener);
+  return () => tasksChangedListeners.delete(listener);
+}
+
+function reportTasksChanged(): void {
+  for (const listener of tasksChangedListeners) listener();
+}
 
 type Undone = { change: { id: number; taskId: number }; task: Task | null };
 
@@ -29,7 +39,6 @@ function undoneLine({ change, task }: Undone): string {
 type State = { kind: 'idle' | 'working' } | { kind: 'done' | 'refused'; text: string };
 
 export function UndoButton({ changeId, label = 'Undo' }: { changeId: number; label?: string }) {
-  const tasksChanged = useContext(TasksChangedContext);
   const [state, setState] = useState<State>({ kind: 'idle' });
   const undo = async () => {
     setState({ kind: 'working' });
@@ -44,7 +53,7 @@ export function UndoButton({ changeId, label = 'Undo' }: { changeId: number; lab
       setState({ kind: 'refused', text });
     }
     // Refused too: the refusal means the task changed elsewhere, which the panel should show.
-    tasksChanged();
+    reportTasksChanged();
   };
   if (state.kind === 'done' || state.kind === 'refused') {
     return (
