@@ -47,8 +47,13 @@ describe.each(testDrivers)('changes and undo over HTTP on %s', (driver) => {
   }
   const create = async (user: string, title: string) =>
     ok<Task>(await send(user, 'POST', '/tasks', { title }), 201);
-  const patch = async (user: string, id: number, body: Record<string, unknown>) =>
-    ok<Task>(await send(user, 'PATCH', `/tasks/${id}`, body));
+  /** The task a PATCH answers, as the log holds it (the answer also names its change, `changeId`). */
+  const patch = async (user: string, id: number, body: Record<string, unknown>) => {
+    const { changeId: _, ...task } = await ok<Task & { changeId?: number }>(
+      await send(user, 'PATCH', `/tasks/${id}`, body),
+    );
+    return task;
+  };
   const changes = async (user: string, query = '') =>
     (await ok<{ changes: Change[] }>(await send(user, 'GET', `/changes${query}`))).changes;
   const undo = (user: string, id: number) => send(user, 'POST', `/changes/${id}/undo`);
@@ -398,5 +403,49 @@ describe.each(testDrivers)('undo_change in a chat turn on %s', (driver) => {
       [2, 'delete', 'chat'],
       [1, 'add', 'chat'],
     ]);
+  });
+
+  it('undoes each action the model made, by the change_id its result carried', async () => {
+    const user = 'chat-each-action';
+    // What a person sees of the list: an undo stamps updatedAt anew.
+    const list = async () => (await h.tasks(user)).map(({ updatedAt: _, ...task }) => task);
+    let conversationId: string | undefined;
+    /** One turn where the model makes one call; its result. */
+    const turn = async (name: string, args: Record<string, unknown>) => {
+      h.fake.reply({ toolCalls: [{ name, args }] }, { text: 'OK.' });
+      const answer = await h.say(user, `please ${name}`, conversationId ? { conversationId } : {});
+      conversationId = answer.conversationId;
+      return answer.toolCalls[0]?.result;
+    };
+    const undoOf = async (result: { change_id?: number } | undefined) => {
+      expect(result?.change_id).toEqual(expect.any(Number));
+      const undone = await turn('undo_change', { change_id: result?.change_id });
+      expect(undone).toMatchObject({ change: { action: 'undo', source: 'chat' } });
+      return undone;
+    };
+
+    const added = await turn('add_task', { title: 'water the plants' });
+    const open = await list();
+    const made: Array<[string, Record<string, unknown>]> = [
+      ['complete_task', { task_id: added.id }],
+      [
+        'update_task',
+        { task_id: added.id, title: 'water the roses', priority: 'high', due_date: '2026-12-24' },
+      ],
+      ['delete_task', { task_id: added.id }],
+    ];
+    for (const [name, args] of made) {
+      await undoOf(await turn(name, args));
+      expect(await list(), name).toEqual(open);
+    }
+    // Reopening: completed again.
+    const completed = await turn('complete_task', { task_id: added.id });
+    await undoOf(await turn('complete_task', { task_id: added.id, completed: false }));
+    expect(await list()).toMatchObject([{ id: added.id, completed: true }]);
+    await undoOf(completed);
+    expect(await list()).toEqual(open);
+    // Adding: the task goes.
+    expect(await undoOf(added)).toMatchObject({ task: null });
+    expect(await list()).toEqual([]);
   });
 });

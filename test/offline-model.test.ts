@@ -146,6 +146,63 @@ describe('the offline reader through the chat route', () => {
     expect(await app.tasks('bulk')).toEqual(before);
   });
 
+  it('undoes each action from the chat: after every "undo" the list is as it was before that action', async () => {
+    const user = 'undoer';
+    const say = conversation(user);
+    // The task as the user sees it: an undo stamps updatedAt anew.
+    const state = async () => (await app.tasks(user)).map(({ updatedAt: _, ...task }) => task);
+
+    await say('add buy milk');
+    expect(await say('undo that')).toEqual({
+      calls: [['undo_change', { change_id: 1 }]],
+      reply: 'Undone: #1 "buy milk" is removed again.',
+    });
+    expect(await state()).toEqual([]);
+
+    await say('add call the dentist');
+    const open = await state();
+    expect(open).toMatchObject([{ id: 2, title: 'call the dentist', completed: false }]);
+    for (const action of [
+      'done 2',
+      'rename 2 to call Dr. Smith',
+      'move 2 to friday',
+      'make 2 high priority',
+    ]) {
+      expect((await say(action)).calls).toHaveLength(1);
+      expect(await state()).not.toEqual(open);
+      expect((await say('undo')).calls, action).toEqual([['undo_change', { change_id: expect.any(Number) }]]);
+      expect(await state(), action).toEqual(open);
+    }
+
+    // Reopening, undone: done again; one more "undo" walks back to before the completion.
+    await say('done 2');
+    await say('reopen 2');
+    expect((await say('undo')).reply).toBe('Undone: #2 "call the dentist" is done again.');
+    expect(await state()).toMatchObject([{ id: 2, completed: true }]);
+    expect((await say('undo')).reply).toBe('Undone: #2 "call the dentist" is open again.');
+    expect(await state()).toEqual(open);
+
+    // A delete, undone: the task is back with its own number.
+    await say('delete 2');
+    expect(await state()).toEqual([]);
+    expect(await say('undo')).toMatchObject({
+      reply: 'Undone: #2 "call the dentist" is back, with its number.',
+    });
+    expect(await state()).toEqual(open);
+
+    // "the last two": the two newest changes, newest first.
+    await say('done 2');
+    await say('make it high priority');
+    expect(await say('undo the last two')).toMatchObject({
+      calls: [
+        ['undo_change', { change_id: expect.any(Number) }],
+        ['undo_change', { change_id: expect.any(Number) }],
+      ],
+      reply: 'Undone: #2 "call the dentist" is back as it was. Undone: #2 "call the dentist" is open again.',
+    });
+    expect(await state()).toEqual(open);
+  });
+
   it('streams a lookup and the action it leads to as one UI message, like any model', async () => {
     const added = await app.say('streamer', 'add buy milk');
     const res = await app.chat(

@@ -184,15 +184,22 @@ describe.each(testDrivers)('task routes on %s', (driver) => {
       });
 
       const done = await ok(await send(user, 'PATCH', `/tasks/${task.id}`, { completed: true }));
-      expect(done).toMatchObject({ completed: true, title: 'final' });
-      // Completing a completed task changes nothing, updatedAt included (as the tool does).
+      expect(done).toMatchObject({ completed: true, title: 'final', changeId: expect.any(Number) });
+      const { changeId, ...doneTask } = done as Task & { changeId: number };
+      // Completing a completed task changes nothing, updatedAt included (as the tool does), and logs
+      // no change, so its answer names none.
       await sleep(5);
-      expect(await ok(await send(user, 'PATCH', `/tasks/${task.id}`, { completed: true }))).toEqual(done);
+      expect(await ok(await send(user, 'PATCH', `/tasks/${task.id}`, { completed: true }))).toEqual(doneTask);
+      // The change the answer names is the one that undoes the tick.
+      const undone = await ok(await send(user, 'POST', `/changes/${changeId}/undo`));
+      expect(undone).toMatchObject({ task: { id: task.id, completed: false } });
+      await send(user, 'PATCH', `/tasks/${task.id}`, { completed: true });
       const reopened = await ok(
         await send(user, 'PATCH', `/tasks/${task.id}`, { completed: false, dueDate: '2027-03-01' }),
       );
       expect(reopened).toMatchObject({ completed: false, dueDate: '2027-03-01' });
-      expect(await ok(await send(user, 'GET', `/tasks/${task.id}`))).toEqual(reopened);
+      const { changeId: _reopenChange, ...reopenedTask } = reopened as Task & { changeId: number };
+      expect(await ok(await send(user, 'GET', `/tasks/${task.id}`))).toEqual(reopenedTask);
     });
 
     it('refuses an empty change, a null title, bad values and unknown fields', async () => {

@@ -67,6 +67,11 @@ export type Intent =
   | { kind: 'complete'; ref: Ref; completed: boolean }
   | { kind: 'update'; ref: Ref; changes: Changes }
   | { kind: 'delete'; ref: Ref }
+  /**
+   * "undo", "undo that", "undo the last two": the newest `count` changes this conversation made,
+   * walked back one by one. "undo 3" and "undo the milk one" name a task: they reopen it.
+   */
+  | { kind: 'undo'; count: number }
   /** Only a reference ("the second one", "#4"): the answer to "which one?", else a miss. */
   | { kind: 'bare'; ref: Ref }
   /** Understood, but not something this reader does (e.g. deleting everything). */
@@ -175,6 +180,7 @@ const RULES: Rule[] = [
   readList,
   readDueRemoval,
   readBulk,
+  readUndo,
   readReopen,
   readComplete,
   readDelete,
@@ -612,6 +618,43 @@ function isPastTense(verb: string): boolean {
   if (NOT_DONE_VERBS.has(verb)) return false;
   if (verb in IRREGULAR_PAST) return true;
   return /^[a-z]{2,}ed$/.test(verb) && !/eed$/.test(verb);
+}
+
+// --- undoing changes ----------------------------------------------------------------------------
+
+const UNDO_VERB = `(?:undo|revert|roll back|take back)`;
+const CHANGE_NOUN = `(?:change|action|edit|thing)`;
+const COUNT_WORDS: Record<string, number> = { two: 2, three: 3, four: 4, five: 5 };
+/** More than this in one message is more than a person keeps track of; "list" first. */
+export const MAX_UNDO = 5;
+
+/**
+ * "undo", "undo that", "take that back", "undo the last change", "undo the last two (changes)".
+ * "it", "that", "this" mean the last change here, not a task: after a delete, reopening "it" would
+ * fail, while undoing the change brings it back. A task named ("undo 3", "undo the milk one") is
+ * left to readReopen, which is what "undo" with a task always meant.
+ */
+function readUndo(text: string): Intent | undefined {
+  const one = new RegExp(
+    `^(?:${UNDO_VERB}(?: (?:it|that|this|(?:that|this) ${CHANGE_NOUN}|what you (?:just )?did|(?:the|my|your) (?:last|latest) ${CHANGE_NOUN}|(?:last|latest) ${CHANGE_NOUN}))?|take (?:it|that) back)$`,
+    'i',
+  );
+  if (one.test(text)) return { kind: 'undo', count: 1 };
+  const several = new RegExp(
+    `^${UNDO_VERB}(?: (?:the|my|your))? (?:last|latest) (\\d+|${Object.keys(COUNT_WORDS).join('|')})(?: ${CHANGE_NOUN}s| ones)?$`,
+    'i',
+  ).exec(text);
+  if (!several) return undefined;
+  const word = (several[1] ?? '').toLowerCase();
+  const count = COUNT_WORDS[word] ?? Number(word);
+  if (count < 1) return undefined;
+  if (count > MAX_UNDO) {
+    return {
+      kind: 'refuse',
+      text: `I undo at most ${MAX_UNDO} changes at a time, so nothing was undone; say "undo the last ${MAX_UNDO}", then again.`,
+    };
+  }
+  return { kind: 'undo', count };
 }
 
 function readReopen(text: string, ctx: ReadContext): Intent | undefined {

@@ -36,17 +36,33 @@ type AddArgs = {
   reminder?: string;
 };
 
+type ToolOptions = { time?: boolean; zone?: string; undo?: boolean };
+
 /**
  * The tools with the contract's arguments and results, over a list in memory (newest first, as
  * the database lists). `time`: add_task also takes due_time, repeat and reminder, as it will.
+ * `undo`: every result that changed a task carries its `change_id`, and undo_change is offered,
+ * with the server's rules (a change applies only while the task is as it left it; without an id,
+ * the newest change not yet undone).
  */
-function taskTools(options: { time?: boolean; zone?: string } = {}) {
+function taskTools(options: ToolOptions = {}) {
   const tasks: Task[] = [];
   let nextId = 1;
   /** The instant the next change is stamped with. */
   const clock = { now: `${TODAY}T09:00:00.000Z` };
   const find = (id: number) => tasks.find((t) => t.id === id);
   const notFound = (id: number) => ({ error: `Task #${id} not found.` });
+  type Logged = { id: number; taskId: number; before: Task | null; after: Task | null; undone: boolean };
+  const changes: Logged[] = [];
+  const copy = (task: Task | undefined) => (task ? { ...task } : null);
+  const log = (taskId: number, before: Task | null, after: Task | null) => {
+    const change = { id: changes.length + 1, taskId, before, after: copy(after ?? undefined), undone: false };
+    changes.push(change);
+    return change;
+  };
+  /** The result, with the change it made when the tools log changes. */
+  const logged = <T extends object>(result: T, taskId: number, before: Task | null, after: Task | null) =>
+    options.undo ? { ...result, change_id: log(taskId, before, after).id } : result;
   const priority = z.enum(['low', 'medium', 'high']).optional();
   const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
   const timeArgs = options.time
@@ -88,7 +104,7 @@ function taskTools(options: { time?: boolean; zone?: string } = {}) {
           updatedAt: clock.now,
         };
         tasks.unshift(task);
-        return task;
+        return logged(task, task.id, null, task);
       },
     }),
     list_tasks: tool({
@@ -115,9 +131,10 @@ function taskTools(options: { time?: boolean; zone?: string } = {}) {
       execute: async (args) => {
         const task = find(args.task_id);
         if (!task) return notFound(args.task_id);
+        const before = copy(task);
         task.completed = args.completed ?? true;
         task.updatedAt = clock.now;
-        return task;
+        return logged(task, task.id, before, task);
       },
     }),
     update_task: tool({
@@ -132,11 +149,12 @@ function taskTools(options: { time?: boolean; zone?: string } = {}) {
       execute: async (args) => {
         const task = find(args.task_id);
         if (!task) return notFound(args.task_id);
+        const before = copy(task);
         if (args.title !== undefined) task.title = args.title;
         if (args.due_date !== undefined) task.dueDate = args.due_date;
         if (args.priority !== undefined) task.priority = args.priority;
         task.updatedAt = clock.now;
-        return task;
+        return logged(task, task.id, before, task);
       },
     }),
     delete_task: tool({
@@ -146,11 +164,35 @@ function taskTools(options: { time?: boolean; zone?: string } = {}) {
         const task = find(args.task_id);
         if (!task) return notFound(args.task_id);
         tasks.splice(tasks.indexOf(task), 1);
-        return { task_id: task.id, deleted: true, title: task.title };
+        return logged({ task_id: task.id, deleted: true, title: task.title }, task.id, copy(task), null);
       },
     }),
   };
-  return { tools, tasks, clock };
+  const undoChange = tool({
+    description: 'Undo a change',
+    inputSchema: z.object({ change_id: z.number().int().optional() }),
+    execute: async (args) => {
+      const change =
+        args.change_id === undefined
+          ? changes.findLast((c) => !c.undone)
+          : changes.find((c) => c.id === args.change_id);
+      if (!change) return { error: 'There is no change to undo.' };
+      if (change.undone) return { error: `Change #${change.id} was already undone.` };
+      const present = find(change.taskId);
+      if (JSON.stringify(copy(present)) !== JSON.stringify(change.after)) {
+        return { error: `Task #${change.taskId} was changed after that; undo that change first.` };
+      }
+      change.undone = true;
+      const found = copy(present);
+      if (!change.before) tasks.splice(tasks.indexOf(present as Task), 1);
+      else if (!present) tasks.unshift({ ...change.before });
+      else Object.assign(present, change.before);
+      const now = find(change.taskId);
+      const undo = log(change.taskId, found, now ?? null);
+      return { change: { ...undo, action: 'undo' }, task: copy(now), change_id: undo.id };
+    },
+  });
+  return { tools: options.undo ? { ...tools, undo_change: undoChange } : tools, tasks, clock };
 }
 
 type Said = {
@@ -160,7 +202,7 @@ type Said = {
 };
 
 /** One conversation: each message is a turn, sent with every earlier turn's messages. */
-function conversation(options: { time?: boolean; zone?: string } = {}) {
+function conversation(options: ToolOptions = {}) {
   const store = taskTools(options);
   const messages: ModelMessage[] = [];
   const system = `You are taskchat, a helpful assistant that manages the user's personal task list with tools. Today is ${TODAY}.${options.zone ? ` The user's time zone is ${options.zone}.` : ''}`;
@@ -198,6 +240,8 @@ type Case = {
   reply?: RegExp;
   /** add_task also takes due_time, repeat and reminder (the Time issue's tools). */
   time?: boolean;
+  /** Results carry change_id and undo_change is offered (the change log's tools). */
+  undo?: boolean;
 };
 
 // Seeds are chat messages; a key names the task the message adds. Lists show newest first, so
@@ -1197,7 +1241,24 @@ const classes: Record<string, Case[]> = {
       before: ['move the dentist to friday'],
       calls: [['update_task', { task_id: '{dentist}', priority: 'high' }]],
     },
-    // After "which one?", "it" is one of the tasks asked about, never an older task.
+    // After "which one?", "it" is one of the tasks asked about, never an older task: here the
+    // dentist was the task touched before the question ("the dentist case").
+    {
+      say: 'make it high priority',
+      seed: 'gifts',
+      before: ['move the dentist to friday', 'make the gift urgent'],
+      calls: [],
+      reply:
+        /^Which one do you mean by "it": #2 "gift wrap the presents" or #1 "buy a birthday gift for Sam"\?/,
+    },
+    {
+      say: 'delete it',
+      seed: 'gifts',
+      before: ['move the dentist to friday', 'make the gift urgent'],
+      calls: [],
+      reply:
+        /^Which one do you mean by "it": #2 "gift wrap the presents" or #1 "buy a birthday gift for Sam"\?/,
+    },
     {
       say: 'make it high priority',
       seed: 'gifts',
@@ -1397,6 +1458,109 @@ const classes: Record<string, Case[]> = {
     },
   ],
 
+  // "undo" takes back what this conversation changed, by the change_id its results carried;
+  // "undo" with a task ("undo {milk}") still reopens that task.
+  'undoing changes': [
+    {
+      say: 'undo',
+      undo: true,
+      before: ['add buy bread'],
+      calls: [['undo_change', { change_id: 1 }]],
+      reply: /^Undone: #1 "buy bread" is removed again\.$/,
+    },
+    {
+      say: 'undo that',
+      undo: true,
+      seed: 'home',
+      before: ['delete {milk}'],
+      calls: [['undo_change', { change_id: 4 }]],
+      reply: /^Undone: #\d+ "buy milk" is back, with its number\.$/,
+    },
+    {
+      say: 'oops, take that back',
+      undo: true,
+      seed: 'home',
+      before: ['done {milk}'],
+      calls: [['undo_change', { change_id: 4 }]],
+      reply: /^Undone: #\d+ "buy milk" is open again\.$/,
+    },
+    {
+      say: 'undo the last change',
+      undo: true,
+      seed: 'home',
+      before: ['rename {rent} to pay the rent'],
+      calls: [['undo_change', { change_id: 4 }]],
+      reply: /^Undone: #\d+ "pay rent" is back as it was\.$/,
+    },
+    {
+      say: 'undo the last two',
+      undo: true,
+      seed: 'home',
+      before: ['done {milk}', 'make {rent} high priority'],
+      calls: [
+        ['undo_change', { change_id: 5 }],
+        ['undo_change', { change_id: 4 }],
+      ],
+      reply: /^Undone: #\d+ "pay rent" is back as it was\. Undone: #\d+ "buy milk" is open again\.$/,
+    },
+    // One task changed twice: walked back newest first, so each undo finds it as its change left it.
+    {
+      say: 'undo the last 2 changes',
+      undo: true,
+      before: ['add buy bread', 'make 1 high priority'],
+      calls: [
+        ['undo_change', { change_id: 2 }],
+        ['undo_change', { change_id: 1 }],
+      ],
+      reply: /^Undone: #1 "buy bread" is back as it was\. Undone: #1 "buy bread" is removed again\.$/,
+    },
+    // Undo after undo walks further back; it does not redo.
+    {
+      say: 'undo',
+      undo: true,
+      before: ['add buy bread', 'add buy eggs', 'undo'],
+      calls: [['undo_change', { change_id: 1 }]],
+      reply: /^Undone: #1 "buy bread" is removed again\.$/,
+    },
+    {
+      say: 'undo the last three',
+      undo: true,
+      before: ['add buy bread'],
+      calls: [['undo_change', { change_id: 1 }]],
+      reply:
+        /^Undone: #1 "buy bread" is removed again\. This conversation made only 1 change I could undo\.$/,
+    },
+    {
+      say: 'undo the last 9',
+      undo: true,
+      before: ['add buy bread'],
+      calls: [],
+      reply: /^I undo at most 5 changes at a time, so nothing was undone/,
+    },
+    // "it" after an undo is the task the undo was about.
+    {
+      say: 'mark it done',
+      undo: true,
+      before: ['add buy bread', 'delete 1', 'undo'],
+      calls: [['complete_task', { task_id: 1 }]],
+    },
+    // A task named: reopened, as "undo" with a task always did.
+    {
+      say: 'undo {milk}',
+      undo: true,
+      seed: 'home',
+      before: ['done {milk}'],
+      calls: [['complete_task', { task_id: '{milk}', completed: false }]],
+    },
+    // Only with the tool offered.
+    {
+      say: 'undo',
+      before: ['add buy bread'],
+      calls: [],
+      reply: /^The undo_change tool is not available here, so I can't do that\.$/,
+    },
+  ],
+
   'refusals and help': [
     { say: 'help', calls: [], reply: /^This is taskchat's offline command reader, not an AI model/ },
     {
@@ -1475,7 +1639,7 @@ function fillArgs(args: Record<string, unknown>, ids: Record<string, number>): R
 }
 
 async function run(c: Case) {
-  const chat = conversation({ time: c.time });
+  const chat = conversation({ time: c.time, undo: c.undo });
   const ids: Record<string, number> = {};
   for (const [key, message] of c.seed ? SEEDS[c.seed] : []) {
     const answer = await chat.say(fill(message, ids));
@@ -1612,8 +1776,9 @@ describe('conversations', () => {
 });
 
 // The model's first step for one message, as the AI SDK would call it with the five tools.
-async function firstStep(text: string) {
-  const tools = ['add_task', 'list_tasks', 'complete_task', 'update_task', 'delete_task'].map((name) => ({
+async function firstStep(text: string, moreTools: string[] = []) {
+  const names = ['add_task', 'list_tasks', 'complete_task', 'update_task', 'delete_task', ...moreTools];
+  const tools = names.map((name) => ({
     type: 'function' as const,
     name,
     inputSchema: { type: 'object' as const },
@@ -1628,6 +1793,21 @@ async function firstStep(text: string) {
   const part = result.content[0];
   return part?.type === 'tool-call' ? { tool: part.toolName, args: JSON.parse(part.input) } : { text: part };
 }
+
+describe('undo in a conversation that changed nothing yet', () => {
+  it('"undo" undoes the newest change, wherever it was made (the tool\'s default)', async () => {
+    expect(await firstStep('undo', ['undo_change'])).toEqual({ tool: 'undo_change', args: {} });
+  });
+
+  it('"undo the last two" undoes nothing: a second call without an id would redo the first', async () => {
+    expect(await firstStep('undo the last two', ['undo_change'])).toMatchObject({
+      text: {
+        type: 'text',
+        text: expect.stringMatching(/^This conversation has made no change I could undo/),
+      },
+    });
+  });
+});
 
 describe('the rigid commands of before still make the same calls', () => {
   const cases: Array<[string, string, Record<string, unknown>]> = [

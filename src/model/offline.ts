@@ -13,7 +13,8 @@
  * several tasks in one sentence are several `add_task` calls in one step. It reads the argument
  * names of the tools it is offered, so a time, a repetition or a reminder is passed only to a tool
  * that takes it, and otherwise the reply says it was left out. It never acts on a task the user
- * did not name or choose: "it" after a "which one?" is asked about again.
+ * did not name or choose: "it" after a "which one?" is asked about again, and "undo" takes back
+ * only changes this conversation made, by the `change_id` their results carried.
  * Reading the text itself is `offline-reader.ts`.
  */
 import { createHash } from 'node:crypto';
@@ -43,9 +44,10 @@ export const OFFLINE_HELP = [
   'Add: "add buy milk tomorrow", "remind me to pay rent next monday, high priority", "I need to call the dentist on Friday"; several at once: "add pay rent on the 1st, call the dentist and buy a gift by Friday".',
   'Repeat and remind: "add water the plants every monday", "add pay rent every month on the 1st", "remind me at 5pm to call mom".',
   'Look: "list", "what\'s on my list?", "show pending tasks", "anything due tomorrow?", "find milk", "what did I finish today?".',
-  'Finish: "done 2", "mark the milk one done", "I finished buying milk"; undo with "reopen 2".',
+  'Finish: "done 2", "mark the milk one done", "I finished buying milk"; reopen with "reopen 2".',
   'Change: "rename 3 to buy oat milk", "move the dentist to Friday", "make 2 high priority", "remove the due date of 2".',
   'Delete: "delete task 2", "delete the dentist task".',
+  'Undo: "undo", "undo that", "undo the last two" take back the latest changes made in this conversation (a deleted task comes back with its number).',
   'Name a task by #id, by its place in the last list ("the second one"), by "it", or by words of its title.',
   "Dates: today, tomorrow, friday (the coming one), next friday (next week's), in 3 days, in 2 weeks, on December 5, 5 dec, 2026-12-05.",
   'Priorities: high priority, low priority, urgent, important, !high, !low.',
@@ -262,14 +264,45 @@ class History {
           shown = this.shown(j, step) ?? shown;
           continue;
         }
-        const id = isObject(value) ? (value.id ?? value.task_id) : undefined;
-        if (typeof id === 'number') changed.set(id, { id, title: str((value as Json).title) ?? '' });
+        // An undo's result is about the task of its change.
+        const id = isObject(value)
+          ? (value.id ?? value.task_id ?? (isObject(value.change) ? value.change.taskId : undefined))
+          : undefined;
+        if (typeof id === 'number')
+          changed.set(id, { id, title: str((value as Json).title) ?? titleOf(value) });
       }
       const about = changed.size > 0 ? [...changed.values()] : shown;
       if (!about || about.length === 0) continue;
       return about.length === 1 ? { id: (about[0] as TaskLike).id } : { several: about };
     }
     return undefined;
+  }
+
+  /**
+   * The ids of the newest `count` changes turns before `i` made and did not undo, newest first:
+   * what "undo" and "undo the last two" take back. Only changes whose result carried a
+   * `change_id` count, so nothing this conversation did not do is ever undone by id; an undo
+   * takes its change off the list, so undo after undo walks further back instead of redoing.
+   */
+  undoable(i: number, count: number): number[] {
+    const made: number[] = [];
+    const undone = new Set<number>();
+    for (const turn of this.convo.turns.slice(0, i)) {
+      for (const step of turn.steps) {
+        if (!step.outcome?.ok || !isObject(step.outcome.value)) continue;
+        if (step.name === 'undo_change') {
+          const target = isObject(step.input) ? step.input.change_id : undefined;
+          if (typeof target === 'number') undone.add(target);
+          continue;
+        }
+        const id = step.outcome.value.change_id;
+        if (typeof id === 'number') made.push(id);
+      }
+    }
+    return made
+      .filter((id) => !undone.has(id))
+      .reverse()
+      .slice(0, count);
   }
 }
 
@@ -333,6 +366,8 @@ function plan(intent: Intent, turnIndex: number, steps: Step[], history: History
     case 'list':
       if (!last) return { calls: [{ name: 'list_tasks', args: listArgs(intent) }] };
       return { text: describeList(intent, last, ctx) };
+    case 'undo':
+      return planUndo(intent.count, turnIndex, steps, history);
   }
   // complete, update, delete: find the task first unless the reference already names it.
   const ref = intent.ref;
@@ -351,6 +386,34 @@ function plan(intent: Intent, turnIndex: number, steps: Step[], history: History
   if (last) return { text: describeStep(last) };
   const target = resolve(ref, turnIndex, history);
   return 'id' in target ? { calls: [actionCall(intent, target.id)] } : target;
+}
+
+/**
+ * One undo_change call per step, newest change first (a task changed twice is walked back in
+ * order), stopping at the first refusal. The changes are the ones earlier turns made, fixed when
+ * the turn began. With none in this conversation, a single "undo" undoes the user's newest change
+ * (the tool's default, e.g. a tick in the page's panel); several are never undone that way, since
+ * a second call without an id would redo the first.
+ */
+function planUndo(count: number, turnIndex: number, steps: Step[], history: History): Plan {
+  // The first refusal ends the walk back: its sentence says what to undo first.
+  if (steps.some((step) => !step.outcome?.ok)) return { text: steps.map(describeStep).join(' ') };
+  const targets = history.undoable(turnIndex, count);
+  if (targets.length === 0 && count > 1) {
+    return {
+      text: `This conversation has made no change I could undo, so nothing was undone; "undo" undoes your newest change.`,
+    };
+  }
+  const ids: Array<number | undefined> = targets.length === 0 ? [undefined] : targets;
+  const next = ids[steps.length];
+  if (steps.length < ids.length) {
+    return { calls: [{ name: 'undo_change', args: next === undefined ? {} : { change_id: next } }] };
+  }
+  const note =
+    targets.length < count
+      ? ` This conversation made only ${plural(targets.length, 'change')} I could undo.`
+      : '';
+  return { text: `${steps.map(describeStep).join(' ')}${note}` };
 }
 
 function resolve(
@@ -492,9 +555,35 @@ function describeStep(step: Step): string {
       return `Deleted ${taskRef(value)}.`;
     case 'list_tasks':
       return listLines(tasksOf(value), value.total).join('\n') || 'No tasks.';
+    case 'undo_change':
+      return describeUndo(value);
     default:
       return `${step.name}: ${compact(value)}`;
   }
+}
+
+/** An undo's result: the undo (its `before` is the task as it found it) and the task as it left it. */
+function describeUndo(value: Json): string {
+  const change = isObject(value.change) ? value.change : {};
+  const found = isObject(change.before) ? change.before : undefined;
+  const task = isObject(value.task) ? value.task : undefined;
+  if (!task) return `Undone: ${taskRef(found ?? { id: change.taskId })} is removed again.`;
+  if (!found) return `Undone: ${taskRef(task)} is back, with its number.`;
+  if (found.completed !== task.completed) {
+    return `Undone: ${taskRef(task)} is ${task.completed === true ? 'done' : 'open'} again.`;
+  }
+  return `Undone: ${taskRef(task)} is back as it was${details(task.dueDate, task.priority)}.`;
+}
+
+/** The title inside an undo's result, for "it" after an undo. */
+function titleOf(value: unknown): string {
+  if (!isObject(value)) return '';
+  const task = isObject(value.task)
+    ? value.task
+    : isObject(value.change) && isObject(value.change.before)
+      ? value.change.before
+      : undefined;
+  return str(task?.title) ?? '';
 }
 
 /** The reply to adding one task or several, with what the tools could not take said plainly. */

@@ -33,6 +33,16 @@ import {
 
 // Named schemas in the OpenAPI document; the shapes themselves are task.ts's.
 export const Task = taskSchema.meta({ id: 'Task' });
+/** A changed task, with the change log's number for that change (absent when nothing changed). */
+const ChangedTask = taskSchema
+  .extend({
+    changeId: z
+      .number()
+      .int()
+      .optional()
+      .meta({ description: 'The change this request made: `POST /changes/{changeId}/undo` undoes it.' }),
+  })
+  .meta({ id: 'ChangedTask' });
 const TaskPage = taskPageSchema.extend({ tasks: z.array(Task) }).meta({ id: 'TaskPage' });
 
 const ListQuery = z.object({
@@ -141,7 +151,10 @@ export function taskRoutes(repo: TaskRepository): Hono<AppEnv> {
       summary: 'Change a task',
       description:
         'Only the fields given change; `description: null` or `dueDate: null` removes them, `completed` marks the task done or reopens it.',
-      responses: { ...jsonResponse(200, 'The updated task', Task), ...errorResponses(400, 401, 404, 503) },
+      responses: {
+        ...jsonResponse(200, 'The updated task, with the change it made', ChangedTask),
+        ...errorResponses(400, 401, 404, 503),
+      },
     }),
     validate('param', IdParam),
     validate('json', PatchBody),
@@ -154,7 +167,10 @@ export function taskRoutes(repo: TaskRepository): Hono<AppEnv> {
         rest,
       );
       if (!changed) throw notFound('Task');
-      return c.json(changed.task);
+      // The page's "Undo" after a tick needs the change it made; a no-op logged none.
+      return c.json(
+        changed.changeId === null ? changed.task : { ...changed.task, changeId: changed.changeId },
+      );
     },
   );
 

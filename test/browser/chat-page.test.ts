@@ -29,13 +29,13 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function openPage(): Promise<Page> {
+async function openPage(url = server.url): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
   // Well under the test timeout, so a failure names the element it waited for.
   context.setDefaultTimeout(10_000);
   page = await context.newPage();
   errors = collectPageErrors(page);
-  await page.goto(server.url);
+  await page.goto(url);
   return page;
 }
 
@@ -307,6 +307,78 @@ describe('the chat page with the offline command reader', () => {
     await page.getByRole('textbox', { name: 'Message' }).press('Enter');
     await assistantText(page, 'Added #1 "buy milk" (due 2026-11-24).').waitFor();
     await taskRow(page, 'buy milk').waitFor();
+  });
+
+  it('undoes an add from its card: the task leaves the panel and the server', async () => {
+    const p = await openPage(offline.url);
+    const name = user();
+    await signIn(p, name);
+    await send(p, 'add buy bread');
+    await taskRow(p, 'buy bread').waitFor();
+    const card = p.locator('.tool-card-row', { hasText: 'Added #1 buy bread' });
+
+    await card.getByRole('button', { name: 'Undo' }).click();
+
+    await card.getByRole('status').filter({ hasText: 'Undone: #1 removed' }).waitFor();
+    await taskRow(p, 'buy bread').waitFor({ state: 'detached' });
+    expect(await offline.harness.tasks(name)).toEqual([]);
+  });
+
+  it('undoes from the chat: "undo" removes the task, and Redo on its card puts it back', async () => {
+    const p = await openPage(offline.url);
+    const name = user();
+    await signIn(p, name);
+    await send(p, 'add buy bread');
+    await taskRow(p, 'buy bread').waitFor();
+
+    await send(p, 'undo');
+
+    await toolCard(p, 'Undid: removed #1 buy bread').waitFor();
+    await assistantText(p, 'Undone: #1 "buy bread" is removed again.').waitFor();
+    await taskRow(p, 'buy bread').waitFor({ state: 'detached' });
+    expect(await offline.harness.tasks(name)).toEqual([]);
+
+    await p.locator('.tool-card-row', { hasText: 'Undid:' }).getByRole('button', { name: 'Redo' }).click();
+    await taskRow(p, 'buy bread').waitFor();
+    expect((await offline.harness.tasks(name)).map((t) => [t.id, t.title])).toEqual([[1, 'buy bread']]);
+  });
+
+  it("shows the server's sentence when a card's change cannot be undone any more", async () => {
+    const p = await openPage(offline.url);
+    const name = user();
+    await signIn(p, name);
+    await send(p, 'add water the plants');
+    await taskRow(p, 'water the plants').waitFor();
+    await p.getByRole('checkbox', { name: 'Complete #1 water the plants' }).click();
+    await p.locator('.panel-undo', { hasText: 'Completed #1 water the plants' }).waitFor();
+
+    await p.locator('.tool-card-row', { hasText: 'Added #1' }).getByRole('button', { name: 'Undo' }).click();
+
+    await p
+      .getByRole('status')
+      .filter({ hasText: 'Task #1 was completed after that (change #2); undo that change first.' })
+      .waitFor();
+    expect((await offline.harness.tasks(name)).map((t) => [t.title, t.completed])).toEqual([
+      ['water the plants', true],
+    ]);
+  });
+
+  it('undoes a tick in the panel: the task is open again, on the page and on the server', async () => {
+    const p = await openPage(offline.url);
+    const name = user();
+    await signIn(p, name);
+    await send(p, 'add call mom');
+    await taskRow(p, 'call mom').waitFor();
+
+    await p.getByRole('checkbox', { name: 'Complete #1 call mom' }).click();
+    const ticked = p.locator('.panel-undo', { hasText: 'Completed #1 call mom' });
+    await ticked.getByRole('button', { name: 'Undo' }).click();
+
+    await ticked.getByRole('status').filter({ hasText: 'Undone: #1 call mom is back as it was' }).waitFor();
+    await p.getByRole('checkbox', { name: 'Complete #1 call mom' }).waitFor();
+    expect((await offline.harness.tasks(name)).map((t) => [t.title, t.completed])).toEqual([
+      ['call mom', false],
+    ]);
   });
 });
 

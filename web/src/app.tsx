@@ -24,6 +24,7 @@ import { CredentialsDialog } from './credentials-dialog.tsx';
 import { offlineExamples } from './offline-examples.ts';
 import type { Problem } from './problems.ts';
 import { TaskPanel } from './task-panel.tsx';
+import { onTasksChanged } from './undo.tsx';
 import { UsageMeter } from './usage-meter.tsx';
 
 /**
@@ -71,6 +72,9 @@ export function App() {
       }),
     [],
   );
+
+  // An Undo anywhere on the page (a tool card, the panel) changed tasks: the panel reloads.
+  useEffect(() => onTasksChanged(bumpTasks), []);
 
   const [authMode, setAuthMode] = useState<AuthMode>();
   useEffect(() => {

@@ -6,6 +6,7 @@
  */
 import { getToolName, isToolUIPart, type UIMessage } from 'ai';
 import { askLine, doneLine, errorInOutput, errorLine, pendingLine } from './tool-summary.ts';
+import { changeIdOf, UndoButton } from './undo.tsx';
 
 type Part = UIMessage['parts'][number];
 type ToolPart = Extract<Part, { toolCallId: string }>;
@@ -79,7 +80,8 @@ function ToolCard({ part, onDecide }: { part: ToolPart; onDecide?: Decide }) {
     );
   }
   if (part.state === 'output-available') {
-    return (
+    const changeId = changeIdOf(part.output);
+    const card = (
       <details className="tool-card done" data-tool={tool} data-state={part.state}>
         <summary>
           <span className="tool-icon" aria-hidden="true">
@@ -91,6 +93,17 @@ function ToolCard({ part, onDecide }: { part: ToolPart; onDecide?: Decide }) {
           {JSON.stringify({ input: part.input, output: part.output }, null, 2)}
         </pre>
       </details>
+    );
+    // A call that changed a task can be undone from its card (the undo is outside the summary, so
+    // clicking it does not fold the card open).
+    return changeId === undefined ? (
+      card
+    ) : (
+      <div className="tool-card-row">
+        {card}
+        {/* An undo's own change undone puts the change back: a redo. */}
+        <UndoButton changeId={changeId} label={tool === 'undo_change' ? 'Redo' : 'Undo'} />
+      </div>
     );
   }
   if (part.state === 'output-denied') {

@@ -98,6 +98,8 @@ function describe(
       return { sentence: 'The server refused this request (forbidden).', retry: false };
     case 'not_found':
       return { sentence: 'That conversation or task does not exist (any more).', retry: false };
+    case 'undo_conflict':
+      return { sentence: 'That change cannot be undone now.', retry: false };
     case 'conversation_busy':
       return {
         sentence: 'This conversation is still answering an earlier message. Wait a moment, then retry.',

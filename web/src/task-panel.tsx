@@ -2,17 +2,23 @@
  * The user's tasks beside the chat (`GET /tasks`), so what the tools did is visible as state and
  * not only as cards. It reloads whenever `version` changes (the app bumps it when a turn's tools
  * ran) and lets a person tick a task done with `PATCH /tasks/:id`, the same change the
- * `complete_task` tool makes, so the chat sees it on its next turn.
+ * `complete_task` tool makes, so the chat sees it on its next turn. The tick's change can be undone
+ * at once from the line that says what it did (./undo.tsx).
  */
 import { useCallback, useEffect, useState } from 'react';
 import { ApiProblem, api, type Task } from './api.ts';
 import type { Problem } from './problems.ts';
 import { TaskRow } from './task-row.tsx';
+import { UndoButton } from './undo.tsx';
+
+/** The last tick: what it did and the change that undoes it. */
+type Ticked = { changeId: number; text: string };
 
 export function TaskPanel({ version, onCount }: { version: number; onCount(pending: number): void }) {
   const [tasks, setTasks] = useState<Task[] | undefined>();
   const [problem, setProblem] = useState<Problem>();
   const [saving, setSaving] = useState<number>();
+  const [ticked, setTicked] = useState<Ticked>();
 
   const load = useCallback(async () => {
     try {
@@ -36,7 +42,16 @@ export function TaskPanel({ version, onCount }: { version: number; onCount(pendi
     // Shown at once; the reload below puts back the server's truth, whatever happened.
     setTasks((list) => list?.map((t) => (t.id === task.id ? { ...t, completed: !task.completed } : t)));
     try {
-      await api<Task>(`/tasks/${task.id}`, { method: 'PATCH', json: { completed: !task.completed } });
+      const changed = await api<Task & { changeId?: number }>(`/tasks/${task.id}`, {
+        method: 'PATCH',
+        json: { completed: !task.completed },
+      });
+      const verb = changed.completed ? 'Completed' : 'Reopened';
+      setTicked(
+        changed.changeId === undefined
+          ? undefined
+          : { changeId: changed.changeId, text: `${verb} #${changed.id} ${changed.title}` },
+      );
       setProblem(undefined);
     } catch (error) {
       if (error instanceof ApiProblem) setProblem(error.problem);
@@ -63,6 +78,12 @@ export function TaskPanel({ version, onCount }: { version: number; onCount(pendi
           {problem.serverMessage ? (
             <p className="problem-detail">Server said: {problem.serverMessage}</p>
           ) : null}
+        </div>
+      ) : null}
+      {ticked ? (
+        <div className="panel-undo" role="status" key={ticked.changeId}>
+          <span>{ticked.text}</span>
+          <UndoButton changeId={ticked.changeId} />
         </div>
       ) : null}
       {tasks === undefined && !problem ? <p className="muted">Loading…</p> : null}

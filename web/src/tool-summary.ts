@@ -41,6 +41,10 @@ export function pendingLine(tool: string, input: unknown): string {
       return `Deleting ${ref(undefined, args.task_id)}…`;
     case 'list_tasks':
       return 'Looking up tasks…';
+    case 'undo_change':
+      return args.change_id !== undefined && args.change_id !== null
+        ? `Undoing change #${String(args.change_id)}…`
+        : 'Undoing the last change…';
     default:
       return `Running ${tool}…`;
   }
@@ -99,6 +103,16 @@ export function doneLine(tool: string, input: unknown, output: unknown): string 
       const doneNote = status === '' && done > 0 ? ` (${done} done)` : '';
       return `Listed ${plural(total, `${status}task`)}${search}${doneNote}`;
     }
+    case 'undo_change': {
+      // The undo's own change holds the task as it found it (`before`); `task` is how it left it.
+      const change = isObject(result?.change) ? result.change : undefined;
+      const task = isObject(result?.task) ? result.task : undefined;
+      if (!task)
+        return `Undid: removed ${ref(isObject(change?.before) ? change.before : undefined, change?.taskId)}`;
+      return change?.before === null
+        ? `Undid: brought back ${ref(task)}`
+        : `Undid: ${ref(task)} is back as it was`;
+    }
     default:
       return `${tool} finished`;
   }
@@ -118,6 +132,8 @@ export function errorLine(tool: string, input: unknown): string {
       return `Could not delete ${ref(undefined, args.task_id)}`;
     case 'list_tasks':
       return 'Could not list tasks';
+    case 'undo_change':
+      return 'Could not undo';
     default:
       return `${tool} failed`;
   }
