@@ -38,6 +38,7 @@ import { DbUnavailableError } from '../../db/resilience.ts';
 import { ApiError, describeError, notFound } from '../../http/errors.ts';
 import type { Inflight } from '../../http/inflight.ts';
 import type { Logger } from '../../log.ts';
+import type { StopSignals } from '../../relay/stops.ts';
 import type { TaskRepository } from '../../tasks/repository.ts';
 import { createTaskTools } from '../../tasks/tools.ts';
 import { truncateText } from '../../text.ts';
@@ -54,7 +55,8 @@ import {
   toolPart,
   type UIAnswer,
 } from '../stream/parts.ts';
-import { uiMessageStreamResponse } from '../stream/response.ts';
+import type { AnswerRelay, RelayWriter } from '../stream/relay.ts';
+import { type UIStreamWriter, uiMessageStreamResponse } from '../stream/response.ts';
 import { generateTurn, RunFailure, type RunResult, streamTurn, type TurnInput } from './agent.ts';
 import { TurnEffects } from './effects.ts';
 
@@ -71,6 +73,10 @@ export type ChatTurnDeps = {
   stop?: AbortSignal;
   /** Hooks on each run's model and tool calls (the app's metrics). */
   observe?: TurnInput['observe'];
+  /** Where a running turn learns it was stopped by its person (POST /chat/:id/stop). */
+  stops?: Pick<StopSignals, 'track'>;
+  /** Keeps each streamed turn's UI stream for a client that resumes it (GET /chat/:id/stream). */
+  relay?: AnswerRelay;
 };
 
 /**
@@ -101,12 +107,17 @@ export type ChatAnswer = {
   toolCalls: ToolCallRecord[];
 };
 
-/** What a finished turn stores for replays: the JSON answer, and the answer as the UI holds it. */
-type StoredAnswer = ChatAnswer & { ui?: UIAnswer };
+/**
+ * What a finished turn stores for replays: the JSON answer, the answer as the UI holds it, and
+ * whether its person stopped it (the UI answer's metadata says `stopped: true`).
+ */
+type StoredAnswer = ChatAnswer & { ui?: UIAnswer; stopped?: boolean };
 
 /** A turn that BEGIN TURN started: what the model needs, and the two ways it can end. */
 type StartedTurn = {
   conversationId: string;
+  /** This BEGIN TURN's id: names the turn's relayed stream. */
+  attemptId: string;
   /** The assistant message id and time the client is told before the run, and that are stored. */
   answerId: string;
   createdAt: string;
@@ -114,7 +125,7 @@ type StartedTurn = {
   /** What earlier attempts of this turn changed, as tool calls: shown to the model, they begin the answer. */
   earlier: ModelMessage[];
   /** Runs the turn's ending: END TURN for an outcome, or the failure ending. Never leaves it open. */
-  end(run: Promise<RunResult>): Promise<ChatAnswer>;
+  end(run: Promise<RunResult>): Promise<StoredAnswer>;
 };
 
 export function createChatTurns(deps: ChatTurnDeps) {
@@ -146,12 +157,13 @@ export function createChatTurns(deps: ChatTurnDeps) {
     const effects = new TurnEffects(turnId, started.effects, attemptId);
     // What earlier attempts did comes after the user message, as the tool calls they were.
     const earlier = effects.messages();
-    const finish = async (result: RunResult): Promise<ChatAnswer> => {
+    const finish = async (result: RunResult): Promise<StoredAnswer> => {
       const answer = {
         conversationId,
         messageId,
         reply: result.reply,
         toolCalls: [...effects.calls(), ...result.toolCalls],
+        ...(result.stopped ? { stopped: true } : {}),
       };
       const messages = [...earlier, ...result.messages];
       const ui = { id: answerId, createdAt, parts: answerParts(messages) };
@@ -178,9 +190,11 @@ export function createChatTurns(deps: ChatTurnDeps) {
       await store.failTurn({ conversationId, turnId, attemptId });
       throw contractError(error);
     };
+    const stop = deps.stops?.track(conversationId);
     return {
       started: {
         conversationId,
+        attemptId,
         answerId,
         createdAt,
         earlier,
@@ -191,11 +205,16 @@ export function createChatTurns(deps: ChatTurnDeps) {
           settings: config.model,
           today: deps.today(),
           stop: deps.stop,
+          halt: stop?.signal,
           observe: deps.observe,
         },
         // A failure of END TURN itself ends the turn as failed too: whichever ending commits,
         // the other finds the lease gone (see ../store/turn-store.ts).
-        end: (run) => run.then(finish).catch(fail),
+        end: (run) =>
+          run
+            .then(finish)
+            .catch(fail)
+            .finally(() => stop?.release()),
       },
     };
   }
@@ -205,7 +224,7 @@ export function createChatTurns(deps: ChatTurnDeps) {
     const begun = await begin(req);
     if ('replay' in begun) return jsonAnswer(begun.replay);
     const turn = begun.started;
-    return inflight.track(turn.end(generateTurn(turn.input)));
+    return jsonAnswer(await inflight.track(turn.end(generateTurn(turn.input))));
   }
 
   /** The turn answered as the AI SDK UI message stream, stored whether or not the client stays. */
@@ -218,9 +237,11 @@ export function createChatTurns(deps: ChatTurnDeps) {
     const stored = inflight.track(turn.end(run.result));
     stored.catch(() => {});
     const metadata = streamMetadata(req, conversationId, turn.createdAt);
+    const relayed = deps.relay?.open(turn.attemptId);
     return uiMessageStreamResponse({
       headers: { 'X-Conversation-Id': conversationId, 'X-Message-Id': req.start.messageId },
-      execute: async ({ writer }) => {
+      execute: async ({ writer: response }) => {
+        const writer = relayed ? relayedWriter(response, relayed) : response;
         writer.write({ type: 'start', messageId: turn.answerId, messageMetadata: metadata });
         // A re-run shows first what its earlier attempts did, as the stored answer does.
         for (const chunk of partChunks(answerParts(turn.earlier))) writer.write(chunk);
@@ -232,10 +253,12 @@ export function createChatTurns(deps: ChatTurnDeps) {
         // message on "finish" never finds the conversation still busy. A failure is one error
         // part, in the words the JSON answer would have had.
         try {
-          await stored;
-          writer.write({ type: 'finish', messageMetadata: metadata });
+          const answer = await stored;
+          writer.write({ type: 'finish', messageMetadata: stoppedMetadata(metadata, answer) });
         } catch (error) {
           writer.write({ type: 'error', errorText: describeError(error).message });
+        } finally {
+          relayed?.end();
         }
       },
       // Only a bug gets here; never the SDK's "An error occurred.".
@@ -308,6 +331,22 @@ function streamMetadata(req: TurnRequest, conversationId: string, createdAt: str
     : { conversationId, messageId: req.start.messageId };
 }
 
+/** A stopped answer's metadata says so. */
+function stoppedMetadata(metadata: ChatMetadata, answer: StoredAnswer): ChatMetadata {
+  return answer.stopped ? { ...metadata, stopped: true } : metadata;
+}
+
+/** The response's writer, each chunk also relayed for clients that resume the stream. */
+function relayedWriter(writer: UIStreamWriter, relay: RelayWriter): UIStreamWriter {
+  return {
+    ...writer,
+    write(chunk) {
+      writer.write(chunk);
+      relay.write(chunk);
+    },
+  };
+}
+
 /**
  * A stored answer as a UI message stream, for a repeated messageId: the same assistant message id
  * and parts the first stream announced. An answer stored before turns kept their UI form replays
@@ -321,7 +360,10 @@ function replayStream(answer: StoredAnswer, req: TurnRequest): Response {
       ...(answer.reply ? [{ type: 'text', text: answer.reply, state: 'done' } as const] : []),
     ],
   };
-  const chunks = answerChunks(ui, streamMetadata(req, answer.conversationId, ui.createdAt));
+  const chunks = answerChunks(
+    ui,
+    stoppedMetadata(streamMetadata(req, answer.conversationId, ui.createdAt), answer),
+  );
   const stream = createUIMessageStream({
     execute: ({ writer }) => {
       for (const chunk of chunks) writer.write(chunk);
