@@ -3,16 +3,20 @@
 // provider against the fake OpenAI-compatible server holding its answer part-way, so a turn is
 // certainly running while the test resumes or stops it. Redis paths use the machine's Redis with
 // a key prefix of their own; the "killed Redis" test starts and kills a redis-server of its own.
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { type AddressInfo, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.ts';
 import { conversationIdFor } from '../src/chat/store/ids.ts';
 import { Inflight } from '../src/http/inflight.ts';
-import type { Redis } from '../src/relay/redis.ts';
+import { createLogger } from '../src/log.ts';
+import { createRedis, type Redis } from '../src/relay/redis.ts';
 import { TODAY } from './support/chat-app.ts';
 import { createTestDb, type TestDb, testDrivers } from './support/db.ts';
 import { type FakeOpenAI, type FakeReply, startFakeOpenAI } from './support/fake-openai.ts';
 
+const quiet = createLogger('silent');
 const ANSWER = 'alpha beta gamma delta epsilon zeta eta theta iota kappa';
 
 type Instance = { app: ReturnType<typeof createApp>; inflight: Inflight };
@@ -213,5 +217,106 @@ describe.each(testDrivers)('resume and stop on two instances (%s)', (driver) => 
     const res = await answering;
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ reply: '', toolCalls: [] });
+  });
+});
+
+/** A Redis client of the app's, connected. */
+async function connectedRedis(url: string, prefix: string): Promise<Redis> {
+  const redis = createRedis(url, quiet, prefix);
+  for (let i = 0; i < 100 && !(await redis.ping(500)); i++) await new Promise((r) => setTimeout(r, 50));
+  return redis;
+}
+
+/** A redis-server of this test's own, on a free port: the test may kill it. */
+async function ownRedisServer(): Promise<{ url: string; proc: ChildProcess }> {
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+  const proc = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  return { url: `redis://127.0.0.1:${port}`, proc };
+}
+
+describe.each(testDrivers)('resume across instances through Redis (%s)', (driver) => {
+  let fake: FakeOpenAI;
+  let db: TestDb;
+  const prefix = `taskchat-test-${randomUUID()}:`;
+  const redises: Redis[] = [];
+  const servers: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    fake = await startFakeOpenAI();
+    db = await createTestDb(driver, {
+      extraEnv: {
+        OPENAI_BASE_URL: fake.baseURL,
+        OPENAI_API_KEY: 'test-key',
+        CHAT_MODEL: 'fake-model',
+        MODEL_MAX_RETRIES: '0',
+        RATE_LIMIT_TURNS_PER_MINUTE: '0',
+      },
+    });
+  });
+  afterAll(async () => {
+    const shared = redises[0];
+    if (shared?.client.isReady) {
+      for await (const keys of shared.client.scanIterator({ MATCH: `${prefix}*` }))
+        if (keys.length > 0) await shared.client.del(keys);
+    }
+    await Promise.all(redises.map((r) => r.close()));
+    for (const proc of servers) proc.kill('SIGKILL');
+    await db?.drop();
+    await fake?.close();
+  });
+
+  async function twoInstances(url: string) {
+    const [ra, rb] = [await connectedRedis(url, prefix), await connectedRedis(url, prefix)];
+    redises.push(ra, rb);
+    return { a: instance(db, ra), b: instance(db, rb) };
+  }
+
+  it('resumes on B a turn running on A, byte for byte the parts A sent', async () => {
+    const { a, b } = await twoInstances('redis://127.0.0.1:6379');
+    const u = user();
+    const held = heldAnswer();
+    fake.reply(held.reply);
+    const first = await readUntil(await send(a, u, 'via-redis'), (t) => t.includes('text-delta'));
+    const resumed = await resume(b, u, 'via-redis');
+    expect(resumed.status).toBe(200);
+    const early = await readUntil(resumed, (t) => t.includes('text-delta'));
+    held.release();
+    const [original, again] = await Promise.all([first.rest(), early.rest()]);
+    expect(textOf(original)).toBe(ANSWER);
+    expect(again).toBe(original);
+    const health = (await (await b.app.request('/health')).json()) as any;
+    expect(health.redis).toBe('ok');
+    await a.inflight.idle();
+  });
+
+  it('a killed Redis mid-run: the turn still finishes and is stored; a resume falls back to it', async () => {
+    const server = await ownRedisServer();
+    servers.push(server.proc);
+    const { a, b } = await twoInstances(server.url);
+    const u = user();
+    const held = heldAnswer();
+    fake.reply(held.reply);
+    const first = await readUntil(await send(a, u, 'redis-killed'), (t) => t.includes('text-delta'));
+    server.proc.kill('SIGKILL');
+    await new Promise((resolve) => server.proc.once('exit', resolve));
+    const resumed = await resume(b, u, 'redis-killed');
+    expect(resumed.status).toBe(200);
+    held.release();
+    const [original, fallback] = await Promise.all([first.rest(), resumed.text()]);
+    expect(textOf(original)).toBe(ANSWER);
+    expect(textOf(fallback)).toBe(ANSWER);
+    const answer = (await storedMessages(b, u, 'redis-killed')).at(-1);
+    expect(answer.parts.find((p: any) => p.type === 'text').text).toBe(ANSWER);
+    const health = await b.app.request('/health');
+    expect(health.status).toBe(200);
+    expect(((await health.json()) as any).redis).toBe('unavailable');
+    await a.inflight.idle();
   });
 });

@@ -52,7 +52,10 @@ export function createRedis(url: string, logger: Logger, prefix = 'taskchat:'): 
     client,
     prefix,
     async connection() {
-      const extra = client.duplicate() as RedisClientType;
+      // A reader waits for no reconnection: it falls back to the stored answer at once.
+      const extra = client.duplicate({
+        socket: { ...options.socket, reconnectStrategy: false },
+      }) as RedisClientType;
       extra.on('error', () => {});
       await extra.connect();
       return extra;
