@@ -3,6 +3,11 @@
  * transport's DEFAULT request body (`{id, messages, trigger, messageId}`): no body mapping, so
  * this page is the proof that the server accepts exactly what the SDK sends. The chat `id` is
  * the conversation id. Mounted with `key={id}`, because useChat keeps one Chat per id.
+ *
+ * An answer outlives the page: with `resume: true` useChat asks `GET /chat/:id/stream` on mount,
+ * so a page reloaded mid-answer shows the answer again from its start and follows it to its end.
+ * Stop asks the server to stop the turn (`POST /chat/:id/stop`: the text so far is kept as the
+ * answer), then stops reading; closing the stream alone would leave the turn running.
  */
 import { useChat } from '@ai-sdk/react';
 import { DefaultChatTransport, type UIMessage } from 'ai';
@@ -41,10 +46,11 @@ export function ChatView({ id, initialMessages, offline, onTurnEnded, onOfflineD
       }),
     [],
   );
-  const { messages, sendMessage, regenerate, status, error, clearError, setMessages } = useChat({
+  const { messages, sendMessage, regenerate, stop, status, error, clearError, setMessages } = useChat({
     id,
     messages: initialMessages,
     transport,
+    resume: true,
     // The user message id is the server's idempotency key; a UUID makes collisions a non-question.
     generateId: newId,
     onFinish: ({ message }) => onTurnEnded(message),
@@ -82,6 +88,14 @@ export function ChatView({ id, initialMessages, offline, onTurnEnded, onOfflineD
     lastAction.current = 'send';
     setDraft('');
     void sendMessage({ text });
+  };
+
+  const stopAnswer = async () => {
+    // Whatever the server says (no turn running any more, or unreachable), the page stops reading.
+    await fetch(`/chat/${encodeURIComponent(id)}/stop`, { method: 'POST', headers: authHeaders() }).catch(
+      () => undefined,
+    );
+    await stop();
   };
 
   const retry = () => {
@@ -166,9 +180,15 @@ export function ChatView({ id, initialMessages, offline, onTurnEnded, onOfflineD
           onChange={(event) => setDraft(event.target.value)}
           onKeyDown={onKeyDown}
         />
-        <button type="submit" className="primary" disabled={busy || draft.trim() === ''}>
-          Send
-        </button>
+        {busy ? (
+          <button type="button" onClick={() => void stopAnswer()}>
+            Stop
+          </button>
+        ) : (
+          <button type="submit" className="primary" disabled={draft.trim() === ''}>
+            Send
+          </button>
+        )}
       </form>
       <p className="composer-hint">Enter sends · Shift+Enter for a new line</p>
     </div>
