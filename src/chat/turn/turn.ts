@@ -22,7 +22,9 @@
  * until then: ../messages/history.ts), and the run begins by running the approved ones.
  *
  * Nothing is kept in the process between requests; a streamed turn whose client went away still
- * runs to the end and is stored. The answer's assistant message id and time are chosen before the
+ * runs to the end and is stored. While it runs, its UI stream is relayed (../stream/relay.ts) for a
+ * client that resumes it, and its person may stop it from any instance (../../relay/stops.ts): the
+ * run then ends well with the answer so far (./stopped.ts), stored by END TURN as `stopped`. The answer's assistant message id and time are chosen before the
  * run, announced in the stream's start part and stored with the answer, so the stream, a replay
  * and the conversation read back (../stream/parts.ts) name the message alike.
  */
