@@ -244,22 +244,25 @@ export function createChatTurns(deps: ChatTurnDeps) {
       headers: { 'X-Conversation-Id': conversationId, 'X-Message-Id': req.start.messageId },
       execute: async ({ writer: response }) => {
         const writer = relayed ? relayedWriter(response, relayed) : response;
-        writer.write({ type: 'start', messageId: turn.answerId, messageMetadata: metadata });
-        // A re-run shows first what its earlier attempts did, as the stored answer does.
-        for (const chunk of partChunks(answerParts(turn.earlier))) writer.write(chunk);
-        const toChunks = liveChunks(turn.input.tools, run.toolError);
-        await run.forEachPart((part) => {
-          for (const chunk of toChunks(part)) writer.write(chunk);
-        });
-        // The finish part goes out only once the turn is stored: a client that sends its next
-        // message on "finish" never finds the conversation still busy. A failure is one error
-        // part, in the words the JSON answer would have had.
         try {
-          const answer = await stored;
-          writer.write({ type: 'finish', messageMetadata: stoppedMetadata(metadata, answer) });
-        } catch (error) {
-          writer.write({ type: 'error', errorText: describeError(error).message });
+          writer.write({ type: 'start', messageId: turn.answerId, messageMetadata: metadata });
+          // A re-run shows first what its earlier attempts did, as the stored answer does.
+          for (const chunk of partChunks(answerParts(turn.earlier))) writer.write(chunk);
+          const toChunks = liveChunks(turn.input.tools, run.toolError);
+          await run.forEachPart((part) => {
+            for (const chunk of toChunks(part)) writer.write(chunk);
+          });
+          // The finish part goes out only once the turn is stored: a client that sends its next
+          // message on "finish" never finds the conversation still busy. A failure is one error
+          // part, in the words the JSON answer would have had.
+          try {
+            const answer = await stored;
+            writer.write({ type: 'finish', messageMetadata: stoppedMetadata(metadata, answer) });
+          } catch (error) {
+            writer.write({ type: 'error', errorText: describeError(error).message });
+          }
         } finally {
+          // Whatever ended the stream, its relay buffer goes with it.
           relayed?.end();
         }
       },
