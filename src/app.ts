@@ -19,6 +19,8 @@ import { scopeByMethod } from './auth/scopes.ts';
 import { chatRoutes } from './chat/routes.ts';
 import { type Conversations, createConversations } from './chat/store/conversations.ts';
 import { createTurnStore, type TurnStore } from './chat/store/turn-store.ts';
+import { localRelay, redisRelay } from './chat/stream/relay.ts';
+import { createLiveAnswers } from './chat/stream/resume.ts';
 import { createChatTurns } from './chat/turn/turn.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
@@ -44,6 +46,8 @@ import {
 } from './observability/instrument.ts';
 import { metricsRoute } from './observability/metrics.ts';
 import { pageRoutes } from './page/routes.ts';
+import type { Redis } from './relay/redis.ts';
+import { createStopSignals, type StopSignals } from './relay/stops.ts';
 import { changeRoutes } from './tasks/change-routes.ts';
 import { createTaskRepository, type TaskRepository } from './tasks/repository.ts';
 import { taskRoutes } from './tasks/routes.ts';
@@ -70,6 +74,13 @@ export type AppDeps = {
   conversations?: Conversations;
   /** This process's liveness record (instances/registry.ts), named on the leases its turns take. */
   instanceId?: string;
+  /** REDIS_URL's Redis (server.ts connects it): relays answers and stops between instances. */
+  redis?: Redis;
+  /**
+   * How stops reach the instance running a turn; by default within this process only (enough for
+   * PGlite and in-process tests). server.ts passes one listening on Redis or Postgres.
+   */
+  stops?: StopSignals;
   /** Metrics and traces; by default the app's own, from config (the server passes its own to flush them). */
   observability?: Observability;
 };
@@ -102,6 +113,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const telemetry = tracing.aiTelemetry
     ? { ...config.model.telemetry, integrations: [tracing.aiTelemetry] }
     : { isEnabled: false };
+  const relay = deps.redis
+    ? redisRelay(deps.redis, logger, { ttlSeconds: Math.ceil(config.chat.leaseMs / 1000) + 60 })
+    : localRelay();
+  const stops = deps.stops ?? createStopSignals({ database, logger });
   const turns = createChatTurns({
     config: { ...config, model: { ...config.model, telemetry } },
     observe: modelMetrics(metrics, config.usage.prices),
@@ -112,6 +127,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     now,
     today: deps.today,
     stop: drain.stopSignal,
+    stops,
+    relay,
   });
   const conversations = deps.conversations ?? createConversations(database);
   const resource = protectedResource(config);
@@ -169,6 +186,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       degradedMs: config.health.degradedMs,
       isDraining: () => drain.draining,
       offline: config.model.id === 'offline',
+      redis: deps.redis,
     }),
   );
   app.route('/', metricsRoute(metrics, config.metricsToken));
@@ -185,7 +203,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use('/chat', turnMetrics(metrics));
   app.route('/mcp', mcpRoute(tasks, resource)); // checks scopes per MCP message
   app.use(scopeByMethod(resource));
-  app.route('/', chatRoutes({ config, turns, conversations }));
+  const live = createLiveAnswers({ database, relay, stops });
+  app.route('/', chatRoutes({ config, turns, conversations, live }));
   app.route('/', taskRoutes(tasks));
   app.route('/', changeRoutes(tasks));
   app.route('/', meRoutes(database, config.defaultTimezone, now));

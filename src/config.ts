@@ -83,6 +83,8 @@ export type Config = Readonly<{
   }>;
   /** When set, GET /metrics requires `Authorization: Bearer <it>`. */
   metricsToken: string | undefined;
+  /** REDIS_URL: relays live answers and stops between instances; optional. */
+  redisUrl: string | undefined;
   telemetry: TelemetrySettings;
   /** The IANA zone of users with none of their own (`DEFAULT_TIMEZONE`; time/zone.ts says the order). */
   defaultTimezone: string;
@@ -250,6 +252,14 @@ const Env = z.object({
     .default('info'),
   // Below PING_TIMEOUT (1500 ms in src/health/routes.ts), past which the database counts as down.
   HEALTH_DEGRADED_MS: int('HEALTH_DEGRADED_MS', 1, 1499).default(250),
+  REDIS_URL: optionalText.refine((s) => {
+    if (s === undefined) return true;
+    try {
+      return ['redis:', 'rediss:'].includes(new URL(s).protocol);
+    } catch {
+      return false;
+    }
+  }, 'REDIS_URL must be a redis:// or rediss:// URL'),
   METRICS_TOKEN: optionalText.refine(
     (s) => s === undefined || /^[\x21-\x7e]{16,}$/.test(s),
     'METRICS_TOKEN must be at least 16 printable ASCII characters without spaces',
@@ -324,6 +334,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     logLevel: env.LOG_LEVEL,
     health: { degradedMs: env.HEALTH_DEGRADED_MS },
     metricsToken: env.METRICS_TOKEN,
+    redisUrl: env.REDIS_URL,
     telemetry: telemetrySettings(env),
     defaultTimezone: canonicalZone(env.DEFAULT_TIMEZONE ?? 'UTC') ?? 'UTC',
     usage: { budgetTokensPerDay: env.USAGE_BUDGET_TOKENS_PER_DAY, prices: env.MODEL_PRICES },
@@ -599,6 +610,7 @@ export function redactConfig(config: Config): Record<string, unknown> {
     model: { ...config.model, apiKey: hidden(config.model.apiKey) },
     auth: { ...config.auth, jwtSecret: hidden(config.auth.jwtSecret) },
     metricsToken: hidden(config.metricsToken),
+    redisUrl: config.redisUrl === undefined ? undefined : redactUrl(config.redisUrl),
     telemetry: {
       ...config.telemetry,
       otlp: {

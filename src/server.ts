@@ -19,6 +19,8 @@ import { Inflight } from './http/inflight.ts';
 import { registerInstance } from './instances/registry.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createObservability } from './observability/index.ts';
+import { createRedis } from './relay/redis.ts';
+import { createStopSignals } from './relay/stops.ts';
 
 export type RunningServer = {
   url: string;
@@ -80,6 +82,17 @@ export async function startServer(
     await db.close();
     throw error;
   });
+  const redis = config.redisUrl ? createRedis(config.redisUrl, logger) : undefined;
+  const stops = createStopSignals({
+    database: db,
+    logger,
+    redis,
+    listenUrl: config.db.driver === 'pglite' ? undefined : config.db.migrationUrl,
+  });
+  const closeRelays = async () => {
+    await stops.close();
+    await redis?.close();
+  };
   const app = createApp({
     config,
     database: db,
@@ -88,6 +101,8 @@ export async function startServer(
     drain,
     observability,
     instanceId: instance.id,
+    redis,
+    stops,
   });
   const server = await new Promise<ReturnType<typeof createAdaptorServer>>((resolve, reject) => {
     const s = createAdaptorServer({ fetch: app.fetch, hostname: config.host });
@@ -103,6 +118,7 @@ export async function startServer(
       );
     });
   }).catch(async (error) => {
+    await closeRelays();
     await instance.stop();
     await db.close();
     throw error;
@@ -165,6 +181,7 @@ export async function startServer(
         http.closeAllConnections();
       });
       // Every lease this process held is released by now; its record goes with it.
+      await closeRelays();
       await instance.stop();
       await db.close();
       // The spans of the last requests, exported before the process exits.

@@ -269,6 +269,39 @@ describe('Kubernetes example overlay', () => {
   });
 });
 
+describe('the optional Redis component', () => {
+  const dir = at('deploy', 'components', 'redis');
+  const component = parse(readFileSync(join(dir, 'kustomization.yaml'), 'utf8'));
+  const resources = (component.resources as string[]).flatMap((file) =>
+    documents(readFileSync(join(dir, file), 'utf8')),
+  );
+
+  it('runs a Redis behind a Service and points REDIS_URL at it, in a form the config accepts', () => {
+    const service = resources.find((d) => d.kind === 'Service')!;
+    const redis = resources.find((d) => d.kind === 'Deployment')!;
+    expect(service.spec.selector).toEqual(redis.spec.template.metadata.labels);
+    const literals: string[] = component.configMapGenerator[0].literals;
+    expect(component.configMapGenerator[0]).toMatchObject({ name: 'taskchat-config', behavior: 'merge' });
+    const url = literals.find((l) => l.startsWith('REDIS_URL='))!.slice('REDIS_URL='.length);
+    expect(url).toBe(`redis://${service.metadata.name}:${service.spec.ports[0].port}`);
+    expect(loadConfig({ ...podEnvironment(), REDIS_URL: url }).redisUrl).toBe(url);
+  });
+
+  it('is used by the example overlay, and REDIS_URL may also come from the Secret', () => {
+    const overlay = parse(readFileSync(at('deploy', 'overlays', 'example', 'kustomization.yaml'), 'utf8'));
+    expect(overlay.components).toContain('../../components/redis');
+    expect(secretRefs().find((ref) => ref.key === 'REDIS_URL')).toMatchObject({ optional: true });
+  });
+
+  it('runs Redis without root, on a read-only root filesystem, keeping nothing on disk', () => {
+    const redis = resources.find((d) => d.kind === 'Deployment')!;
+    expect(redis.spec.template.spec.securityContext.runAsNonRoot).toBe(true);
+    const container = redis.spec.template.spec.containers[0];
+    expect(container.securityContext.readOnlyRootFilesystem).toBe(true);
+    expect(container.args.join(' ')).toContain('--appendonly no');
+  });
+});
+
 describe('probe paths on the running server', () => {
   let child: Child;
   let url: string;

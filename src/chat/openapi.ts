@@ -184,8 +184,24 @@ export const conversationMessagesDocs = describeRoute({
 
 export const resumeStreamDocs = describeRoute({
   tags,
-  summary: 'Resume a stream (never needed)',
+  summary: 'Resume the running answer',
   description:
-    'What `useChat` calls to resume an interrupted stream. There is never one to resume: every turn finishes on the server and is stored, so this always answers 204.',
-  responses: { ...noContentResponse('No stream to resume'), ...errorResponses(401, 503) },
+    'What `useChat({ resume: true })` asks on mount. While a turn of the chat (`:id` as in the UI body) is running, its UI message stream from its first part, then live to its `finish`, from whichever instance runs it; 204 when no turn is running.',
+  responses: {
+    200: { description: "The running turn's UI message stream", content: uiStream },
+    ...noContentResponse('No turn is running'),
+    ...errorResponses(400, 401, 503),
+  },
+});
+
+export const stopTurnDocs = describeRoute({
+  tags,
+  summary: 'Stop the running answer',
+  description:
+    'Stops the running turn of the chat (`:id` as in the UI body) from any instance. The stopped turn stores the text produced so far as its answer (message metadata `stopped: true`) and every task change that already ran.',
+  responses: {
+    202: { description: 'The running turn is being stopped' },
+    ...noContentResponse('No turn is running'),
+    ...errorResponses(400, 401, 503),
+  },
 });

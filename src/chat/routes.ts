@@ -32,12 +32,19 @@ import {
   getConversationDocs,
   listConversationsDocs,
   resumeStreamDocs,
+  stopTurnDocs,
 } from './openapi.ts';
 import type { Conversations } from './store/conversations.ts';
+import type { LiveAnswers } from './stream/resume.ts';
 import { type ApprovalDecision, decisionMessageId } from './turn/approvals.ts';
 import type { ChatTurns, TurnStart } from './turn/turn.ts';
 
-export type ChatRouteDeps = { config: Config; turns: ChatTurns; conversations: Conversations };
+export type ChatRouteDeps = {
+  config: Config;
+  turns: ChatTurns;
+  conversations: Conversations;
+  live: LiveAnswers;
+};
 
 const IdParam = z.object({ id: z.guid('must be a UUID') });
 
@@ -53,7 +60,7 @@ const messageId = (name: string) =>
     .string(`${name} must be a string`)
     .regex(/^[\x21-\x7e]{1,200}$/, `${name} must be 1-200 printable ASCII characters`);
 
-export function chatRoutes({ config, turns, conversations }: ChatRouteDeps): Hono<AppEnv> {
+export function chatRoutes({ config, turns, conversations, live }: ChatRouteDeps): Hono<AppEnv> {
   const { maxMessageChars } = config.chat;
   const ContractBody = strictBody({
     message: z
@@ -229,9 +236,15 @@ export function chatRoutes({ config, turns, conversations }: ChatRouteDeps): Hon
     },
   );
 
-  // What `useChat` asks to resume an interrupted stream: there is never one, since every turn
-  // runs to its end on the server and is stored.
-  app.get('/chat/:id/stream', resumeStreamDocs, (c) => c.body(null, 204));
+  // What `useChat({ resume: true })` asks on mount: the running turn's stream, from any instance.
+  app.get('/chat/:id/stream', resumeStreamDocs, validate('param', ChatIdParam), async (c) => {
+    const stream = await live.resume(c.get('userId'), c.req.valid('param').id, c.get('log'));
+    return stream ?? c.body(null, 204);
+  });
+
+  app.post('/chat/:id/stop', stopTurnDocs, validate('param', ChatIdParam), async (c) =>
+    (await live.stop(c.get('userId'), c.req.valid('param').id)) ? c.body(null, 202) : c.body(null, 204),
+  );
 
   app.get('/conversations', listConversationsDocs, async (c) =>
     c.json({ conversations: await conversations.list(c.get('userId')) }),

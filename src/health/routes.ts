@@ -8,7 +8,9 @@
  * - `GET /health`: the same for people and dashboards, with figures: the database's answer time
  *   (`degraded` above `HEALTH_DEGRADED_MS`, or while the circuit breaker is not closed), the
  *   breaker's state and the pool; and `"model": "offline"` when the offline command reader answers
- *   chat, so the page can say so before the first message (a real model's id is not told).
+ *   chat, so the page can say so before the first message (a real model's id is not told); and
+ *   `"redis": "ok" | "unavailable"` when REDIS_URL is set, which never makes the service unavailable
+ *   (without Redis only a resume on another instance degrades, to the stored answer).
  */
 import { type Context, Hono } from 'hono';
 import type { Database } from '../db/client.ts';
@@ -28,9 +30,11 @@ export type HealthDeps = {
   isDraining: () => boolean;
   /** The offline command reader answers chat (CHAT_MODEL=offline). */
   offline?: boolean;
+  /** REDIS_URL's Redis, when configured: reported, never making the service unavailable. */
+  redis?: { ping(timeoutMs: number): Promise<boolean> };
 };
 
-export function healthRoutes({ database, degradedMs, isDraining, offline }: HealthDeps): Hono<AppEnv> {
+export function healthRoutes({ database, degradedMs, isDraining, offline, redis }: HealthDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.get('/livez', livezDocs, (c) => {
@@ -51,7 +55,7 @@ export function healthRoutes({ database, degradedMs, isDraining, offline }: Heal
 
   app.get('/health', healthDocs, async (c) => {
     c.header('Cache-Control', 'no-store');
-    const answer = await ping(database);
+    const [answer, redisOk] = await Promise.all([ping(database), redis?.ping(PING_TIMEOUT_MS)]);
     const pool = database.poolStats();
     const draining = isDraining();
     const figures = {
@@ -60,6 +64,8 @@ export function healthRoutes({ database, degradedMs, isDraining, offline }: Heal
       draining,
       ...(pool ? { pool } : {}),
       ...(offline ? { model: 'offline' as const } : {}),
+      // Without it only resuming an answer on another instance degrades (to the stored answer).
+      ...(redis ? { redis: redisOk ? ('ok' as const) : ('unavailable' as const) } : {}),
     };
     // Draining: unavailable for new work whatever the database says (and says it truthfully).
     if (draining) {

@@ -391,3 +391,49 @@ function lastReplyEndVisible(p: Page): Promise<boolean> {
     return Boolean(list && reply && reply.bottom <= list.bottom + 1 && reply.bottom > list.top);
   });
 }
+
+describe('an answer outlives the page', () => {
+  const ANSWER = 'alpha beta gamma delta epsilon zeta eta theta iota kappa';
+
+  /** The next answer, held after its first words until `release()`. */
+  function heldAnswer() {
+    let release!: () => void;
+    const until = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    server.fake.reply({ text: ANSWER, pause: { afterEvents: 6, until } });
+    return release;
+  }
+
+  it('a reload mid-answer shows the answer again and follows it to its end', async () => {
+    const p = await openPage();
+    await signIn(p, user());
+    const release = heldAnswer();
+    await send(p, 'tell me the letters');
+    await assistantText(p, 'alpha').waitFor();
+    await p.reload();
+    await p.locator('li.message.user', { hasText: 'tell me the letters' }).waitFor();
+    // The page asked for the running answer: it shows what was written before the reload.
+    await assistantText(p, 'alpha').waitFor();
+    release();
+    await assistantText(p, ANSWER).waitFor();
+    expect(await p.locator('li.message.assistant').count()).toBe(1);
+  });
+
+  it('Stop stops the answer on the server and keeps the text so far', async () => {
+    const p = await openPage();
+    await signIn(p, user());
+    const release = heldAnswer();
+    await send(p, 'tell me the letters');
+    await assistantText(p, 'alpha').waitFor();
+    await p.getByRole('button', { name: 'Stop' }).click();
+    await p.getByRole('button', { name: 'Send' }).waitFor();
+    release();
+    // What the server stored is the answer so far: a reload shows it, not the rest.
+    await server.harness.inflight.idle();
+    await p.reload();
+    await assistantText(p, 'alpha').waitFor();
+    const stored = await p.locator('li.message.assistant .text').allInnerTexts();
+    expect(stored.join(' ')).not.toContain('kappa');
+  });
+});

@@ -52,10 +52,15 @@ export type FakeStep = {
    * four characters of the request and the answer, nothing cached, no reasoning.
    */
   usage?: FakeUsage;
+  /** Streams only: after `afterEvents` SSE events, waits for `until` before sending the rest. */
+  pause?: FakePause;
 };
 
 /** Token counts as the provider reports them: `input` includes `cachedInput`, `output` includes `reasoning`. */
 export type FakeUsage = { input: number; output: number; cachedInput?: number; reasoning?: number };
+
+/** A streamed answer held part-way: a test acts while the answer is certainly being written. */
+export type FakePause = { afterEvents: number; until: Promise<unknown> };
 
 export type FakeReply =
   | FakeStep
@@ -211,12 +216,19 @@ export async function startFakeOpenAI(script: FakeScript = defaultScript): Promi
       });
       // A cut response never completed, so OpenAI would hold none of its items.
       if (response.store && !cut) for (const item of response.output) storedItems.set(item.id, item);
-      if (fakeReq.stream) sendEvents(res, responseEvents(response), cut, responsesErrorEvent);
+      if (fakeReq.stream)
+        await sendEvents(res, responseEvents(response), cut, responsesErrorEvent, reply.pause);
       else sendBody(res, response, cut);
       return;
     }
     if (fakeReq.stream)
-      sendEvents(res, chatEvents(step, body?.stream_options?.include_usage === true), cut, chatErrorEvent);
+      await sendEvents(
+        res,
+        chatEvents(step, body?.stream_options?.include_usage === true),
+        cut,
+        chatErrorEvent,
+        reply.pause,
+      );
     else sendBody(res, completionJson(step), cut);
   }
 
@@ -522,17 +534,24 @@ function openAIError(cut: FakeCut): OpenAIError {
 }
 
 /** Sends SSE events, all of them or up to a cut (see FakeCut). */
-function sendEvents(
+async function sendEvents(
   res: ServerResponse,
   events: string[],
   cut: FakeCut | undefined,
   errorEvent: (error: OpenAIError, sequence: number) => string,
-): void {
+  pause?: FakePause,
+): Promise<void> {
   res.writeHead(200, {
     'content-type': 'text/event-stream',
     'cache-control': 'no-cache',
     connection: 'keep-alive',
   });
+  if (pause) {
+    res.flushHeaders();
+    for (const event of events.splice(0, pause.afterEvents)) res.write(event);
+    await pause.until;
+    if (res.destroyed) return;
+  }
   // One write per event, as a real server flushes them as they are produced.
   if (!cut) {
     for (const event of events) res.write(event);

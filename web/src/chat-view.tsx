@@ -8,6 +8,11 @@
  * after a reload (the stored messages keep it in state `approval-requested`): the answer is the
  * SDK's `addToolApprovalResponse`, sent by `sendAutomaticallyWhen` once every waiting call of the
  * message is decided; the server's answer continues that same message.
+ *
+ * An answer outlives the page: with `resume: true` useChat asks `GET /chat/:id/stream` on mount,
+ * so a page reloaded mid-answer shows the answer again from its start and follows it to its end.
+ * Stop asks the server to stop the turn (`POST /chat/:id/stop`: the text so far is kept as the
+ * answer), then stops reading; closing the stream alone would leave the turn running.
  */
 import { useChat } from '@ai-sdk/react';
 import {
@@ -54,6 +59,7 @@ export function ChatView({ id, initialMessages, offline, onTurnEnded, onOfflineD
     messages,
     sendMessage,
     regenerate,
+    stop,
     status,
     error,
     clearError,
@@ -63,6 +69,7 @@ export function ChatView({ id, initialMessages, offline, onTurnEnded, onOfflineD
     id,
     messages: initialMessages,
     transport,
+    resume: true,
     sendAutomaticallyWhen: lastAssistantMessageIsCompleteWithApprovalResponses,
     // The user message id is the server's idempotency key; a UUID makes collisions a non-question.
     generateId: newId,
@@ -128,6 +135,14 @@ export function ChatView({ id, initialMessages, offline, onTurnEnded, onOfflineD
     lastAction.current = 'send';
     setDraft('');
     void sendMessage({ text });
+  };
+
+  const stopAnswer = async () => {
+    // Whatever the server says (no turn running any more, or unreachable), the page stops reading.
+    await fetch(`/chat/${encodeURIComponent(id)}/stop`, { method: 'POST', headers: requestHeaders() }).catch(
+      () => undefined,
+    );
+    await stop();
   };
 
   const retry = () => {
@@ -219,9 +234,15 @@ export function ChatView({ id, initialMessages, offline, onTurnEnded, onOfflineD
           onChange={(event) => setDraft(event.target.value)}
           onKeyDown={onKeyDown}
         />
-        <button type="submit" className="primary" disabled={busy || draft.trim() === ''}>
-          Send
-        </button>
+        {busy ? (
+          <button type="button" onClick={() => void stopAnswer()}>
+            Stop
+          </button>
+        ) : (
+          <button type="submit" className="primary" disabled={draft.trim() === ''}>
+            Send
+          </button>
+        )}
       </form>
       <p className="composer-hint">Enter sends · Shift+Enter for a new line</p>
     </div>

@@ -26,7 +26,7 @@ import { toolErrorText } from '../../tasks/tools.ts';
 import { partsOf, type StoredPart, type ToolOutcome, toolOutcome } from '../messages/stored.ts';
 
 /** `{conversationId, createdAt}` for the AI SDK UI body; the contract body keeps `{conversationId, messageId}`. */
-export type ChatMetadata = Record<string, string>;
+export type ChatMetadata = Record<string, string | boolean>;
 
 export type TextUIPart = { type: 'text'; text: string; state: 'done' };
 export type Approval = { id: string; approved?: boolean; reason?: string };

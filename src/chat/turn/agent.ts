@@ -43,6 +43,7 @@ import { type ProviderWatch, watchProviderCalls } from '../../model/provider.ts'
 import { taskToolNames } from '../../tasks/tools.ts';
 import { cleanDeep, cleanText } from '../../text.ts';
 import type { ToolCallRecord } from '../messages/stored.ts';
+import { PartialRun } from './stopped.ts';
 
 function systemPrompt({ date, time, zone }: TurnInput['now']): string {
   return [
@@ -66,6 +67,8 @@ export type RunResult = {
   toolCalls: ToolCallRecord[];
   /** The assistant and tool messages to store, in order. */
   messages: ModelMessage[];
+  /** The person stopped the run (`TurnInput.halt`): this is the answer so far. */
+  stopped?: boolean;
 };
 
 export type TurnInput = {
@@ -81,6 +84,11 @@ export type TurnInput = {
   toolApproval?: ToolApprovalConfiguration<ToolSet, unknown>;
   /** Aborted when the server must stop running turns (the end of shutdown's grace period). */
   stop?: AbortSignal;
+  /**
+   * Aborted when the person stops the answer (POST /chat/:id/stop): unlike `stop`, the run ends
+   * well, with the answer so far (./stopped.ts) as its result, `stopped` set.
+   */
+  halt?: AbortSignal;
   /** Makes the hooks one run reports its model and tool calls to (the app's metrics). */
   observe?: () => RunHooks;
 };
@@ -222,7 +230,7 @@ function prepare(input: TurnInput) {
     typeof input.model === 'string'
       ? input.model
       : wrapLanguageModel({ model: input.model, middleware: noteProviderErrors });
-  const signals = [outage.signal, ...(input.stop ? [input.stop] : [])];
+  const signals = [outage.signal, ...(input.stop ? [input.stop] : []), ...(input.halt ? [input.halt] : [])];
   const { onAbort, onLanguageModelCallEnd, ...hooks } = input.observe?.() ?? {};
   const options = {
     ...hooks,
@@ -267,7 +275,25 @@ function prepare(input: TurnInput) {
   };
   /** Runs the SDK call so that the provider's fetch reports into this run. */
   const watched = <T>(work: () => T): T => watchProviderCalls(watch, work);
-  return { options, onAbort, failure, noteProviderError, dbDown: () => dbDown, toolErrors, ran, watched };
+  const toolErrorText = (toolCallId: string): string => toolErrors.get(toolCallId) ?? FALLBACK_TOOL_ERROR;
+  /** Stopped by its person, not cut by an outage or shutdown: the answer so far is the result. */
+  const halted = (): boolean => input.halt?.aborted === true && !dbDown && !input.stop?.aborted;
+  const partial = new PartialRun();
+  const stoppedResult = (): RunResult => cleanDeep({ ...partial.result(), stopped: true });
+  return {
+    options,
+    onAbort,
+    failure,
+    noteProviderError,
+    dbDown: () => dbDown,
+    toolErrors,
+    toolErrorText,
+    ran,
+    watched,
+    halted,
+    partial,
+    stoppedResult,
+  };
 }
 
 function addUsage(total: RunUsage, model: string, usage: LanguageModelUsage): void {
@@ -343,11 +369,17 @@ function someCause(error: unknown, test: (e: unknown) => boolean): boolean {
 export async function generateTurn(input: TurnInput): Promise<RunResult> {
   const run = prepare(input);
   try {
-    const result = await run.watched(() => generateText(run.options));
+    const result = await run.watched(() =>
+      generateText({
+        ...run.options,
+        onStepEnd: (step) => run.partial.noteStep(step.content, run.toolErrorText),
+      }),
+    );
     const dbDown = run.dbDown();
     if (dbDown) throw dbDown;
     return runResult(result, run.toolErrors, run.ran);
   } catch (error) {
+    if (run.halted()) return run.stoppedResult();
     throw run.failure(error);
   }
 }
@@ -396,6 +428,7 @@ export function streamTurn(input: TurnInput) {
   let listener: ((part: RunPart) => void) | undefined;
   let listenerFailed: { error: unknown } | undefined;
   const deliver = (part: RunPart) => {
+    run.partial.note(part, run.toolErrorText);
     if (!listener) early.push(part);
     else if (!listenerFailed) {
       try {
@@ -417,6 +450,7 @@ export function streamTurn(input: TurnInput) {
   const result = drained.then(() => {
     const dbDown = run.dbDown();
     if (dbDown) throw dbDown;
+    if (run.halted()) return run.stoppedResult();
     if (streamError) throw run.failure(streamError);
     if (aborted) throw run.failure(undefined, true);
     if (!finished) throw run.failure(readError ?? new NoOutputGeneratedError());
@@ -431,7 +465,7 @@ export function streamTurn(input: TurnInput) {
   return {
     result,
     /** Our words for a tool call that failed (known once its error part has come). */
-    toolError: (toolCallId: string): string => run.toolErrors.get(toolCallId) ?? FALLBACK_TOOL_ERROR,
+    toolError: run.toolErrorText,
     /**
      * Hands `write` the parts so far, then each as it comes; resolves when the run's parts are
      * over, rejects with what `write` threw.

@@ -24,7 +24,9 @@
  * UI message that asked (same id), so `useChat` merges it and the stored view shows one message.
  *
  * Nothing is kept in the process between requests; a streamed turn whose client went away still
- * runs to the end and is stored. The answer's assistant message id and time are chosen before the
+ * runs to the end and is stored. While it runs, its UI stream is relayed (../stream/relay.ts) for a
+ * client that resumes it, and its person may stop it from any instance (../../relay/stops.ts): the
+ * run then ends well with the answer so far (./stopped.ts), stored by END TURN as `stopped`. The answer's assistant message id and time are chosen before the
  * run, announced in the stream's start part and stored with the answer, so the stream, a replay
  * and the conversation read back (../stream/parts.ts) name the message alike.
  */
@@ -40,6 +42,7 @@ import { DbUnavailableError } from '../../db/resilience.ts';
 import { ApiError, describeError, notFound } from '../../http/errors.ts';
 import type { Inflight } from '../../http/inflight.ts';
 import type { Logger } from '../../log.ts';
+import type { StopSignals } from '../../relay/stops.ts';
 import type { TaskRepository } from '../../tasks/repository.ts';
 import { createTaskTools } from '../../tasks/tools.ts';
 import { truncateText } from '../../text.ts';
@@ -58,7 +61,8 @@ import {
   toolPart,
   type UIAnswer,
 } from '../stream/parts.ts';
-import { uiMessageStreamResponse } from '../stream/response.ts';
+import type { AnswerRelay, RelayWriter } from '../stream/relay.ts';
+import { type UIStreamWriter, uiMessageStreamResponse } from '../stream/response.ts';
 import { emptyUsage, generateTurn, RunFailure, type RunResult, streamTurn, type TurnInput } from './agent.ts';
 import {
   type ApprovalDecision,
@@ -84,6 +88,10 @@ export type ChatTurnDeps = {
   stop?: AbortSignal;
   /** Hooks on each run's model and tool calls (the app's metrics). */
   observe?: TurnInput['observe'];
+  /** Where a running turn learns it was stopped by its person (POST /chat/:id/stop). */
+  stops?: Pick<StopSignals, 'track'>;
+  /** Keeps each streamed turn's UI stream for a client that resumes it (GET /chat/:id/stream). */
+  relay?: AnswerRelay;
 };
 
 /**
@@ -119,12 +127,17 @@ export type ChatAnswer = {
   pendingApprovals?: Omit<PendingApproval, 'toolCallId'>[];
 };
 
-/** What a finished turn stores for replays: the JSON answer, and the answer as the UI holds it. */
-type StoredAnswer = ChatAnswer & { ui?: UIAnswer };
+/**
+ * What a finished turn stores for replays: the JSON answer, the answer as the UI holds it, and
+ * whether its person stopped it (the UI answer's metadata says `stopped: true`).
+ */
+type StoredAnswer = ChatAnswer & { ui?: UIAnswer; stopped?: boolean };
 
 /** A turn that BEGIN TURN started: what the model needs, and the two ways it can end. */
 type StartedTurn = {
   conversationId: string;
+  /** This BEGIN TURN's id: names the turn's relayed stream. */
+  attemptId: string;
   /** The assistant message id and time the client is told before the run, and that are stored. */
   answerId: string;
   /** The UI message the answer goes into: `answerId`, or for a decision turn the one that asked. */
@@ -134,7 +147,7 @@ type StartedTurn = {
   /** What earlier attempts of this turn changed, as tool calls: shown to the model, they begin the answer. */
   earlier: ModelMessage[];
   /** Runs the turn's ending: END TURN for an outcome, or the failure ending. Never leaves it open. */
-  end(run: Promise<RunResult>): Promise<ChatAnswer>;
+  end(run: Promise<RunResult>): Promise<StoredAnswer>;
 };
 
 export function createChatTurns(deps: ChatTurnDeps) {
@@ -184,7 +197,7 @@ export function createChatTurns(deps: ChatTurnDeps) {
     const effects = new TurnEffects(turnId, started.effects, attemptId);
     // What earlier attempts did comes after the user message, as the tool calls they were.
     const earlier = effects.messages();
-    const finish = async (result: RunResult): Promise<ChatAnswer> => {
+    const finish = async (result: RunResult): Promise<StoredAnswer> => {
       const pending = pendingApprovalsOf(result.messages);
       const answer: ChatAnswer = {
         conversationId,
@@ -194,6 +207,7 @@ export function createChatTurns(deps: ChatTurnDeps) {
         ...(pending.length > 0
           ? { pendingApprovals: pending.map(({ id, toolName, args }) => ({ id, toolName, args })) }
           : {}),
+        ...(result.stopped ? { stopped: true } : {}),
       };
       const messages = [...earlier, ...result.messages];
       const ui = { id: uiMessageId, createdAt, parts: answerParts(messages) };
@@ -224,9 +238,11 @@ export function createChatTurns(deps: ChatTurnDeps) {
       await store.failTurn({ conversationId, turnId, attemptId, usage: spent() });
       throw contractError(error);
     };
+    const stop = deps.stops?.track(conversationId);
     return {
       started: {
         conversationId,
+        attemptId,
         answerId,
         uiMessageId,
         createdAt,
@@ -240,11 +256,16 @@ export function createChatTurns(deps: ChatTurnDeps) {
           now: localNow(deps, timezone),
           usage,
           stop: deps.stop,
+          halt: stop?.signal,
           observe: deps.observe,
         },
         // A failure of END TURN itself ends the turn as failed too: whichever ending commits,
         // the other finds the lease gone (see ../store/turn-store.ts).
-        end: (run) => run.then(finish).catch(fail),
+        end: (run) =>
+          run
+            .then(finish)
+            .catch(fail)
+            .finally(() => stop?.release()),
       },
     };
   }
@@ -254,7 +275,7 @@ export function createChatTurns(deps: ChatTurnDeps) {
     const begun = await begin(req);
     if ('replay' in begun) return jsonAnswer(begun.replay);
     const turn = begun.started;
-    return inflight.track(turn.end(generateTurn(turn.input)));
+    return jsonAnswer(await inflight.track(turn.end(generateTurn(turn.input))));
   }
 
   /** The turn answered as the AI SDK UI message stream, stored whether or not the client stays. */
@@ -267,24 +288,31 @@ export function createChatTurns(deps: ChatTurnDeps) {
     const stored = inflight.track(turn.end(run.result));
     stored.catch(() => {});
     const metadata = streamMetadata(req, conversationId, turn.createdAt);
+    const relayed = deps.relay?.open(turn.attemptId);
     return uiMessageStreamResponse({
       headers: { 'X-Conversation-Id': conversationId, 'X-Message-Id': req.start.messageId },
-      execute: async ({ writer }) => {
-        writer.write({ type: 'start', messageId: turn.uiMessageId, messageMetadata: metadata });
-        // A re-run shows first what its earlier attempts did, as the stored answer does.
-        for (const chunk of partChunks(answerParts(turn.earlier))) writer.write(chunk);
-        const toChunks = liveChunks(turn.input.tools, run.toolError);
-        await run.forEachPart((part) => {
-          for (const chunk of toChunks(part)) writer.write(chunk);
-        });
-        // The finish part goes out only once the turn is stored: a client that sends its next
-        // message on "finish" never finds the conversation still busy. A failure is one error
-        // part, in the words the JSON answer would have had.
+      execute: async ({ writer: response }) => {
+        const writer = relayed ? relayedWriter(response, relayed) : response;
         try {
-          await stored;
-          writer.write({ type: 'finish', messageMetadata: metadata });
-        } catch (error) {
-          writer.write({ type: 'error', errorText: describeError(error).message });
+          writer.write({ type: 'start', messageId: turn.uiMessageId, messageMetadata: metadata });
+          // A re-run shows first what its earlier attempts did, as the stored answer does.
+          for (const chunk of partChunks(answerParts(turn.earlier))) writer.write(chunk);
+          const toChunks = liveChunks(turn.input.tools, run.toolError);
+          await run.forEachPart((part) => {
+            for (const chunk of toChunks(part)) writer.write(chunk);
+          });
+          // The finish part goes out only once the turn is stored: a client that sends its next
+          // message on "finish" never finds the conversation still busy. A failure is one error
+          // part, in the words the JSON answer would have had.
+          try {
+            const answer = await stored;
+            writer.write({ type: 'finish', messageMetadata: stoppedMetadata(metadata, answer) });
+          } catch (error) {
+            writer.write({ type: 'error', errorText: describeError(error).message });
+          }
+        } finally {
+          // Whatever ended the stream, its relay buffer goes with it.
+          relayed?.end();
         }
       },
       // Only a bug gets here; never the SDK's "An error occurred.".
@@ -385,6 +413,22 @@ function streamMetadata(req: TurnRequest, conversationId: string, createdAt: str
     : { conversationId, messageId: req.start.messageId };
 }
 
+/** A stopped answer's metadata says so. */
+function stoppedMetadata(metadata: ChatMetadata, answer: StoredAnswer): ChatMetadata {
+  return answer.stopped ? { ...metadata, stopped: true } : metadata;
+}
+
+/** The response's writer, each chunk also relayed for clients that resume the stream. */
+function relayedWriter(writer: UIStreamWriter, relay: RelayWriter): UIStreamWriter {
+  return {
+    ...writer,
+    write(chunk) {
+      writer.write(chunk);
+      relay.write(chunk);
+    },
+  };
+}
+
 /**
  * A stored answer as a UI message stream, for a repeated messageId: the same assistant message id
  * and parts the first stream announced. An answer stored before turns kept their UI form replays
@@ -398,7 +442,10 @@ function replayStream(answer: StoredAnswer, req: TurnRequest): Response {
       ...(answer.reply ? [{ type: 'text', text: answer.reply, state: 'done' } as const] : []),
     ],
   };
-  const chunks = answerChunks(ui, streamMetadata(req, answer.conversationId, ui.createdAt));
+  const chunks = answerChunks(
+    ui,
+    stoppedMetadata(streamMetadata(req, answer.conversationId, ui.createdAt), answer),
+  );
   const stream = createUIMessageStream({
     execute: ({ writer }) => {
       for (const chunk of chunks) writer.write(chunk);

@@ -1,0 +1,189 @@
+/**
+ * @module chat/stream/relay
+ * A running turn's UI stream, kept so that a client that lost it (a reloaded page) can have it
+ * again from its first part and then live: `GET /chat/:id/stream`. Each chunk is kept as the JSON
+ * text the turn's own response sent, so a resumed stream is byte for byte what the first client got.
+ *
+ * - Same instance: a buffer in memory per running turn, dropped when the turn ends.
+ * - Across instances, with `REDIS_URL`: the same chunks are appended to a Redis Stream (XADD) named
+ *   by the turn's attempt, read from its start by the instance the client asks (XREAD BLOCK), with
+ *   an end entry when the turn ends and a TTL so a killed instance's stream goes away by itself.
+ *   `resumable-stream` was not used: it keeps each stream in the producing process and replays it
+ *   over pub/sub on request, which ties a resume to that process answering and bounds no memory.
+ * - Memory per turn is bounded (`MAX_RELAYED_BYTES`): past it the turn is no longer relayed; a
+ *   follower already reading it ends where the relay stopped, a later one gets the stored answer.
+ * - A Redis write that fails (Redis went away) stops the Redis relay of that turn; the turn itself
+ *   never waits for or fails on Redis.
+ */
+import type { UIMessageChunk } from 'ai';
+import { errorFields, type Logger } from '../../log.ts';
+import type { Redis } from '../../relay/redis.ts';
+
+/** What one turn may keep for relaying; an answer is a few kilobytes. */
+export const MAX_RELAYED_BYTES = 1 << 20;
+
+export type RelayWriter = {
+  /** Relays one chunk, as the turn's response sent it. */
+  write(chunk: UIMessageChunk): void;
+  /** The turn's stream is over: no more chunks; the buffer goes. */
+  end(): void;
+};
+
+/** The chunks of a turn's stream (their JSON text) from its first, live to its end. */
+export type RelayedChunks = AsyncIterable<string>;
+
+export type AnswerRelay = {
+  /** Starts relaying the stream of this attempt of a turn. */
+  open(attemptId: string): RelayWriter;
+  /**
+   * The stream of this attempt, when this instance can give it: its own buffer, or Redis.
+   * `running` says whether the turn still runs (a Redis stream that never started: the turn was
+   * not relayed there, and following it ends with `NotRelayedError`).
+   */
+  follow(attemptId: string, running: () => Promise<boolean>): RelayedChunks | undefined;
+};
+
+/** The turn's stream is not to be had from the relay: answer from the store instead. */
+export class NotRelayedError extends Error {
+  override name = 'NotRelayedError';
+}
+
+type Buffer = { chunks: string[]; bytes: number; cut: boolean; ended: boolean; wake: (() => void)[] };
+
+/** The same-instance relay: a buffer per running turn. */
+export function localRelay(): AnswerRelay {
+  const buffers = new Map<string, Buffer>();
+  const wakeAll = (buffer: Buffer) => {
+    for (const wake of buffer.wake.splice(0)) wake();
+  };
+  return {
+    open(attemptId) {
+      const buffer: Buffer = { chunks: [], bytes: 0, cut: false, ended: false, wake: [] };
+      buffers.set(attemptId, buffer);
+      return {
+        write(chunk) {
+          if (buffer.cut || buffer.ended) return;
+          const text = JSON.stringify(chunk);
+          buffer.bytes += text.length;
+          if (buffer.bytes > MAX_RELAYED_BYTES) {
+            buffer.cut = true;
+            buffers.delete(attemptId);
+          } else buffer.chunks.push(text);
+          wakeAll(buffer);
+        },
+        end() {
+          buffer.ended = true;
+          if (buffers.get(attemptId) === buffer) buffers.delete(attemptId);
+          wakeAll(buffer);
+        },
+      };
+    },
+    follow(attemptId) {
+      const buffer = buffers.get(attemptId);
+      if (!buffer) return undefined;
+      return (async function* () {
+        let next = 0;
+        for (;;) {
+          while (next < buffer.chunks.length) yield buffer.chunks[next++] as string;
+          if (buffer.ended || buffer.cut) return;
+          await new Promise<void>((resolve) => buffer.wake.push(resolve));
+        }
+      })();
+    },
+  };
+}
+
+/** Entry fields of a relayed stream: a chunk, the end, or the relay cut short. */
+const CHUNK = 'c';
+const END = 'e';
+const CUT = 'x';
+
+/** The relay across instances: the local buffer, and each chunk also on a Redis Stream. */
+export function redisRelay(
+  redis: Redis,
+  logger: Logger,
+  { ttlSeconds }: { ttlSeconds: number },
+): AnswerRelay {
+  const local = localRelay();
+  const keyOf = (attemptId: string) => `${redis.prefix}answer:${attemptId}`;
+  return {
+    open(attemptId) {
+      const buffered = local.open(attemptId);
+      const key = keyOf(attemptId);
+      let broken = false;
+      let bytes = 0;
+      let first = true;
+      // One connection, so the entries land in the order sent; none is awaited by the turn.
+      const send = (field: string, value: string, ttl = ttlSeconds) => {
+        if (broken) return;
+        redis.client
+          .multi()
+          .xAdd(key, '*', { [field]: value })
+          .expire(key, ttl)
+          .exec()
+          .catch((error: unknown) => {
+            if (broken) return;
+            broken = true;
+            logger.warn(
+              'redis unavailable: this answer is relayed by its own instance only',
+              errorFields(error),
+            );
+          });
+      };
+      return {
+        write(chunk) {
+          buffered.write(chunk);
+          if (broken) return;
+          const text = JSON.stringify(chunk);
+          bytes += text.length;
+          if (bytes > MAX_RELAYED_BYTES) {
+            send(CUT, '');
+            broken = true;
+            return;
+          }
+          send(CHUNK, text);
+          first = false;
+        },
+        end() {
+          buffered.end();
+          // Kept a little after the end, for followers still reading it.
+          if (!first) send(END, '', 60);
+        },
+      };
+    },
+    follow(attemptId, running) {
+      const own = local.follow(attemptId, running);
+      if (own) return own;
+      const key = keyOf(attemptId);
+      return (async function* () {
+        const connection = await redis.connection();
+        try {
+          let after = '0';
+          let started = false;
+          for (;;) {
+            const read = (await connection.xRead({ key, id: after }, { BLOCK: 1000, COUNT: 100 })) as
+              | { messages: { id: string; message: Record<string, string> }[] }[]
+              | null;
+            const entries = read?.[0]?.messages ?? [];
+            if (entries.length === 0) {
+              if (!(await running())) {
+                if (started) return;
+                throw new NotRelayedError('the turn ended with no relayed stream');
+              }
+              continue;
+            }
+            for (const { id, message } of entries) {
+              after = id;
+              if (message[CHUNK] !== undefined) {
+                started = true;
+                yield message[CHUNK];
+              } else return;
+            }
+          }
+        } finally {
+          connection.destroy();
+        }
+      })();
+    },
+  };
+}
