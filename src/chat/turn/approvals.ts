@@ -28,7 +28,11 @@ export function toolApprovalFor(
   const config: Record<string, 'user-approval'> = {};
   for (const name of taskToolNames) {
     const { readOnlyHint, destructiveHint } = taskTools[name].hints;
-    if (policy === 'writes' ? !readOnlyHint : destructiveHint) config[name] = 'user-approval';
+    // `destructive` is what cannot be taken back: delete_task. undo_change is marked destructive for
+    // MCP hosts (undoing an add removes the task), but an undo is itself undoable, and asking
+    // before the user's own safety net would stand in its way.
+    const destructive = destructiveHint && name !== 'undo_change';
+    if (policy === 'writes' ? !readOnlyHint : destructive) config[name] = 'user-approval';
   }
   return config;
 }
