@@ -19,13 +19,19 @@ describe.each(testDrivers)('database on %s', (driver) => {
       sql`select table_name from information_schema.tables where table_schema = 'public' order by 1`,
     );
     expect(rows.map((r) => r.table_name)).toEqual([
+      'approvals',
       'conversations',
+      'instances',
       'messages',
       'rate_limits',
+      'task_changes',
       'task_counters',
       'tasks',
       'turn_effects',
+      'turn_usage',
       'turns',
+      'usage_daily',
+      'user_settings',
     ]);
   });
 
