@@ -34,6 +34,9 @@ function cannedTask(title: string): Task {
     completed: false,
     priority: 'medium',
     dueDate: null,
+    dueTime: null,
+    repeat: null,
+    reminder: null,
     createdAt: now,
     updatedAt: now,
   };

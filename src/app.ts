@@ -205,7 +205,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(scopeByMethod(resource));
   const live = createLiveAnswers({ database, relay, stops });
   app.route('/', chatRoutes({ config, turns, conversations, live }));
-  app.route('/', taskRoutes(tasks));
+  app.route('/', taskRoutes(tasks, config.defaultTimezone));
   app.route('/', changeRoutes(tasks));
   app.route('/', meRoutes(database, config.defaultTimezone, now));
   app.route(

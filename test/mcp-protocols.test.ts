@@ -116,7 +116,11 @@ describe('the tools as hosts read them', () => {
     expect(update.due_date?.anyOf).toContainEqual({ type: 'null' });
     for (const name of taskToolNames) {
       for (const [key, property] of Object.entries(taskToolJsonSchema(name).properties ?? {})) {
-        if (name === 'update_task' && (key === 'description' || key === 'due_date')) continue;
+        if (
+          name === 'update_task' &&
+          ['description', 'due_date', 'due_time', 'repeat', 'reminder'].includes(key)
+        )
+          continue;
         expect(JSON.stringify(property), `${name}.${key}`).not.toContain('null');
       }
     }

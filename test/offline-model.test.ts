@@ -93,7 +93,7 @@ describe('the offline reader through the chat route', () => {
     ]);
   });
 
-  it('reads the issue sentences: several tasks at once, shorthand, fillers, and a repeat it cannot store yet', async () => {
+  it('reads the issue sentences: several tasks at once, shorthand, fillers, and a repeat', async () => {
     const say = conversation('issue');
     expect(
       await say('I need to pay rent on the 1st, call the dentist, and buy a birthday gift for Sam by Friday'),
@@ -118,11 +118,12 @@ describe('the offline reader through the chat route', () => {
       ['list_tasks', { search: 'gift' }],
       ['update_task', { task_id: 3, priority: 'high' }],
     ]);
-    // The tools do not take `repeat` yet: a clean title, the first Monday, and the truth.
-    expect(await say('remind me every monday to water the plants')).toEqual({
-      calls: [['add_task', { title: 'water the plants', due_date: '2026-11-23' }]],
-      reply:
-        'Added #5 "water the plants" (due 2026-11-23). Repeating tasks are not available here yet, so "water the plants" was added once, due 2026-11-23, not every monday.',
+    // The tools take `repeat`: a clean title, the first Monday, and the rule.
+    expect(await say('remind me every monday to water the plants')).toMatchObject({
+      calls: [
+        ['add_task', { title: 'water the plants', due_date: '2026-11-23', repeat: 'FREQ=WEEKLY;BYDAY=MO' }],
+      ],
+      reply: expect.stringMatching(/^Added #5 "water the plants" \(due 2026-11-23, repeats every monday\)/),
     });
     expect((await app.tasks('issue', 'completed')).map((t) => t.title)).toEqual(['call the dentist']);
     expect((await app.tasks('issue')).map((t) => t.title)).toEqual([

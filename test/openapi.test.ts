@@ -245,7 +245,15 @@ describe('the API documents itself', () => {
     const create = doc.paths['/tasks']?.post?.requestBody?.content['application/json']?.schema as any;
     expect(create.required).toEqual(['title']);
     expect(create.properties.title).toMatchObject({ type: 'string', minLength: 1, maxLength: 200 });
-    expect(Object.keys(create.properties)).toEqual(['title', 'description', 'dueDate', 'priority']);
+    expect(Object.keys(create.properties)).toEqual([
+      'title',
+      'description',
+      'dueDate',
+      'priority',
+      'dueTime',
+      'repeat',
+      'reminder',
+    ]);
     const patch = doc.paths['/tasks/{id}']?.patch?.requestBody?.content['application/json']?.schema as any;
     expect(Object.keys(patch.properties)).toEqual([
       'title',
@@ -253,9 +261,12 @@ describe('the API documents itself', () => {
       'dueDate',
       'priority',
       'completed',
+      'dueTime',
+      'repeat',
+      'reminder',
     ]);
     const list = doc.paths['/tasks']?.get?.parameters?.map((p) => `${p.in} ${p.name}`);
-    expect(list).toEqual(['query status', 'query limit', 'query search']);
+    expect(list).toEqual(['query status', 'query limit', 'query search', 'query due']);
     const chat = doc.paths['/chat']?.post?.requestBody?.content['application/json']?.schema as any;
     expect(chat.anyOf).toHaveLength(3);
     expect(chat.anyOf[0].properties.message.maxLength).toBe(t.config.chat.maxMessageChars);

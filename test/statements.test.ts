@@ -92,4 +92,41 @@ describe.each(testDrivers)('statements per chat turn on %s', (driver) => {
     expect(denied.status).toBe(200);
     expect(statements.length).toBe(2);
   });
+
+  it('is 1 statement for each call on a repeating task: add, complete (moving it), reschedule, stop', async () => {
+    h.fake.reply(
+      {
+        toolCalls: [
+          {
+            name: 'add_task',
+            args: {
+              title: 'gym',
+              due_date: '2026-12-07',
+              due_time: '07:00',
+              repeat: 'FREQ=WEEKLY;BYDAY=MO,TH',
+            },
+          },
+        ],
+      },
+      { toolCalls: [{ name: 'complete_task', args: { task_id: 1 } }] },
+      { toolCalls: [{ name: 'update_task', args: { task_id: 1, due_date: '2026-12-15' } }] },
+      { toolCalls: [{ name: 'complete_task', args: { task_id: 1 } }] },
+      { toolCalls: [{ name: 'update_task', args: { task_id: 1, repeat: null } }] },
+      { toolCalls: [{ name: 'list_tasks', args: { due: 'week' } }] },
+      { text: 'done' },
+    );
+    statements.length = 0;
+    const answer = await h.say('repeater', 'go');
+    expect(
+      answer.toolCalls.map((call) => [call.result.dueDate, call.result.completed, call.result.repeat]),
+    ).toEqual([
+      ['2026-12-07', false, 'FREQ=WEEKLY;BYDAY=MO,TH'],
+      ['2026-12-10', false, 'FREQ=WEEKLY;BYDAY=MO,TH'],
+      ['2026-12-15', false, 'FREQ=WEEKLY;BYDAY=MO,TH'],
+      ['2026-12-17', false, 'FREQ=WEEKLY;BYDAY=MO,TH'],
+      ['2026-12-17', false, null],
+      [undefined, undefined, undefined],
+    ]);
+    expect(statements).toHaveLength(2 + 6);
+  });
 });

@@ -49,7 +49,19 @@ describe.each(testDrivers)('task routes on %s', (driver) => {
       const user = newUser();
       const task = await create(user, { title: '  buy milk  ' });
       expect(Object.keys(task).sort()).toEqual(
-        ['completed', 'createdAt', 'description', 'dueDate', 'id', 'priority', 'title', 'updatedAt'].sort(),
+        [
+          'completed',
+          'createdAt',
+          'description',
+          'dueDate',
+          'dueTime',
+          'id',
+          'priority',
+          'reminder',
+          'repeat',
+          'title',
+          'updatedAt',
+        ].sort(),
       );
       expect(task).toMatchObject({
         id: 1,
@@ -121,7 +133,8 @@ describe.each(testDrivers)('task routes on %s', (driver) => {
         await refused(await send(user, 'POST', '/tasks', { title: 'ok', due_date: '2027-01-01' }), 400),
       ).toEqual({
         code: 'invalid_request',
-        message: 'unknown field due_date; the fields are title, description, dueDate, priority',
+        message:
+          'unknown field due_date; the fields are title, description, dueDate, priority, dueTime, repeat, reminder',
       });
       expect((await refused(await send(user, 'POST', '/tasks', '{"title": '), 400)).code).toBe(
         'invalid_request',
@@ -208,7 +221,8 @@ describe.each(testDrivers)('task routes on %s', (driver) => {
       const patch = (body: unknown) => send(user, 'PATCH', `/tasks/${task.id}`, body);
       expect(await refused(await patch({}), 400)).toEqual({
         code: 'invalid_request',
-        message: 'give at least one of title, description, dueDate, priority or completed to change',
+        message:
+          'give at least one of title, description, dueDate, dueTime, priority, completed, repeat or reminder to change',
       });
       expect((await refused(await patch({ title: null }), 400)).message).toBe(
         'title: title must be text of 1 to 200 characters',

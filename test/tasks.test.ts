@@ -63,7 +63,19 @@ describe.each(testDrivers)('tasks on %s', (driver) => {
     it('adds a task with the contract shape and defaults', async () => {
       const task = await writes.add(newUser(), { title: 'buy milk' });
       expect(Object.keys(task).sort()).toEqual(
-        ['completed', 'createdAt', 'description', 'dueDate', 'id', 'priority', 'title', 'updatedAt'].sort(),
+        [
+          'completed',
+          'createdAt',
+          'description',
+          'dueDate',
+          'dueTime',
+          'id',
+          'priority',
+          'reminder',
+          'repeat',
+          'title',
+          'updatedAt',
+        ].sort(),
       );
       expect(task).toMatchObject({
         title: 'buy milk',
@@ -491,11 +503,23 @@ describe('task tools without a database', () => {
   it("exposes each tool's snake_case arguments in its JSON schema, and no user id", async () => {
     const tools = createTaskTools(brokenRepo, userId, { source: 'chat' });
     const expected: Record<string, { properties: string[]; required: string[] }> = {
-      add_task: { properties: ['title', 'description', 'due_date', 'priority'], required: ['title'] },
-      list_tasks: { properties: ['status', 'search', 'limit'], required: [] },
+      add_task: {
+        properties: ['title', 'description', 'due_date', 'priority', 'due_time', 'repeat', 'reminder'],
+        required: ['title'],
+      },
+      list_tasks: { properties: ['status', 'search', 'limit', 'due'], required: [] },
       complete_task: { properties: ['task_id', 'completed'], required: ['task_id'] },
       update_task: {
-        properties: ['task_id', 'title', 'description', 'due_date', 'priority'],
+        properties: [
+          'task_id',
+          'title',
+          'description',
+          'due_date',
+          'priority',
+          'due_time',
+          'repeat',
+          'reminder',
+        ],
         required: ['task_id'],
       },
       delete_task: { properties: ['task_id'], required: ['task_id'] },

@@ -41,6 +41,16 @@ export const tasks = pgTable(
       .notNull()
       .default('medium'),
     dueDate: date('due_date', { mode: 'string' }),
+    /** HH:MM on the due date, in the user's zone (needs the due date). */
+    dueTime: text('due_time'),
+    /**
+     * An RRULE (tasks/repeat.ts, in its canonical spelling), anchored at the due date: completing
+     * the task moves the due date to the rule's next day in the same statement
+     * (`task_next_occurrence`, defined in migration 0007), and it stays open until the last one.
+     */
+    repeat: text('repeat'),
+    /** When to remind the user; moves with the due date when a repeat moves it. */
+    reminder: timestamp('reminder', { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
     /**
@@ -57,6 +67,11 @@ export const tasks = pgTable(
     index('tasks_user_status_recent_idx').on(t.userId, t.completed, t.id.desc()),
     check('tasks_priority_check', sql`${t.priority} in ('low', 'medium', 'high')`),
     check('tasks_title_length_check', sql`char_length(${t.title}) between 1 and 200`),
+    check(
+      'tasks_due_time_check',
+      sql`${t.dueTime} is null or (${t.dueTime} ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$' and ${t.dueDate} is not null)`,
+    ),
+    check('tasks_repeat_check', sql`${t.repeat} is null or ${t.dueDate} is not null`),
   ],
 );
 

@@ -23,8 +23,15 @@ export type EffectRecord = {
   args: unknown;
 };
 
-/** Who makes a change: its source for the change log, and for a chat turn the effect record. */
-export type ChangeOrigin = { source: ChangeSource; effect?: EffectRecord | undefined };
+/**
+ * Who makes a change: its source for the change log, for a chat turn the effect record, and the
+ * user's time zone (IANA name; UTC when not given), where "today" is for a repeat's first day.
+ */
+export type ChangeOrigin = {
+  source: ChangeSource;
+  effect?: EffectRecord | undefined;
+  timeZone?: string | undefined;
+};
 
 /** A task row as Postgres's `to_jsonb` writes it (snake_case, timestamps as text). */
 export type TaskJson = {
@@ -34,6 +41,9 @@ export type TaskJson = {
   completed: boolean;
   priority: Priority;
   due_date: string | null;
+  due_time: string | null;
+  repeat: string | null;
+  reminder: Date | string | null;
   created_at: string;
   updated_at: string;
 };
@@ -59,6 +69,9 @@ export function taskFromJson(row: TaskJson): Task {
     completed: row.completed,
     priority: row.priority,
     dueDate: row.due_date,
+    dueTime: row.due_time ?? null,
+    repeat: row.repeat ?? null,
+    reminder: row.reminder ? toIso(row.reminder) : null,
     createdAt: toIso(row.created_at),
     updatedAt: toIso(row.updated_at),
   };

@@ -20,6 +20,14 @@
  * `turn_effects` too (data-modifying CTEs beside the write, ./recorded.ts), so the fact that the task
  * was changed is committed with the change itself, or not at all, at no extra round trip. A re-run
  * of the turn finds it there even when this process never learnt whether the write committed.
+ *
+ * Completing an open repeating task (./repeat.ts) keeps it open and moves it to its next occurrence
+ * in the completing statement itself: the rule and the due date are only known to the database
+ * there, so `task_next_occurrence` (a SQL function of migration 0007) computes the next day, a
+ * COUNT is lowered by one, the reminder keeps its distance to the due date, and the change is
+ * logged as a `complete` whose `before` is the completed occurrence. With no occurrence left, the
+ * task is completed. Defaults that need the user's today (a repeat's first day) are computed here
+ * before the write, in the zone the origin gives.
  */
 import {
   and,
@@ -34,6 +42,7 @@ import {
 } from 'drizzle-orm';
 import { type Database, preparedStatement, queryRows } from '../db/client.ts';
 import { taskCounters, tasks } from '../db/schema.ts';
+import { dayIn } from '../time/zone.ts';
 import { type ChangeLog, createChangeLog } from './changes.ts';
 import {
   type ChangeOrigin,
@@ -45,7 +54,9 @@ import {
   taskFromJson,
   taskImage,
 } from './recorded.ts';
+import { firstOccurrence } from './repeat.ts';
 import {
+  type DueFilter,
   MAX_LIST_LIMIT,
   type Priority,
   type Task,
@@ -62,23 +73,45 @@ export {
   taskFromJson,
 } from './recorded.ts';
 
+/**
+ * A new task. Without `dueDate`, a repeat starts on its first day from today and a due time is
+ * for today; with one, a repeat starts on its first day from that date.
+ */
 export type NewTask = {
   title: string;
   description?: string | null;
   dueDate?: string | null;
+  dueTime?: string | null;
+  repeat?: string | null;
+  reminder?: string | null;
   priority?: Priority;
 };
 
-/** Fields to change; `undefined` leaves a field as it is, `null` clears an optional one. */
+/**
+ * Fields to change; `undefined` leaves a field as it is, `null` clears an optional one. Clearing
+ * the due date clears the due time and the repeat too (both need it); a due time or repeat given
+ * for a task without a due date dates it as `NewTask` does. Rescheduling keeps the repeat.
+ */
 export type TaskPatch = {
   title?: string;
   description?: string | null;
   dueDate?: string | null;
+  dueTime?: string | null;
+  repeat?: string | null;
+  reminder?: string | null;
   priority?: Priority;
   completed?: boolean;
 };
 
-export type ListOptions = { status: TaskStatus; search?: string; limit: number };
+export type ListOptions = {
+  status: TaskStatus;
+  search?: string | undefined;
+  limit: number;
+  /** Only tasks due today, overdue (open and due before today) or due in the 7 days from today. */
+  due?: DueFilter | undefined;
+  /** The zone "today" is reckoned in (IANA name); UTC when not given. */
+  timeZone?: string | undefined;
+};
 
 /**
  * A task as a change left it (as it was, for a delete), and the id of the change in the change log:
@@ -120,6 +153,39 @@ type WriteParts = {
 
 /** The change number of a write, from its `numbered` CTE (a bump of the user's counter). */
 const changeNumber = sql`(select last_change_id from numbered)`;
+
+/** A column of the task as a write leaves it, read from a row alias (`prior`, or `tasks` in SET). */
+type Column = (alias: string) => SQL;
+const column =
+  (name: string): Column =>
+  (alias) =>
+    sql`${sql.identifier(alias)}.${sql.identifier(name)}`;
+
+/**
+ * The `upcoming` CTE: when the write completes an open repeating task, the day its repeat falls on
+ * next (null: none left). `repeat` and `dueDate` are the task's as the write leaves them.
+ */
+const upcomingCte = (completing: SQL, repeat: Column, dueDate: Column) =>
+  sql`upcoming as (select task_next_occurrence(${repeat('prior')}, ${dueDate('prior')}) as due from prior
+    where ${completing} and not prior.completed and ${repeat('prior')} is not null)`;
+
+const nextDue = sql`(select due from upcoming)`;
+
+/**
+ * The SET of a completing write over the `upcoming` CTE: a repeating task with an occurrence left
+ * stays open and moves to it (its COUNT one lower, its reminder as far before as it was), any
+ * other task is completed as asked. `completed` is the value asked for.
+ */
+function completing(completed: SQL, dueDate: Column, repeat: Column, reminder: Column) {
+  const countLeft = sql`coalesce(substring(${repeat('tasks')} from 'COUNT=([0-9]+)')::int - 1, 0)`;
+  return {
+    completed: sql`case when ${nextDue} is not null then false else ${completed} end`,
+    dueDate: sql`coalesce(${nextDue}, ${dueDate('tasks')})`,
+    repeat: sql`case when ${nextDue} is null then ${repeat('tasks')}
+      else regexp_replace(${repeat('tasks')}, 'COUNT=[0-9]+', 'COUNT=' || ${countLeft}) end`,
+    reminder: sql`${reminder('tasks')} + coalesce(${nextDue} - ${dueDate('tasks')}, 0) * interval '1 day'`,
+  };
+}
 
 /**
  * A write (`... returning *`) as one statement answering the changed row as JSON and its change
@@ -201,6 +267,9 @@ export function createTaskRepository(database: Database): TaskRepository {
     title: string;
     description: string | null;
     dueDate: string | null;
+    dueTime: string | null;
+    repeat: string | null;
+    reminder: string | null;
     priority: Priority;
   }>((v) => ({
     before: [
@@ -218,6 +287,9 @@ export function createTaskRepository(database: Database): TaskRepository {
         title: v.title,
         description: v.description,
         dueDate: v.dueDate,
+        dueTime: v.dueTime,
+        repeat: v.repeat,
+        reminder: sql`${v.reminder}::timestamptz`,
         priority: v.priority,
         lastChangeId: changeNumber,
       })
@@ -234,12 +306,13 @@ export function createTaskRepository(database: Database): TaskRepository {
   const setCompleted = preparedWrite<{ userId: string; taskId: number; completed: boolean }>((v) => ({
     before: [
       priorTask(v.userId, v.taskId),
+      upcomingCte(sql`${v.completed}::boolean`, column('repeat'), column('due_date')),
       numbered(v.userId, sql`exists (select 1 from prior where prior.completed <> ${v.completed}::boolean)`),
     ],
     change: database.db
       .update(tasks)
       .set({
-        completed: sql`${v.completed}::boolean`,
+        ...completing(sql`${v.completed}::boolean`, column('due_date'), column('repeat'), column('reminder')),
         updatedAt: touchedUnlessAlready(v.completed),
         lastChangeId: lastChange,
       })
@@ -270,11 +343,12 @@ export function createTaskRepository(database: Database): TaskRepository {
     database.db.select().from(tasks).where(ownTask(v.userId, v.taskId)).limit(1),
   );
 
-  // One statement per kind of list (status x with or without a search), each rendered once.
-  type ListValues = { userId: string; limit: number; pattern: string };
+  // One statement per kind of list (status x with or without a search x due filter), each rendered
+  // once. "Today" is the user's, computed by the list's own statement from their zone.
+  type ListValues = { userId: string; limit: number; pattern: string; zone: string };
   const lists = new Map<string, ReturnType<typeof preparedStatement<ListValues>>>();
-  const listStatement = (status: TaskStatus, searched: boolean) => {
-    const key = `${status}:${searched}`;
+  const listStatement = (status: TaskStatus, searched: boolean, due: DueFilter | undefined) => {
+    const key = `${status}:${searched}:${due ?? ''}`;
     let statement = lists.get(key);
     if (!statement) {
       statement = preparedStatement<ListValues>((v) => {
@@ -283,6 +357,7 @@ export function createTaskRepository(database: Database): TaskRepository {
         if (searched) {
           filters.push(or(ilike(tasks.title, v.pattern), ilike(tasks.description, v.pattern)));
         }
+        if (due) filters.push(dueFilter(due, sql`(now() at time zone ${v.zone}::text)::date`));
         // The total is bounded: an uncorrelated subquery (run once, before the page) counts the
         // newest matching tasks up to TOTAL_CAP + 1, where `count(*) over ()` read every match
         // (33 ms at 100,000 tasks). See TOTAL_CAP for the rule. Both read the user's index range
@@ -311,12 +386,18 @@ export function createTaskRepository(database: Database): TaskRepository {
 
   return {
     async add(userId, task, origin) {
+      const repeat = task.repeat ?? null;
+      const dueTime = task.dueTime ?? null;
+      const from = task.dueDate ?? (repeat || dueTime ? dayIn(origin.timeZone ?? 'UTC') : null);
       const created = await add(
         {
           userId,
           title: task.title,
           description: task.description ?? null,
-          dueDate: task.dueDate ?? null,
+          dueDate: from && repeat ? (firstOccurrence(repeat, from) ?? from) : from,
+          dueTime,
+          repeat,
+          reminder: task.reminder ?? null,
           priority: task.priority ?? 'medium',
         },
         origin,
@@ -330,15 +411,16 @@ export function createTaskRepository(database: Database): TaskRepository {
       return row && taskFromJson(row);
     },
 
-    async list(userId, { status, search, limit }) {
+    async list(userId, { status, search, limit, due, timeZone }) {
       const text = search?.trim();
-      const statement = listStatement(status, Boolean(text));
+      const statement = listStatement(status, Boolean(text), due);
       const rows = await database.run(
         (db) =>
           statement<TaskJson & { total: number }>(db, {
             userId,
             limit: clampLimit(limit),
             pattern: text ? `%${escapeLike(text)}%` : '',
+            zone: timeZone ?? 'UTC',
           }),
         { idempotent: true },
       );
@@ -350,28 +432,75 @@ export function createTaskRepository(database: Database): TaskRepository {
     async update(userId, taskId, patch, origin) {
       // Its text depends on which fields change: rendered per call, in the same statement shape.
       const { completed, ...fields } = patch;
-      const columns = { ...fields, completed };
+      const values: Record<string, unknown> = { ...fields };
+      if (fields.dueDate === null) {
+        // A due time and a repeat need the due date: they go with it.
+        values.dueTime = null;
+        values.repeat = null;
+      }
+      // A repeat or due time for a task without a due date dates it (today, or the repeat's first day).
+      const today = fields.repeat || fields.dueTime ? dayIn(origin.timeZone ?? 'UTC') : undefined;
+      if (fields.repeat && fields.dueDate)
+        values.dueDate = firstOccurrence(fields.repeat, fields.dueDate) ?? fields.dueDate;
+      const dueFallback =
+        today && fields.dueDate === undefined
+          ? fields.repeat
+            ? (firstOccurrence(fields.repeat, today) ?? today)
+            : today
+          : undefined;
+      const given = Object.entries(values).filter(([, value]) => value !== undefined) as [
+        keyof typeof tasks.$inferSelect,
+        unknown,
+      ][];
+      /** The column as this write leaves it: the value given, else as it was in `alias`. */
+      const after = (key: keyof typeof tasks.$inferSelect): Column => {
+        const name = tasks[key].name;
+        if (key === 'dueDate' && dueFallback) {
+          return (alias) => sql`coalesce(${column(name)(alias)}, ${dueFallback}::date)`;
+        }
+        return Object.hasOwn(values, key) && values[key] !== undefined
+          ? () =>
+              sql`${values[key]}::${sql.raw(key === 'reminder' ? 'timestamptz' : key === 'dueDate' ? 'date' : 'text')}`
+          : column(name);
+      };
       // Whether the task as it is differs from what the patch asks: if not, nothing is recorded.
       const differs = (alias: string) =>
         sql.join(
-          Object.entries(columns)
-            .filter(([, value]) => value !== undefined)
-            .map(
-              ([key, value]) =>
-                sql`${sql.identifier(alias)}.${sql.identifier(tasks[key as keyof typeof columns].name)} is distinct from ${value}`,
-            ),
+          [
+            ...given.map(([key, value]) => sql`${column(tasks[key].name)(alias)} is distinct from ${value}`),
+            ...(completed === undefined
+              ? []
+              : [sql`${column('completed')(alias)} is distinct from ${completed}`]),
+            ...(dueFallback ? [sql`${column('due_date')(alias)} is null`] : []),
+          ],
           sql` or `,
         );
-      const edits = Object.values(fields).some((value) => value !== undefined);
+      const edits = given.length > 0;
+      const set: Record<string, unknown> = Object.fromEntries(given);
+      if (dueFallback) set.dueDate = after('dueDate')('tasks');
+      if (typeof values.reminder === 'string') set.reminder = sql`${values.reminder}::timestamptz`;
+      // A reminder moves with its task: rescheduled by some days, it is that many days later too.
+      if (typeof values.dueDate === 'string' && values.reminder === undefined) {
+        set.reminder = sql`${tasks.reminder} + coalesce(${values.dueDate}::date - ${tasks.dueDate}, 0) * interval '1 day'`;
+      }
+      if (completed !== undefined) {
+        Object.assign(
+          set,
+          completed
+            ? completing(sql`true`, after('dueDate'), after('repeat'), after('reminder'))
+            : { completed: false },
+        );
+      }
       const parts: WriteParts = {
         before: [
           priorTask(userId, taskId),
+          ...(completed ? [upcomingCte(sql`true`, after('repeat'), after('dueDate'))] : []),
           numbered(userId, sql`exists (select 1 from prior where ${differs('prior')})`),
         ],
         change: database.db
           .update(tasks)
           .set({
-            ...columns,
+            ...set,
             updatedAt: sql`case when ${differs('tasks')} then now() else ${tasks.updatedAt} end`,
             lastChangeId: lastChange,
           })
@@ -396,6 +525,18 @@ export function createTaskRepository(database: Database): TaskRepository {
 
     ...createChangeLog(database),
   };
+}
+
+/** The due filter of a list, against `today` (the user's date, in SQL). */
+function dueFilter(due: DueFilter, today: SQL): SQL {
+  switch (due) {
+    case 'today':
+      return sql`${tasks.dueDate} = ${today}`;
+    case 'overdue':
+      return sql`${tasks.completed} = false and ${tasks.dueDate} < ${today}`;
+    case 'week':
+      return sql`${tasks.dueDate} between ${today} and ${today} + 6`;
+  }
 }
 
 /** Completing a completed task is a no-op, so it does not look freshly edited either. */

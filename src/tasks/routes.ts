@@ -8,21 +8,27 @@
  * Unknown body fields are refused rather than dropped (`strictBody`): a client sending `due_date`
  * instead of `dueDate` learns it at once instead of getting a task without its date.
  */
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { describeRoute } from 'hono-openapi';
 import { z } from 'zod';
 import type { AppEnv } from '../http/env.ts';
 import { notFound } from '../http/errors.ts';
 import { errorResponses, jsonResponse, noContentResponse } from '../http/openapi.ts';
 import { strictBody, validate } from '../http/validation.ts';
+import { requestTimeZone } from '../time/zone.ts';
 import type { TaskRepository } from './repository.ts';
 import {
   completedArg,
   descriptionArg,
   dueDateField,
+  dueFilterArg,
+  dueTimeField,
   limitArg,
   MAX_LIST_LIMIT,
+  needsDueDate,
   priorityArg,
+  reminderArg,
+  repeatArg,
   searchArg,
   statusArg,
   taskIdParam,
@@ -52,6 +58,10 @@ const ListQuery = z.object({
     .preprocess((value) => (value === undefined ? value : Number(value)), limitArg)
     .default(MAX_LIST_LIMIT),
   search: searchArg.optional(),
+  due: dueFilterArg.optional().meta({
+    description:
+      'today, overdue (open, due before today) or week (today and the 6 days after), in the user’s zone.',
+  }),
 });
 
 const IdParam = z.object({
@@ -65,6 +75,13 @@ const CreateBody = strictBody({
   description: descriptionArg.nullish().meta({ description: 'Details; blank or null for none.' }),
   dueDate: dueDate.nullish().meta({ description: 'YYYY-MM-DD, a real calendar date.' }),
   priority: priorityArg.nullish().meta({ description: '`medium` when not given.' }),
+  dueTime: dueTimeField
+    .nullish()
+    .meta({ description: 'HH:MM in the user’s zone; for today when no dueDate.' }),
+  repeat: repeatArg.nullish().meta({
+    description: 'An RRULE (FREQ=WEEKLY;BYDAY=MO); the dueDate is its first day, from today when not given.',
+  }),
+  reminder: reminderArg.nullish().meta({ description: 'ISO 8601 with offset; answered in UTC.' }),
 });
 
 const PatchBody = strictBody({
@@ -73,19 +90,29 @@ const PatchBody = strictBody({
   dueDate: dueDate.nullable().optional().meta({ description: 'null removes it.' }),
   priority: priorityArg.optional(),
   completed: completedArg.optional().meta({ description: 'true marks the task done; false reopens it.' }),
-}).refine((patch) => Object.values(patch).some((value) => value !== undefined), {
-  error: 'give at least one of title, description, dueDate, priority or completed to change',
-});
+  dueTime: dueTimeField.nullable().optional().meta({ description: 'HH:MM; null removes it.' }),
+  repeat: repeatArg.nullable().optional().meta({ description: 'An RRULE; null stops the repetition.' }),
+  reminder: reminderArg.nullable().optional().meta({ description: 'ISO 8601 with offset; null removes it.' }),
+})
+  .refine((patch) => Object.values(patch).some((value) => value !== undefined), {
+    error:
+      'give at least one of title, description, dueDate, dueTime, priority, completed, repeat or reminder to change',
+  })
+  .refine(...needsDueDate('dueDate'));
 
 // Blank text means "no description", as for the tools.
 const blankToNull = (text: string | null | undefined) => (text === undefined ? undefined : text || null);
 
 const tags = ['Tasks'];
 
+/** The user's zone for "today" (see time/zone.ts). */
+
 /** Every change made here is logged as the REST API's. */
 const rest = { source: 'rest' } as const;
 
-export function taskRoutes(repo: TaskRepository): Hono<AppEnv> {
+export function taskRoutes(repo: TaskRepository, defaultTimezone = 'UTC'): Hono<AppEnv> {
+  // The zone "today", "overdue" and a repeat's first day are reckoned in (the stored one is not read here yet).
+  const zoneOf = (c: Context<AppEnv>) => requestTimeZone(c, defaultTimezone);
   const app = new Hono<AppEnv>();
 
   app.get(
@@ -98,7 +125,10 @@ export function taskRoutes(repo: TaskRepository): Hono<AppEnv> {
     }),
     validate('query', ListQuery),
     async (c) => {
-      const { tasks, total } = await repo.list(c.get('userId'), c.req.valid('query'));
+      const { tasks, total } = await repo.list(c.get('userId'), {
+        ...c.req.valid('query'),
+        timeZone: zoneOf(c),
+      });
       return c.json({ tasks, total });
     },
   );
@@ -121,9 +151,12 @@ export function taskRoutes(repo: TaskRepository): Hono<AppEnv> {
           title: body.title,
           description: blankToNull(body.description) ?? null,
           dueDate: body.dueDate ?? null,
+          dueTime: body.dueTime ?? null,
+          repeat: body.repeat ?? null,
+          reminder: body.reminder ?? null,
           priority: body.priority ?? 'medium',
         },
-        rest,
+        { ...rest, timeZone: zoneOf(c) },
       );
       return c.json(task, 201);
     },
@@ -150,7 +183,7 @@ export function taskRoutes(repo: TaskRepository): Hono<AppEnv> {
       tags,
       summary: 'Change a task',
       description:
-        'Only the fields given change; `description: null` or `dueDate: null` removes them, `completed` marks the task done or reopens it.',
+        'Only the fields given change; `description: null` or `dueDate: null` removes them (a dueDate with its dueTime and repeat), `repeat: null` stops a repetition, `completed` marks the task done or reopens it: a repeating task stays open and moves to its next occurrence.',
       responses: {
         ...jsonResponse(200, 'The updated task, with the change it made', ChangedTask),
         ...errorResponses(400, 401, 404, 503),
@@ -164,7 +197,7 @@ export function taskRoutes(repo: TaskRepository): Hono<AppEnv> {
         c.get('userId'),
         c.req.valid('param').id,
         { ...body, description: blankToNull(body.description) },
-        rest,
+        { ...rest, timeZone: zoneOf(c) },
       );
       if (!changed) throw notFound('Task');
       // The page's "Undo" after a tick needs the change it made; a no-op logged none.

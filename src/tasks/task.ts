@@ -11,9 +11,12 @@
 import { z } from 'zod';
 import { CHANGE_ACTIONS, CHANGE_SOURCES, tasks } from '../db/schema.ts';
 import { isValidText } from '../text.ts';
+import { canonicalRepeat } from './repeat.ts';
 
 export const PRIORITIES = tasks.priority.enumValues;
 export const TASK_STATUSES = ['all', 'pending', 'completed'] as const;
+/** List filters by due date, in the user's zone: due today, open and overdue, due within 7 days. */
+export const DUE_FILTERS = ['today', 'overdue', 'week'] as const;
 
 export const TITLE_MAX_CHARS = 200;
 export const DESCRIPTION_MAX_CHARS = 2000;
@@ -32,6 +35,7 @@ export const MAX_TASK_ID = 2_147_483_647;
 
 export type Priority = (typeof PRIORITIES)[number];
 export type TaskStatus = (typeof TASK_STATUSES)[number];
+export type DueFilter = (typeof DUE_FILTERS)[number];
 
 // ---------------------------------------------------------------------------------------------
 // What a task looks like over HTTP, MCP and to the model.
@@ -44,6 +48,12 @@ export const taskSchema = z.object({
   priority: z.enum(PRIORITIES),
   /** YYYY-MM-DD */
   dueDate: z.string().nullable(),
+  /** HH:MM on the due date, in the user's zone. */
+  dueTime: z.string().nullable(),
+  /** An RRULE (FREQ=WEEKLY;BYDAY=MO): completing moves the due date to the next occurrence. */
+  repeat: z.string().nullable(),
+  /** When to remind, an ISO 8601 instant in UTC. */
+  reminder: z.string().nullable(),
   /** ISO 8601 */
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -116,9 +126,52 @@ const dueDateRule = (field: string) => {
 export const dueDateArg = dueDateRule('due_date');
 export const dueDateField = dueDateRule('dueDate');
 
+const dueTimeRule = (field: string) => {
+  const message = `${field} must be a time of day written HH:MM (24-hour)`;
+  return z.string({ error: message }).regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: message });
+};
+export const dueTimeArg = dueTimeRule('due_time');
+export const dueTimeField = dueTimeRule('dueTime');
+
+/** An RRULE of the subset tasks/repeat.ts reads, turned into its stored spelling. */
+export const repeatArg = z
+  .string({ error: 'repeat must be an RRULE such as FREQ=WEEKLY;BYDAY=MO' })
+  .transform((text, context) => {
+    const read = canonicalRepeat(text);
+    if ('rule' in read) return read.rule;
+    context.addIssue({ code: 'custom', message: read.error });
+    return z.NEVER;
+  });
+
+/** An ISO 8601 instant with its offset (or Z), stored and answered in UTC. */
+const reminderRule = (field: string) => {
+  const message = `${field} must be an ISO 8601 date and time with its offset, such as 2026-03-01T09:00:00+01:00`;
+  return z
+    .string({ error: message })
+    .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i, { error: message })
+    .refine((text) => isCalendarDate(text.slice(0, 10)) && !Number.isNaN(Date.parse(text)), {
+      error: message,
+    })
+    .transform((text) => new Date(text).toISOString());
+};
+export const reminderArg = reminderRule('reminder');
+
+/**
+ * A due time or a repeat needs a due date: clearing the date while giving one of them is refused.
+ * For a `.refine` of a patch with camelCase fields.
+ */
+export const needsDueDate = (dateName: string) =>
+  [
+    (patch: { dueDate?: unknown; dueTime?: unknown; repeat?: unknown }) =>
+      !(patch.dueDate === null && (patch.dueTime != null || patch.repeat != null)),
+    { error: `a due time or a repeat needs a due date: do not set ${dateName} to null with them` },
+  ] as const;
+
 export const priorityArg = z.enum(PRIORITIES, { error: `priority must be ${PRIORITIES.join(', ')}` });
 
 export const statusArg = z.enum(TASK_STATUSES, { error: `status must be ${TASK_STATUSES.join(', ')}` });
+
+export const dueFilterArg = z.enum(DUE_FILTERS, { error: `due must be ${DUE_FILTERS.join(', ')}` });
 
 export const searchArg = z
   .string({ error: 'search must be text' })

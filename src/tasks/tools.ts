@@ -42,8 +42,13 @@ import {
   deletedTaskSchema,
   descriptionArg,
   dueDateArg,
+  dueFilterArg,
+  dueTimeArg,
   limitArg,
+  needsDueDate,
   priorityArg,
+  reminderArg,
+  repeatArg,
   searchArg,
   statusArg,
   type Task,
@@ -141,6 +146,36 @@ const taskId = taskIdArg.describe(
   'The numeric id of the task, as shown by list_tasks or returned by add_task.',
 );
 
+/** How a model is taught the repeat rules (RFC 5545 RRULE, the subset tasks/repeat.ts reads). */
+const REPEAT_TEACHING = [
+  'For a repeating task set `repeat` to an RRULE: "every day" -> FREQ=DAILY, "every monday" ->',
+  'FREQ=WEEKLY;BYDAY=MO, "every 2 weeks" -> FREQ=WEEKLY;INTERVAL=2, "weekdays" ->',
+  'FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR, "monthly on the 1st" -> FREQ=MONTHLY;BYMONTHDAY=1, "last day of',
+  'the month" -> FREQ=MONTHLY;BYMONTHDAY=-1, "every year" -> FREQ=YEARLY, "daily for 5 days" ->',
+  'FREQ=DAILY;COUNT=5, "every friday until March" -> FREQ=WEEKLY;BYDAY=FR;UNTIL=20270301.',
+  '`due_date` is the first occurrence (the first matching day from today when not given);',
+  'completing a repeating task moves it to its next occurrence.',
+].join(' ');
+
+/** The time arguments add_task and update_task share; `clears` says what null does. */
+const timeArgs = (clears: boolean) => ({
+  due_time: dueTimeArg
+    .nullish()
+    .describe(
+      `Time of day HH:MM (24-hour) on the due date, in the user's zone${clears ? '; null removes it' : ''}.`,
+    ),
+  repeat: repeatArg
+    .nullish()
+    .describe(`RRULE such as FREQ=WEEKLY;BYDAY=MO${clears ? '; null stops the repetition' : ''}.`),
+  reminder: reminderArg
+    .nullish()
+    .describe(
+      `When to remind, ISO 8601 with offset (2026-03-01T08:30:00+01:00)${clears ? '; null removes it' : ''}.`,
+    ),
+});
+
+const [noDueDateConflict, dueDateConflict] = needsDueDate('due_date');
+
 const argsObject = <Shape extends z.ZodRawShape>(shape: Shape) =>
   z.object(shape, { error: 'the arguments must be a JSON object' });
 
@@ -180,7 +215,9 @@ export const taskTools = {
       'Create a new task for the user. Call it when the user asks to add, create, note or remember',
       'something to do. Put the action itself in `title` (short, as the user said it) and any extra',
       'detail in `description`. Turn relative dates ("tomorrow", "next Friday") into `due_date`',
-      "YYYY-MM-DD using today's date. Only set `priority` when the user indicates it.",
+      'YYYY-MM-DD using today\'s date, and a time ("at 5pm") into `due_time` 17:00. Only set',
+      '`priority` when the user indicates it.',
+      REPEAT_TEACHING,
       'Returns the created task, including its id.',
     ].join(' '),
     input: argsObject({
@@ -188,6 +225,7 @@ export const taskTools = {
       description: descriptionArg.nullish().describe('Optional details, up to 2000 characters.'),
       due_date: dueDateArg.nullish().describe('Optional due date, YYYY-MM-DD.'),
       priority: priorityArg.nullish().describe('low, medium or high; medium when not given.'),
+      ...timeArgs(false),
     }),
     output: changedTaskSchema,
     async run(repo, userId, args, origin) {
@@ -197,6 +235,9 @@ export const taskTools = {
           title: args.title,
           description: blankToNull(args.description) ?? null,
           dueDate: args.due_date ?? null,
+          dueTime: args.due_time ?? null,
+          repeat: args.repeat ?? null,
+          reminder: args.reminder ?? null,
           priority: args.priority ?? 'medium',
         },
         origin,
@@ -215,6 +256,8 @@ export const taskTools = {
       `${TOTAL_CAP}, and ${TOTAL_CAP + 1} means more than ${TOTAL_CAP}. Call it to answer any`,
       'question about the tasks, and BEFORE completing, updating or deleting a task the user names',
       'by its title rather than its id, to find the id; if several tasks match, ask which one.',
+      '`due` narrows to tasks due today, overdue (open, due before today) or week (due today or in',
+      "the 6 days after), in the user's time zone.",
     ].join(' '),
     input: argsObject({
       status: statusArg.nullish().describe('pending = not done yet, completed = done, all (default) = both.'),
@@ -222,13 +265,16 @@ export const taskTools = {
         .nullish()
         .describe('Optional text; only tasks whose title or description contains it (any case).'),
       limit: limitArg.nullish().describe('Most tasks to return, 1 to 100; 50 when not given.'),
+      due: dueFilterArg.nullish().describe('today, overdue or week; any due date when not given.'),
     }),
     output: taskPageSchema,
-    async run(repo, userId, args) {
+    async run(repo, userId, args, origin) {
       return repo.list(userId, {
         status: args.status ?? 'all',
         search: args.search ?? undefined,
         limit: args.limit ?? DEFAULT_LIST_LIMIT,
+        due: args.due ?? undefined,
+        timeZone: origin.timeZone,
       });
     },
   }),
@@ -239,7 +285,9 @@ export const taskTools = {
     description: [
       'Mark one task as done, or reopen it with `completed: false`. Needs the numeric `task_id`:',
       'when the user names the task by its title, call list_tasks (with `search`) first.',
-      'Completing a task that is already done is harmless. Returns the updated task.',
+      'Completing a task that is already done is harmless. Completing a repeating task keeps it',
+      'open and moves its due date to the next occurrence (the result shows the new `due_date`);',
+      'after its last occurrence it is done. Returns the updated task.',
     ].join(' '),
     input: argsObject({
       task_id: taskId,
@@ -260,10 +308,13 @@ export const taskTools = {
     title: 'Update task',
     hints: hints(false, true),
     description: [
-      "Change a task's title, description, due date or priority. Give `task_id` and only the",
-      'fields to change; `description: null` or `due_date: null` removes them. To mark a task done',
-      'use complete_task instead. When the user names the task by its title, call list_tasks first',
-      'to find its id. Returns the updated task.',
+      "Change a task's title, description, due date, due time, repeat, reminder or priority. Give",
+      '`task_id` and only the fields to change; null removes `description`, `due_date` (with its',
+      'time and repeat), `due_time` and `reminder`, and `repeat: null` stops a repetition.',
+      'Rescheduling or renaming a repeating task keeps its repeat.',
+      REPEAT_TEACHING,
+      'To mark a task done use complete_task instead. When the user names the task by its title,',
+      'call list_tasks first to find its id. Returns the updated task.',
     ].join(' '),
     input: argsObject({
       task_id: taskId,
@@ -271,14 +322,26 @@ export const taskTools = {
       description: descriptionArg.nullish().describe('New details; null removes them.'),
       due_date: dueDateArg.nullish().describe('New due date YYYY-MM-DD; null removes it.'),
       priority: priorityArg.nullish().describe('New priority: low, medium or high.'),
-    }).refine(
-      (args) =>
-        args.title != null ||
-        args.priority != null ||
-        args.description !== undefined ||
-        args.due_date !== undefined,
-      { error: 'give at least one of title, description, due_date or priority to change' },
-    ),
+      ...timeArgs(true),
+    })
+      .refine(
+        (args) =>
+          args.title != null ||
+          args.priority != null ||
+          args.description !== undefined ||
+          args.due_date !== undefined ||
+          args.due_time !== undefined ||
+          args.repeat !== undefined ||
+          args.reminder !== undefined,
+        {
+          error:
+            'give at least one of title, description, due_date, due_time, repeat, reminder or priority to change',
+        },
+      )
+      .refine(
+        (args) => noDueDateConflict({ dueDate: args.due_date, dueTime: args.due_time, repeat: args.repeat }),
+        dueDateConflict,
+      ),
     output: changedTaskSchema,
     async run(repo, userId, args, origin) {
       const changed = await repo.update(
@@ -288,6 +351,9 @@ export const taskTools = {
           title: args.title ?? undefined,
           description: blankToNull(args.description),
           dueDate: args.due_date,
+          dueTime: args.due_time,
+          repeat: args.repeat,
+          reminder: args.reminder,
           priority: args.priority ?? undefined,
         },
         origin,
@@ -362,6 +428,8 @@ export type RunOptions = {
   ledger?: EffectLedger;
   /** Where a failure's detail goes (with the request id); never to the result. */
   log?: Logger;
+  /** The user's time zone (IANA name), where "today" is; UTC when not given. */
+  timeZone?: string;
 };
 
 /**
@@ -381,15 +449,15 @@ export async function runTaskTool(
   const parsed = definition.input.safeParse(rawArgs ?? {});
   if (!parsed.success) return { error: `Invalid arguments: ${describeIssues(parsed.error)}` };
   const changes = definition.replay !== undefined;
-  const { source } = options;
+  const { source, timeZone } = options;
   try {
     if (changes && options.ledger) {
       const claim = options.ledger.claim(name, parsed.data as Record<string, unknown>);
       if ('replay' in claim)
         return (definition.replay as (recorded: unknown) => TaskToolResult)(claim.replay);
-      return await definition.run(repo, userId, parsed.data, { source, effect: claim.record });
+      return await definition.run(repo, userId, parsed.data, { source, effect: claim.record, timeZone });
     }
-    return await definition.run(repo, userId, parsed.data, { source });
+    return await definition.run(repo, userId, parsed.data, { source, timeZone });
   } catch (error) {
     if (error instanceof DbUnavailableError) throw error;
     options.log?.error('task tool failed', { tool: name, ...errorFields(error) });
@@ -431,7 +499,7 @@ type PropertySchema = boolean | { type?: unknown; anyOf?: PropertySchema[]; [key
  * list) makes simple clients, such as the MCP Inspector's CLI, pass `limit=5` as the string "5".
  */
 const NULL_REMOVES: Partial<Record<TaskToolName, readonly string[]>> = {
-  update_task: ['description', 'due_date'],
+  update_task: ['description', 'due_date', 'due_time', 'repeat', 'reminder'],
 };
 
 /** The JSON schema of a tool's arguments, as the model and MCP clients see it. */

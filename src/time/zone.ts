@@ -57,3 +57,14 @@ export function localDateTime(at: Date, zone: string): { date: string; time: str
   );
   return { date: `${parts.year}-${parts.month}-${parts.day}`, time: `${parts.hour}:${parts.minute}` };
 }
+
+/** The calendar day (YYYY-MM-DD) `instant` falls on in `zone`. */
+export function dayIn(zone: string, instant: Date = new Date()): string {
+  return localDateTime(instant, zone).date;
+}
+
+/** The zone a REST request is reckoned in: the header's, else the token's or the default. */
+export function requestTimeZone(c: Context<AppEnv>, defaultZone: string): string {
+  const { requested, fallback } = requestZone(c, defaultZone);
+  return requested ?? fallback;
+}

@@ -143,6 +143,12 @@ export type Task = {
   completed: boolean;
   priority: 'low' | 'medium' | 'high';
   dueDate: string | null;
+  /** HH:MM on the due date, in the user's zone. */
+  dueTime: string | null;
+  /** An RRULE: completing the task moves it to the next occurrence. */
+  repeat: string | null;
+  /** An ISO 8601 instant (UTC). */
+  reminder: string | null;
   createdAt: string;
   updatedAt: string;
 };

@@ -1,11 +1,12 @@
 /**
  * One task as a row: a checkbox that ticks it done or reopens it, its number, title, due date and
- * priority. Shared by the chat page's task panel (./task-panel.tsx, over the REST API) and the MCP
+ * time, how it repeats, its reminder and priority. Shared by the chat page's task panel (./task-panel.tsx, over the REST API) and the MCP
  * app (./mcp-app/, over the host's tool calls), so a task looks the same wherever a person meets
  * it. Renaming is offered only where the caller can carry it out (`onRename`).
  */
 import { useState } from 'react';
 import type { Task } from './api.ts';
+import { dueLabel, reminderLabel, repeatLabel } from './task-when.ts';
 
 export type TaskRowProps = {
   task: Task;
@@ -56,7 +57,17 @@ export function TaskRow({ task, saving, onToggle, onRename }: TaskRowProps) {
         </div>
       )}
       <span className="task-meta">
-        {task.dueDate ? <span className="due">due {task.dueDate}</span> : null}
+        {task.dueDate ? <span className="due">{dueLabel(task.dueDate, task.dueTime)}</span> : null}
+        {task.repeat ? (
+          <span className="repeat" title={task.repeat}>
+            repeats {repeatLabel(task.repeat)}
+          </span>
+        ) : null}
+        {task.reminder ? (
+          <span className="reminder" title={task.reminder}>
+            {reminderLabel(task.reminder)}
+          </span>
+        ) : null}
         {task.priority !== 'medium' ? (
           <span className={`priority ${task.priority}`}>{task.priority}</span>
         ) : null}

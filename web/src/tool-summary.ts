@@ -4,6 +4,7 @@
  * tools' snake_case names; results are the contract's camelCase Task shapes. Everything is read
  * defensively: an unexpected shape gives a vaguer line, never a crash.
  */
+import { dueLabel, reminderLabel, repeatLabel } from './task-when.ts';
 
 type Json = Record<string, unknown>;
 
@@ -74,12 +75,18 @@ export function doneLine(tool: string, input: unknown, output: unknown): string 
   switch (tool) {
     case 'add_task': {
       const extras = [
-        str(result?.dueDate) ? `due ${str(result?.dueDate)}` : undefined,
+        str(result?.dueDate) ? dueLabel(String(result?.dueDate), str(result?.dueTime)) : undefined,
+        str(result?.repeat) ? `repeats ${repeatLabel(String(result?.repeat))}` : undefined,
+        str(result?.reminder) ? reminderLabel(String(result?.reminder)) : undefined,
         result?.priority && result.priority !== 'medium' ? `${String(result.priority)} priority` : undefined,
       ].filter(Boolean);
       return `Added ${ref(result)}${extras.length ? `, ${extras.join(', ')}` : ''}`;
     }
     case 'complete_task':
+      if (result?.completed === false && args.completed !== false && str(result.dueDate)) {
+        // A repeating task stays open: completing moved it to its next occurrence.
+        return `Completed ${ref(result, args.task_id)}; next ${dueLabel(String(result.dueDate), str(result.dueTime))}`;
+      }
       return result?.completed === false
         ? `Reopened ${ref(result, args.task_id)}`
         : `Completed ${ref(result, args.task_id)}`;
@@ -87,6 +94,17 @@ export function doneLine(tool: string, input: unknown, output: unknown): string 
       const changes = [
         str(args.title) ? 'renamed' : undefined,
         'due_date' in args ? (str(args.due_date) ? `due ${str(args.due_date)}` : 'no due date') : undefined,
+        'due_time' in args ? (str(args.due_time) ? `at ${str(args.due_time)}` : 'no due time') : undefined,
+        'repeat' in args
+          ? str(args.repeat)
+            ? `repeats ${repeatLabel(String(result?.repeat ?? args.repeat))}`
+            : 'no longer repeats'
+          : undefined,
+        'reminder' in args
+          ? str(args.reminder)
+            ? reminderLabel(String(args.reminder))
+            : 'no reminder'
+          : undefined,
         str(args.priority) ? `${str(args.priority)} priority` : undefined,
         'description' in args ? 'new description' : undefined,
       ].filter(Boolean);

@@ -9,6 +9,9 @@ const taskJson: TaskJson = {
   completed: false,
   priority: 'medium',
   due_date: null,
+  due_time: null,
+  repeat: null,
+  reminder: null,
   created_at: '2026-12-05T08:00:00Z',
   updated_at: '2026-12-05T08:00:00Z',
 };
