@@ -273,9 +273,11 @@ describe.each(testDrivers)('the AI SDK chat client on %s', (driver) => {
     // The answer shows the change the turn made (recorded), and the repeat answered from that record.
     const answer = chat.messages.at(-1) as Message;
     const tools = answer.parts.filter((p) => p.type === 'tool-add_task') as any[];
+    // Both carry the one change the turn made (the task as stored, and the change's id).
+    const added = { ...tasks[0], change_id: 1 };
     expect(tools.map((p) => [p.state, p.output])).toEqual([
-      ['output-available', tasks[0]],
-      ['output-available', tasks[0]],
+      ['output-available', added],
+      ['output-available', added],
     ]);
     const conversationId = answer.metadata?.conversationId as string;
     expect(shape((await stored(user, conversationId)).messages)).toEqual(shape(chat.messages));
