@@ -103,7 +103,7 @@ describe("defect 3: the SDK's own tool errors", () => {
       { error: 'Invalid arguments: the arguments must be a JSON object; nothing was done.' },
       {
         error:
-          'There is no tool named "drop_tables"; the tools are add_task, list_tasks, complete_task, update_task, delete_task.',
+          'There is no tool named "drop_tables"; the tools are add_task, list_tasks, complete_task, update_task, delete_task, undo_change.',
       },
     ]);
     // What the model was sent after the failed calls: the contract's {"error": ...}, in our words.
