@@ -30,6 +30,7 @@ const VALID_BODIES: Record<string, unknown> = {
   'POST /chat': { message: 'list', conversationId: randomUUID() },
   'POST /tasks': { title: 'walked' },
   'PATCH /tasks/{id}': { title: 'walked' },
+  'PATCH /me': { timezone: 'Europe/Paris' },
   'POST /mcp': { jsonrpc: '2.0', id: 1, method: 'ping' },
 };
 
@@ -172,6 +173,7 @@ describe('the API documents itself', () => {
             credentials?: boolean;
             origin?: string;
             query?: string;
+            zone?: string;
           } = {},
         ) => {
           const { body = validBody && JSON.stringify(validBody), type = 'application/json' } = options;
@@ -184,6 +186,7 @@ describe('the API documents itself', () => {
             headers: {
               ...(options.credentials === false ? {} : credentials),
               ...(options.origin ? { origin: options.origin } : {}),
+              ...(options.zone ? { 'x-timezone': options.zone } : {}),
               ...(takesBody && body !== undefined ? { 'content-type': type } : {}),
             },
             body: takesBody ? (body as string | undefined) : undefined,
@@ -202,6 +205,8 @@ describe('the API documents itself', () => {
           call(() => '%00'),
           ...(nulQuery?.length ? [call(unknownId, { query: `?${nulQuery.join('&')}` })] : []),
           ...(op.requestBody ? [call(unknownId, { body: '{"unexpected": true}' })] : []),
+          // Routes that reckon in the user's time zone refuse an X-Timezone that names none.
+          call(unknownId, { zone: 'Not/AZone' }),
         );
         if (takesBody) {
           const tooLarge = JSON.stringify('x'.repeat(t.config.chat.maxBodyBytes));
