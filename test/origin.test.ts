@@ -6,6 +6,7 @@
 
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { taskToolNames } from '../src/tasks/tools.ts';
 import { createTestApp, type Listener, listen, type TestApp } from './support/app.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 
@@ -95,7 +96,7 @@ describe('on a real server in dev mode', () => {
         body: mcpListBody,
       });
       expect(res.status, JSON.stringify(headers)).toBe(200);
-      expect(JSON.parse(res.body).result.tools).toHaveLength(5);
+      expect(JSON.parse(res.body).result.tools).toHaveLength(taskToolNames.length);
     }
   });
 });
