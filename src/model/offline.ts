@@ -24,6 +24,7 @@ import type {
   LanguageModelV4Prompt,
   LanguageModelV4ToolResultPart,
 } from '@ai-sdk/provider';
+import { dayIn } from '../time/zone.ts';
 import { type DateRange, localInstant, weekdayName } from './offline-dates.ts';
 import {
   type ActionIntent,
@@ -680,7 +681,7 @@ function describeList(intent: Extract<Intent, { kind: 'list' }>, step: Step, ctx
 function describeFinished(tasks: TaskLike[], range: DateRange, zone: string): string {
   const days = range.from === range.to ? range.from : `${range.from} to ${range.to}`;
   const shown = tasks.filter((task) => {
-    const day = typeof task.updatedAt === 'string' ? dayIn(task.updatedAt, zone) : undefined;
+    const day = typeof task.updatedAt === 'string' ? dayOfInstant(task.updatedAt, zone) : undefined;
     return day !== undefined && day >= range.from && day <= range.to;
   });
   if (shown.length === 0) return `No completed task was last changed ${range.words} (${days}).`;
@@ -690,16 +691,10 @@ function describeFinished(tasks: TaskLike[], range: DateRange, zone: string): st
   ].join('\n');
 }
 
-/** The calendar day of an instant in `zone`, YYYY-MM-DD. */
-function dayIn(instant: string, zone: string): string | undefined {
+/** The calendar day of a stored instant in `zone`, YYYY-MM-DD; undefined for one that is no date. */
+function dayOfInstant(instant: string, zone: string): string | undefined {
   const date = new Date(instant);
-  if (Number.isNaN(date.getTime())) return undefined;
-  return new Intl.DateTimeFormat('en-CA', {
-    timeZone: zone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(date);
+  return Number.isNaN(date.getTime()) ? undefined : dayIn(zone, date);
 }
 
 function dueWords(due: DueFilter, today: string): string {
