@@ -184,13 +184,18 @@ describe.each(testDrivers)('approvals on %s', (driver) => {
     });
   });
 
-  it('an expired approval is refused', async () => {
+  it('an expired approval is refused, and a reload no longer offers it', async () => {
     const { answer } = await askToDelete();
     const id = answer.pendingApprovals?.[0]?.id as string;
+    const partOf = async () =>
+      ((await (await h.get(user, `/conversations/${answer.conversationId}/messages`)).json()) as any)
+        .messages[1].parts[0];
+    expect(await partOf()).toMatchObject({ state: 'approval-requested', approval: { id } });
     // The clock moved on: a TTL ago is now.
     await h.db.database.run((db) =>
       db.execute(sql`update approvals set expires_at = now() - interval '1 second' where id = ${id}`),
     );
+    expect(await partOf()).toMatchObject({ state: 'output-denied', approval: { id, reason: 'expired' } });
     const late = await send({ conversationId: answer.conversationId, approvals: [{ id, approved: true }] });
     expect(late.status).toBe(409);
     expect(late.body.error.code).toBe('approval_not_pending');

@@ -269,7 +269,13 @@ export function chatRoutes({ config, turns, conversations, live }: ChatRouteDeps
     async (c) => {
       const conversation = await conversations.getChat(c.get('userId'), c.req.valid('param').id);
       if (!conversation) throw notFound('Conversation');
-      return c.json({ messages: conversationUIMessages(conversation.id, conversation.messages) });
+      return c.json({
+        messages: conversationUIMessages(
+          conversation.id,
+          conversation.messages,
+          conversation.expiredApprovals,
+        ),
+      });
     },
   );
 

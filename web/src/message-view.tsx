@@ -8,6 +8,12 @@ import { getToolName, isToolUIPart, type UIMessage } from 'ai';
 import { askLine, doneLine, errorInOutput, errorLine, pendingLine } from './tool-summary.ts';
 import { changeIdOf, UndoButton } from './undo.tsx';
 
+/** Why a call did not run, when the server closed its approval (../../src/chat/messages/ui-messages.ts). */
+const deniedBecause: Record<string, string> = {
+  superseded: 'you moved on',
+  expired: 'the approval expired',
+};
+
 type Part = UIMessage['parts'][number];
 type ToolPart = Extract<Part, { toolCallId: string }>;
 /** The user's answer to a call waiting for approval. */
@@ -112,7 +118,7 @@ function ToolCard({ part, onDecide }: { part: ToolPart; onDecide?: Decide }) {
         <span className="tool-line">
           {errorLine(tool, part.input).replace('Could not', 'Did not')}
           {part.approval?.reason
-            ? ` (${part.approval.reason === 'superseded' ? 'you moved on' : part.approval.reason})`
+            ? ` (${deniedBecause[part.approval.reason] ?? part.approval.reason})`
             : ': denied'}
         </span>
       </div>

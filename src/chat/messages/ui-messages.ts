@@ -15,7 +15,11 @@ import { textOf, type ViewRow } from './stored.ts';
  * row's, which is the id the stream announced), replaced answers left out. An answer stored after
  * later turns (a regenerate from a stale client) still follows its own user message.
  */
-export function conversationUIMessages(conversationId: string, rows: ViewRow[]): ChatUIMessage[] {
+export function conversationUIMessages(
+  conversationId: string,
+  rows: ViewRow[],
+  expiredApprovals: readonly string[] = [],
+): ChatUIMessage[] {
   type Turn = { user?: ViewRow; answer: ViewRow[] };
   const turns: Turn[] = [];
   const byTurnId = new Map<string, Turn>();
@@ -52,19 +56,23 @@ export function conversationUIMessages(conversationId: string, rows: ViewRow[]):
     out.push({
       id: first.id,
       role: 'assistant',
-      parts: (index < newestUser ? parts.map(superseded) : parts) as ChatUIMessage['parts'],
+      parts: parts.map((part) =>
+        index < newestUser ? closed(part, 'superseded') : closed(part, 'expired', expiredApprovals),
+      ) as ChatUIMessage['parts'],
       metadata: { conversationId, createdAt: first.createdAt },
     });
   });
   return out;
 }
 
-/** A call still waiting when the user sent a new message: that message denied it (the contract's "superseded"). */
-function superseded(part: AnswerPart): AnswerPart {
+/**
+ * A call that can no longer be decided shows as denied, so a reloaded page offers no buttons whose
+ * click could only answer 409: one still waiting when the user sent a new message (that message
+ * denied it: the contract's "superseded"), or one whose approval expired (`only`: those ids).
+ */
+function closed(part: AnswerPart, reason: 'superseded' | 'expired', only?: readonly string[]): AnswerPart {
   if (part.type === 'text' || part.state !== 'approval-requested') return part;
-  return {
-    ...part,
-    state: 'output-denied',
-    approval: { id: part.approval?.id ?? '', approved: false, reason: 'superseded' },
-  };
+  const id = part.approval?.id ?? '';
+  if (only && !only.includes(id)) return part;
+  return { ...part, state: 'output-denied', approval: { id, approved: false, reason } };
 }

@@ -14,6 +14,8 @@ export type ConversationDetail = {
   id: string;
   title: string;
   messages: (ViewRow & { seq: number })[];
+  /** Approvals of this conversation still pending but past their time: no decision can be taken any more. */
+  expiredApprovals: string[];
 };
 
 const iso = (value: unknown) => new Date(value as string).toISOString();
@@ -53,7 +55,12 @@ export function createConversations(database: Database) {
     ): Promise<ConversationDetail | undefined> {
       const rows = await database.run(
         (db) =>
-          queryRows<{ id: string; title: string; messages: ConversationDetail['messages'] }>(
+          queryRows<{
+            id: string;
+            title: string;
+            messages: ConversationDetail['messages'];
+            expired_approvals: string[];
+          }>(
             db,
             // At most `limit` messages, read backwards on (conversation_id, seq) whatever the
             // conversation's length; json_agg of the rows appends text where a jsonb object per
@@ -65,7 +72,11 @@ export function createConversations(database: Database) {
                                     (select t.message_id from turns t
                                      where t.id = m.turn_id and m.role = 'user') as "messageId"
                                   from (select * from messages where conversation_id = c.id
-                                        order by seq desc limit ${limit}::int) m) x), '[]'::json) as messages
+                                        order by seq desc limit ${limit}::int) m) x), '[]'::json) as messages,
+                  -- Through approvals_pending_idx: only this conversation's still-pending rows.
+                  array(select a.id from approvals a
+                        where a.conversation_id = c.id and a.status = 'pending' and a.expires_at <= now()
+                  ) as expired_approvals
                 from conversations c
                 where c.user_id = ${userId} and (c.id = ${conversationId}::uuid or c.id = ${alias}::uuid)
                 order by (c.id = ${conversationId}::uuid) is true desc
@@ -79,6 +90,7 @@ export function createConversations(database: Database) {
           id: row.id,
           title: row.title,
           messages: row.messages.map((m) => ({ ...m, createdAt: iso(m.createdAt) })),
+          expiredApprovals: row.expired_approvals,
         }
       );
     },
