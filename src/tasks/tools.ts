@@ -32,6 +32,7 @@ import { causeChain } from '../causes.ts';
 import { DbUnavailableError } from '../db/resilience.ts';
 import { errorFields, type Logger } from '../log.ts';
 import { cleanDeep } from '../text.ts';
+import type { RequestZone } from '../time/zone.ts';
 import { type UndoJson, undoneFromJson } from './changes.ts';
 import { type TaskJson, taskFromJson } from './recorded.ts';
 import type { Changed, ChangeOrigin, ChangeSource, EffectRecord, TaskRepository } from './repository.ts';
@@ -92,9 +93,11 @@ export function toolErrorText(result: unknown): string | undefined {
 /**
  * Behaviour hints, for hosts deciding what to show and what to confirm with the user (MCP's tool
  * annotations); none of them changes behaviour. Every tool acts on this server's own database only
- * (no open world). Completing, updating and deleting again leave the task as the first call did
- * (idempotent); updating only changes the fields asked for and can be changed back, so only
- * deleting is destructive. `readOnlyHint` also decides the scope a call needs over MCP.
+ * (no open world). Updating and deleting again leave the task as the first call did (idempotent);
+ * completing does not: a repeating task completed twice moves two occurrences on (and a host that
+ * retries a completion believing it harmless would skip one). Updating only changes the fields
+ * asked for and can be changed back, so only deleting is destructive. `readOnlyHint` also decides
+ * the scope a call needs over MCP.
  */
 export type ToolHints = {
   readOnlyHint: boolean;
@@ -274,20 +277,23 @@ export const taskTools = {
         search: args.search ?? undefined,
         limit: args.limit ?? DEFAULT_LIST_LIMIT,
         due: args.due ?? undefined,
-        timeZone: origin.timeZone,
+        zone: origin.zone,
       });
     },
   }),
 
   complete_task: define({
     title: 'Complete or reopen task',
-    hints: hints(false, true),
+    // Not idempotent: each completion of a repeating task moves it one occurrence on.
+    hints: hints(false, false),
     description: [
       'Mark one task as done, or reopen it with `completed: false`. Needs the numeric `task_id`:',
       'when the user names the task by its title, call list_tasks (with `search`) first.',
-      'Completing a task that is already done is harmless. Completing a repeating task keeps it',
-      'open and moves its due date to the next occurrence (the result shows the new `due_date`);',
-      'after its last occurrence it is done. Returns the updated task.',
+      'Completing a task that is already done is harmless. Completing a repeating task (one with',
+      '`repeat`) keeps it open and moves its due date and reminder to the next occurrence (the',
+      'result shows the new `due_date`); after its last occurrence it is done. So call it once per',
+      'occurrence the user finished: a second call skips the next occurrence too, and is not a',
+      'safe retry (check the task first). Returns the updated task.',
     ].join(' '),
     input: argsObject({
       task_id: taskId,
@@ -428,8 +434,11 @@ export type RunOptions = {
   ledger?: EffectLedger;
   /** Where a failure's detail goes (with the request id); never to the result. */
   log?: Logger;
-  /** The user's time zone (IANA name), where "today" is; UTC when not given. */
-  timeZone?: string;
+  /**
+   * The request's ends of the user's zone order (../time/zone.ts), where "today" is: the tool's
+   * statement reads the stored zone between them. Not given: the stored zone, else the default.
+   */
+  zone?: RequestZone;
 };
 
 /**
@@ -449,15 +458,15 @@ export async function runTaskTool(
   const parsed = definition.input.safeParse(rawArgs ?? {});
   if (!parsed.success) return { error: `Invalid arguments: ${describeIssues(parsed.error)}` };
   const changes = definition.replay !== undefined;
-  const { source, timeZone } = options;
+  const { source, zone } = options;
   try {
     if (changes && options.ledger) {
       const claim = options.ledger.claim(name, parsed.data as Record<string, unknown>);
       if ('replay' in claim)
         return (definition.replay as (recorded: unknown) => TaskToolResult)(claim.replay);
-      return await definition.run(repo, userId, parsed.data, { source, effect: claim.record, timeZone });
+      return await definition.run(repo, userId, parsed.data, { source, effect: claim.record, zone });
     }
-    return await definition.run(repo, userId, parsed.data, { source, timeZone });
+    return await definition.run(repo, userId, parsed.data, { source, zone });
   } catch (error) {
     if (error instanceof DbUnavailableError) throw error;
     options.log?.error('task tool failed', { tool: name, ...errorFields(error) });
