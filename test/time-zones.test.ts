@@ -170,7 +170,7 @@ describe.each(testDrivers)('time zones on %s', (driver) => {
         body: JSON.stringify({ timezone: 'Pacific/Kiritimati' }),
       });
       expect(stored.status).toBe(200);
-      const people = [
+      const people: { user: string; headers: Record<string, string>; today: string; tomorrow: string }[] = [
         { user: 'kiritimati', headers: {}, today: '2026-12-06', tomorrow: '2026-12-07' },
         {
           user: 'baker',
