@@ -151,13 +151,25 @@ const taskId = taskIdArg.describe(
 
 /** How a model is taught the repeat rules (RFC 5545 RRULE, the subset tasks/repeat.ts reads). */
 const REPEAT_TEACHING = [
-  'For a repeating task set `repeat` to an RRULE: "every day" -> FREQ=DAILY, "every monday" ->',
-  'FREQ=WEEKLY;BYDAY=MO, "every 2 weeks" -> FREQ=WEEKLY;INTERVAL=2, "weekdays" ->',
-  'FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR, "monthly on the 1st" -> FREQ=MONTHLY;BYMONTHDAY=1, "last day of',
-  'the month" -> FREQ=MONTHLY;BYMONTHDAY=-1, "every year" -> FREQ=YEARLY, "daily for 5 days" ->',
-  'FREQ=DAILY;COUNT=5, "every friday until March" -> FREQ=WEEKLY;BYDAY=FR;UNTIL=20270301.',
+  'For a repeating task set `repeat` to an RRULE: "every day" -> FREQ=DAILY, "every 3 days" ->',
+  'FREQ=DAILY;INTERVAL=3, "every monday" -> FREQ=WEEKLY;BYDAY=MO, "tuesdays and thursdays" ->',
+  'FREQ=WEEKLY;BYDAY=TU,TH, "every 2 weeks" / "every other week" -> FREQ=WEEKLY;INTERVAL=2,',
+  '"weekdays" -> FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR, "monthly on the 1st" -> FREQ=MONTHLY;BYMONTHDAY=1,',
+  '"on the 1st and 15th" -> FREQ=MONTHLY;BYMONTHDAY=1,15, "last day of the month" ->',
+  'FREQ=MONTHLY;BYMONTHDAY=-1, "every 3 months" -> FREQ=MONTHLY;INTERVAL=3, "every year" (on the due',
+  'date\'s day) -> FREQ=YEARLY, "daily for 5 days" -> FREQ=DAILY;COUNT=5, "every friday until March"',
+  '-> FREQ=WEEKLY;BYDAY=FR;UNTIL=20270228 (UNTIL is the last day it may fall on, YYYYMMDD). Only FREQ,',
+  'INTERVAL, BYDAY (days, no numbers), BYMONTHDAY, COUNT and UNTIL are taken.',
   '`due_date` is the first occurrence (the first matching day from today when not given);',
-  'completing a repeating task moves it to its next occurrence.',
+  'completing a repeating task moves it, and its reminder, to its next occurrence.',
+].join(' ');
+
+/** How a model is taught reminders: an instant, derived from the due date and time when relative. */
+const REMINDER_TEACHING = [
+  'For "remind me" set `reminder` to the instant, with the user\'s UTC offset on that day: "remind',
+  'me tomorrow at 5pm" -> due_date tomorrow, due_time 17:00 and reminder at 17:00 that day; "30',
+  'minutes before" -> the due date and time minus 30 minutes; with no time said, pick 09:00 on the',
+  "due date. A repeating task's reminder is for its first occurrence and moves with each one.",
 ].join(' ');
 
 /** The time arguments add_task and update_task share; `clears` says what null does. */
@@ -173,7 +185,7 @@ const timeArgs = (clears: boolean) => ({
   reminder: reminderArg
     .nullish()
     .describe(
-      `When to remind, ISO 8601 with offset (2026-03-01T08:30:00+01:00)${clears ? '; null removes it' : ''}.`,
+      `When to remind: an ISO 8601 instant with the user's offset (2026-03-01T08:30:00+01:00)${clears ? '; null removes it' : ''}.`,
     ),
 });
 
@@ -221,6 +233,7 @@ export const taskTools = {
       'YYYY-MM-DD using today\'s date, and a time ("at 5pm") into `due_time` 17:00. Only set',
       '`priority` when the user indicates it.',
       REPEAT_TEACHING,
+      REMINDER_TEACHING,
       'Returns the created task, including its id.',
     ].join(' '),
     input: argsObject({
@@ -317,8 +330,10 @@ export const taskTools = {
       "Change a task's title, description, due date, due time, repeat, reminder or priority. Give",
       '`task_id` and only the fields to change; null removes `description`, `due_date` (with its',
       'time and repeat), `due_time` and `reminder`, and `repeat: null` stops a repetition.',
-      'Rescheduling or renaming a repeating task keeps its repeat.',
+      'Rescheduling or renaming a repeating task keeps its repeat; rescheduling moves its reminder',
+      'by as many days, at the same local time.',
       REPEAT_TEACHING,
+      REMINDER_TEACHING,
       'To mark a task done use complete_task instead. When the user names the task by its title,',
       'call list_tasks first to find its id. Returns the updated task.',
     ].join(' '),
