@@ -89,6 +89,24 @@ describe.each(testDrivers)('time zones on %s', (driver) => {
         const res = await h.chat('u', { message: 'hi' }, { 'x-timezone': zone });
         expect(res.status, zone).toBe(400);
         expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_request');
+        // Over MCP too: no tool runs in a zone nobody asked for.
+        const mcp = await h.app.request('/mcp', {
+          method: 'POST',
+          headers: {
+            'x-user-id': 'u',
+            'x-timezone': zone,
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+          },
+          body: JSON.stringify({
+            jsonrpc: '2.0',
+            id: 1,
+            method: 'tools/call',
+            params: { name: 'list_tasks', arguments: {} },
+          }),
+        });
+        expect(mcp.status, zone).toBe(400);
+        expect(((await mcp.json()) as { error: { code: string } }).error.code).toBe('invalid_request');
       }
       expect(h.fake.requests).toHaveLength(0);
     },

@@ -81,7 +81,7 @@ const mcpDocs = describeRoute({
     202: { description: 'Accepted (a notification or response, which has no answer)' },
     400: {
       description:
-        'A JSON-RPC error, as MCP clients expect: the body is not JSON (`-32700`) or not a JSON-RPC message (`-32600`)',
+        'A JSON-RPC error, as MCP clients expect: the body is not JSON (`-32700`) or not a JSON-RPC message (`-32600`). An `X-Timezone` that is not an IANA zone name is refused before any message runs, with the API’s `invalid_request` error body.',
       content: { 'application/json': { schema: jsonRpcErrorSchema } },
     },
     ...errorResponses(401, 403, 413, 503),
