@@ -94,9 +94,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const { metrics, tracing } =
     deps.observability ?? createObservability(config, { database: deps.database, logger });
   const database = instrumentDatabase(deps.database, metrics);
-  const tasks = instrumentTaskRepository(deps.tasks ?? createTaskRepository(database), tracing.tracer);
-  const inflight = deps.inflight ?? new Inflight();
   const now = deps.now ?? (() => new Date());
+  const tasks = instrumentTaskRepository(
+    deps.tasks ?? createTaskRepository(database, { now, defaultTimezone: config.defaultTimezone }),
+    tracing.tracer,
+  );
+  const inflight = deps.inflight ?? new Inflight();
   const drain = deps.drain ?? new Drain();
   const turnStore =
     deps.turns ??
@@ -201,7 +204,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', authConfigRoute(config.auth));
   app.use(authenticate(config.auth, resource));
   app.use('/chat', turnMetrics(metrics));
-  app.route('/mcp', mcpRoute(tasks, resource)); // checks scopes per MCP message
+  app.route('/mcp', mcpRoute(tasks, resource, config.defaultTimezone)); // checks scopes per MCP message
   app.use(scopeByMethod(resource));
   const live = createLiveAnswers({ database, relay, stops });
   app.route('/', chatRoutes({ config, turns, conversations, live }));

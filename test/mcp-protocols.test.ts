@@ -68,7 +68,8 @@ async function exerciseTools(client: AnyClient): Promise<void> {
       readOnlyHint: name === 'list_tasks',
       // Undoing an add removes the task; without change_id a second undo undoes the next change.
       destructiveHint: name === 'delete_task' || name === 'undo_change',
-      idempotentHint: name !== 'add_task' && name !== 'undo_change',
+      // Completing a repeating task twice moves it two occurrences on.
+      idempotentHint: name !== 'add_task' && name !== 'undo_change' && name !== 'complete_task',
       openWorldHint: false,
     });
   }

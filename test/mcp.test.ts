@@ -22,6 +22,7 @@ import { createMcpServer } from '../src/mcp/server.ts';
 import { createTaskRepository, type TaskRepository } from '../src/tasks/repository.ts';
 import type { Task } from '../src/tasks/task.ts';
 import { type TaskToolName, taskToolJsonSchema, taskToolNames, taskTools } from '../src/tasks/tools.ts';
+import { dayIn } from '../src/time/zone.ts';
 import { createTestApp, type Listener, listen } from './support/app.ts';
 import { createServerDatabase, createTestDb, type TestDb, testConfig, testDrivers } from './support/db.ts';
 
@@ -439,6 +440,51 @@ describe('MCP over stdio', () => {
       // The connection goes on: a valid request after them is served.
       { jsonrpc: '2.0', id: 3, result: expect.objectContaining({ serverInfo: expect.any(Object) }) },
     ]);
+  }, 60_000);
+
+  it('reckons "today" in TASKCHAT_USER’s stored zone, else DEFAULT_TIMEZONE', async () => {
+    // UTC+14 and UTC-12 are never on the same date, whenever the test runs.
+    const ahead = 'Pacific/Kiritimati';
+    const behind = 'Etc/GMT+12';
+    const env = { DATABASE_URL: databaseUrl, DEFAULT_TIMEZONE: behind };
+    const addDaily = async (user: string) => {
+      const { code, stdout } = await runStdio({ ...env, TASKCHAT_USER: user }, [
+        initializeRequest(0),
+        { jsonrpc: '2.0', method: 'notifications/initialized' },
+        {
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'tools/call',
+          params: { name: 'add_task', arguments: { title: 'stretch', repeat: 'FREQ=DAILY' } },
+        },
+      ]);
+      expect(code).toBe(0);
+      const answer = protocolLines(stdout).find((line) => line.id === 1) as { result: CallToolResult };
+      return answer.result.structuredContent as Task;
+    };
+    // A user with no zone of their own: the default's today.
+    const before = dayIn(behind);
+    const erin = await addDaily('erin');
+    expect([before, dayIn(behind)]).toContain(erin.dueDate);
+
+    // Dana stores her zone with PATCH /me (the process is gone, the database is free again).
+    const config = testConfig(env);
+    const database = await createDatabase(config.db);
+    try {
+      const app = createTestApp({ config, database });
+      const res = await app.request('/me', {
+        method: 'PATCH',
+        headers: { 'x-user-id': 'dana', 'content-type': 'application/json' },
+        body: JSON.stringify({ timezone: ahead }),
+      });
+      expect(res.status).toBe(200);
+    } finally {
+      await database.close();
+    }
+    const start = dayIn(ahead);
+    const dana = await addDaily('dana');
+    expect([start, dayIn(ahead)]).toContain(dana.dueDate);
+    expect(dana.dueDate).not.toBe(erin.dueDate);
   }, 60_000);
 });
 

@@ -118,12 +118,23 @@ describe('the offline reader through the chat route', () => {
       ['list_tasks', { search: 'gift' }],
       ['update_task', { task_id: 3, priority: 'high' }],
     ]);
-    // The tools take `repeat`: a clean title, the first Monday, and the rule.
+    // The tools take `repeat` and `reminder`: a clean title, the first Monday, the rule, and a
+    // reminder at 09:00 (no time was said) in the user's zone (UTC here).
     expect(await say('remind me every monday to water the plants')).toMatchObject({
       calls: [
-        ['add_task', { title: 'water the plants', due_date: '2026-11-23', repeat: 'FREQ=WEEKLY;BYDAY=MO' }],
+        [
+          'add_task',
+          {
+            title: 'water the plants',
+            due_date: '2026-11-23',
+            repeat: 'FREQ=WEEKLY;BYDAY=MO',
+            reminder: '2026-11-23T09:00:00+00:00',
+          },
+        ],
       ],
-      reply: expect.stringMatching(/^Added #5 "water the plants" \(due 2026-11-23, repeats every monday\)/),
+      reply: expect.stringMatching(
+        /^Added #5 "water the plants" \(due 2026-11-23, repeats every monday, reminder at 09:00\)/,
+      ),
     });
     expect((await app.tasks('issue', 'completed')).map((t) => t.title)).toEqual(['call the dentist']);
     expect((await app.tasks('issue')).map((t) => t.title)).toEqual([

@@ -132,6 +132,65 @@ describe.each(testDrivers)('repeating tasks on %s', (driver) => {
     });
   });
 
+  // Every form of the contract's subset, completed through the API: the day it moves to, and for
+  // COUNT and UNTIL, the occurrence after which completing completes the task.
+  it.each([
+    // rule, first due date, the due dates completing moves it to (null: completing completed it)
+    ['FREQ=DAILY', '2026-12-07', ['2026-12-08', '2026-12-09']],
+    ['FREQ=DAILY;INTERVAL=3', '2026-12-07', ['2026-12-10', '2026-12-13']],
+    ['FREQ=DAILY;BYDAY=MO,WE,FR', '2026-12-07', ['2026-12-09', '2026-12-11', '2026-12-14']],
+    ['FREQ=WEEKLY', '2026-12-07', ['2026-12-14']],
+    ['FREQ=WEEKLY;BYDAY=MO,TH', '2026-12-07', ['2026-12-10', '2026-12-14']],
+    ['FREQ=WEEKLY;INTERVAL=2;BYDAY=TU', '2026-12-08', ['2026-12-22', '2027-01-05']],
+    ['FREQ=MONTHLY', '2026-12-07', ['2027-01-07']],
+    ['FREQ=MONTHLY;INTERVAL=2', '2026-12-07', ['2027-02-07', '2027-04-07']],
+    ['FREQ=MONTHLY;BYMONTHDAY=15', '2026-12-15', ['2027-01-15']],
+    ['FREQ=MONTHLY;BYMONTHDAY=1,15', '2026-12-15', ['2027-01-01', '2027-01-15']],
+    ['FREQ=MONTHLY;BYMONTHDAY=31', '2027-01-31', ['2027-03-31', '2027-05-31']],
+    ['FREQ=MONTHLY;BYDAY=SA,SU', '2026-12-06', ['2026-12-12', '2026-12-13']],
+    ['FREQ=YEARLY', '2026-12-25', ['2027-12-25']],
+    ['FREQ=YEARLY;INTERVAL=2', '2026-12-25', ['2028-12-25']],
+    ['FREQ=DAILY;COUNT=3', '2026-12-07', ['2026-12-08', '2026-12-09', null]],
+    ['FREQ=WEEKLY;BYDAY=FR;UNTIL=20261218', '2026-12-11', ['2026-12-18', null]],
+  ] as const)('completing %s from %s moves it to %j', async (repeat, dueDate, moves) => {
+    const user = newUser();
+    const task = await add(user, { title: 'again', dueDate, repeat });
+    let due: string = dueDate;
+    for (const next of moves) {
+      const done = await patch(user, task.id, { completed: true });
+      if (next === null) {
+        // The last occurrence: the task is done, on the day it was due.
+        expect(done).toMatchObject({ completed: true, dueDate: due });
+      } else {
+        expect(done).toMatchObject({ completed: false, dueDate: next });
+        due = next;
+      }
+    }
+  });
+
+  it('rescheduling keeps every part of the rule, its COUNT left included', async () => {
+    const user = newUser();
+    const task = await add(user, {
+      title: 'physio',
+      dueDate: '2026-12-07',
+      repeat: 'FREQ=WEEKLY;BYDAY=MO,TH;COUNT=4',
+    });
+    expect(await patch(user, task.id, { completed: true })).toMatchObject({
+      dueDate: '2026-12-10',
+      repeat: 'FREQ=WEEKLY;BYDAY=MO,TH;COUNT=3',
+    });
+    const moved = await patch(user, task.id, { dueDate: '2026-12-11' });
+    expect(moved).toMatchObject({ dueDate: '2026-12-11', repeat: 'FREQ=WEEKLY;BYDAY=MO,TH;COUNT=3' });
+    // From Friday the 11th, the rule's next day is Monday the 14th.
+    expect(await patch(user, task.id, { completed: true })).toMatchObject({ dueDate: '2026-12-14' });
+    const stopped = await patch(user, task.id, { repeat: null });
+    expect(stopped).toMatchObject({ repeat: null, dueDate: '2026-12-14', completed: false });
+    expect(await patch(user, task.id, { completed: true })).toMatchObject({
+      completed: true,
+      dueDate: '2026-12-14',
+    });
+  });
+
   it('undoing a completion brings back the completed occurrence', async () => {
     const user = newUser();
     const task = await add(user, { title: 'bins', dueDate: '2026-12-07', repeat: 'FREQ=WEEKLY;INTERVAL=2' });

@@ -1,4 +1,7 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dayIn } from '../src/time/zone.ts';
 import { type ChatHarness, startChatApp } from './support/app.ts';
 import { testDrivers } from './support/db.ts';
 
@@ -128,5 +131,47 @@ describe.each(testDrivers)('statements per chat turn on %s', (driver) => {
       [undefined, undefined, undefined],
     ]);
     expect(statements).toHaveLength(2 + 6);
+  });
+
+  it('is 1 statement for each MCP tool call, the stored time zone read inside it', async () => {
+    const user = 'mcp-zoned';
+    const zone = 'Pacific/Kiritimati';
+    const saved = await h.app.request('/me', {
+      method: 'PATCH',
+      headers: { 'x-user-id': user, 'content-type': 'application/json' },
+      body: JSON.stringify({ timezone: zone }),
+    });
+    expect(saved.status).toBe(200);
+    const client = new Client({ name: 'taskchat-test', version: '1.0.0' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL('http://localhost/mcp'), {
+        requestInit: { headers: { 'x-user-id': user } },
+        fetch: async (url, init) => h.app.request(String(url), init),
+      }),
+    );
+    try {
+      const counted = async (name: string, args: Record<string, unknown>) => {
+        statements.length = 0;
+        const result = await client.callTool({ name, arguments: args });
+        expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+        return { count: statements.length, task: result.structuredContent as Record<string, any> };
+      };
+      const before = dayIn(zone);
+      const added = await counted('add_task', {
+        title: 'stretch',
+        repeat: 'FREQ=DAILY',
+        reminder: '2026-12-07T08:00:00Z',
+      });
+      expect(added.count).toBe(1);
+      // Its first day is today in the stored zone, which no request named.
+      expect([before, dayIn(zone)]).toContain(added.task.dueDate);
+      expect((await counted('list_tasks', { due: 'today' })).count).toBe(1);
+      expect((await counted('complete_task', { task_id: added.task.id })).count).toBe(1);
+      expect((await counted('update_task', { task_id: added.task.id, due_date: '2027-03-01' })).count).toBe(
+        1,
+      );
+    } finally {
+      await client.close();
+    }
   });
 });

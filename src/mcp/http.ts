@@ -44,10 +44,11 @@ import { errorResponses } from '../http/openapi.ts';
 import { requireJsonBody } from '../http/validation.ts';
 import type { Logger } from '../log.ts';
 import type { TaskRepository } from '../tasks/repository.ts';
+import { type RequestZone, requestZone } from '../time/zone.ts';
 import { createMcpServer, toolScope } from './server.ts';
 
 /** What the route hands the server factory through the SDK (`AuthInfo.extra`). */
-type Caller = { userId: string; logger: Logger };
+type Caller = { userId: string; logger: Logger; zone: RequestZone };
 
 /** Methods any authenticated caller may send: the handshake, discovery and liveness. */
 const OPEN_METHODS = new Set(['initialize', 'server/discover', 'ping']);
@@ -80,19 +81,23 @@ const mcpDocs = describeRoute({
     202: { description: 'Accepted (a notification or response, which has no answer)' },
     400: {
       description:
-        'A JSON-RPC error, as MCP clients expect: the body is not JSON (`-32700`) or not a JSON-RPC message (`-32600`)',
+        'A JSON-RPC error, as MCP clients expect: the body is not JSON (`-32700`) or not a JSON-RPC message (`-32600`). An `X-Timezone` that is not an IANA zone name is refused before any message runs, with the API’s `invalid_request` error body.',
       content: { 'application/json': { schema: jsonRpcErrorSchema } },
     },
     ...errorResponses(401, 403, 413, 503),
   },
 });
 
-export function mcpRoute(repo: TaskRepository, resource?: ProtectedResource | undefined): Hono<AppEnv> {
+export function mcpRoute(
+  repo: TaskRepository,
+  resource?: ProtectedResource | undefined,
+  defaultTimezone = 'UTC',
+): Hono<AppEnv> {
   const serverFor = (ctx: Pick<McpRequestContext, 'authInfo'>) => {
     const caller = ctx.authInfo?.extra?.caller as Caller | undefined;
     // The route always passes a caller; refuse rather than serve tools for nobody if it ever does not.
     if (!caller) throw new Error('MCP request without an authenticated caller');
-    return createMcpServer(repo, caller.userId, { logger: caller.logger });
+    return createMcpServer(repo, caller.userId, { logger: caller.logger, zone: caller.zone });
   };
   // The default response mode answers one JSON body unless a handler sends something before its
   // result, which ours never do ('json' would say so on the console at every start).
@@ -121,7 +126,8 @@ export function mcpRoute(repo: TaskRepository, resource?: ProtectedResource | un
       requireScopes(c.get('scopes'), scopesNeeded(parsedBody), resource);
     }
 
-    const caller: Caller = { userId, logger: c.get('log') };
+    // A bad X-Timezone is refused (400) before any message runs, as on every route.
+    const caller: Caller = { userId, logger: c.get('log'), zone: requestZone(c, defaultTimezone) };
     const authInfo: AuthInfo = {
       token: '',
       clientId: userId,

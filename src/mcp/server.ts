@@ -22,6 +22,11 @@
  * is defined with the tool (../tasks/tools.ts) and read here. The read-only hint also decides the
  * scope a call needs over HTTP (`toolScope`).
  *
+ * Time is the user's: "today" (a list's due filter, a repeat's first day) and the local time a
+ * moved reminder keeps are reckoned in the request's zone (`McpServerOptions.zone`), else the
+ * user's stored one, read by each tool's own statement (no round trip of its own), else the
+ * token's `zoneinfo`, else `DEFAULT_TIMEZONE`.
+ *
  * The user id comes from whoever built the server (authentication, or TASKCHAT_USER for stdio);
  * no tool argument can name another user. Every failure of a known tool is an `isError` result
  * in our own words, which the host shows to its model: bad arguments (text with U+0000 or a lone
@@ -55,6 +60,7 @@ import {
   taskToolNames,
   taskTools,
 } from '../tasks/tools.ts';
+import type { RequestZone } from '../time/zone.ts';
 import { APP_TOOL_META, readAppResource, TASK_LIST_APP } from './app-resource.ts';
 
 const MCP_SERVER_NAME = 'taskchat';
@@ -120,6 +126,12 @@ function singleTypes(schema: unknown): unknown {
 export type McpServerOptions = {
   /** Where unexpected failures are logged; tool arguments and results are never logged. */
   logger?: Logger | undefined;
+  /**
+   * The request's ends of the user's zone order (`X-Timezone`; the token's `zoneinfo`, else
+   * `DEFAULT_TIMEZONE`): each tool's own statement reads the stored zone between them. Not given
+   * (stdio): the stored zone, else the repository's default.
+   */
+  zone?: RequestZone | undefined;
 };
 
 /** A new MCP server whose tools act for `userId` only. One per connection (or per HTTP request). */
@@ -160,7 +172,11 @@ export function createMcpServer(
     }
     let result: TaskToolResult;
     try {
-      result = await runTaskTool(repo, userId, name, args ?? {}, { source: 'mcp', log: options.logger });
+      result = await runTaskTool(repo, userId, name, args ?? {}, {
+        source: 'mcp',
+        log: options.logger,
+        ...(options.zone ? { zone: options.zone } : {}),
+      });
     } catch (error) {
       return failedCall(error, name, options.logger);
     }

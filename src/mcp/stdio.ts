@@ -65,7 +65,9 @@ const instance = await registerInstance(db, { kind: 'mcp', logger }).catch((erro
   logger.error('start-up failed', errorFields(error));
   refuse('start-up failed: the database refused the process registration');
 });
-const repo = createTaskRepository(db);
+// No request names a zone on a pipe: each tool's statement takes TASKCHAT_USER's stored zone, else
+// DEFAULT_TIMEZONE.
+const repo = createTaskRepository(db, { defaultTimezone: config.defaultTimezone });
 const transport = new LineStdioTransport();
 const connection = serveStdio(() => createMcpServer(repo, userId, { logger }), {
   transport,

@@ -1,8 +1,9 @@
 /**
  * @module model/offline-dates
  * The date phrases the offline command reader understands ("tomorrow", "friday", "next monday",
- * "in 3 days", "on December 5", "5 dec", "2026-12-05"), times of day ("at 5pm") and repetitions
- * ("every monday", "every month on the 1st", as RRULEs), resolved against the server's today (which
+ * "in 3 days", "on December 5", "5 dec", "2026-12-05"), times of day ("at 5pm"), repetitions
+ * ("every monday", "every month on the 1st", as RRULEs) and how early a reminder is wanted ("30
+ * minutes before"), resolved against the server's today (which
  * the reader takes from the system prompt), never against its own clock: the same conversation
  * reads the same wherever and whenever it is replayed.
  *
@@ -417,6 +418,34 @@ function nextMonthDayOf(today: string, day: number): string {
     if (day <= new Date(Date.UTC(year, month, 0)).getUTCDate()) return isoDate(year, month, day);
   }
   return today;
+}
+
+/** How long before a task's time its reminder is asked for ("30 minutes before"). */
+export type ReminderLead = { minutes: number; words: string; start: number; end: number };
+
+const LEAD_UNITS: Record<string, number> = { minute: 1, min: 1, hour: 60, hr: 60, day: 1440, week: 10080 };
+const LEAD_PATTERN = new RegExp(
+  String.raw`(?<=^|[\s,;(])(?:(?<half>half an hour)|(?<n>${COUNT}) (?<unit>minute|min|hour|hr|day|week)s?) (?:before|ahead|in advance|early)(?=$|[\s,.;:!?)])`,
+  'i',
+);
+
+/** The first "30 minutes before" ("an hour ahead", "1 day before", "half an hour before") in `text`. */
+export function findReminderLead(text: string): ReminderLead | undefined {
+  const match = LEAD_PATTERN.exec(text);
+  if (!match) return undefined;
+  const g = match.groups ?? {};
+  const count = g.n ? (NUMBERS[g.n.toLowerCase()] ?? Number(g.n)) : 1;
+  const minutes = g.half ? 30 : count * (LEAD_UNITS[(g.unit ?? '').toLowerCase()] ?? 0);
+  if (!(minutes > 0)) return undefined;
+  return { minutes, words: match[0], start: match.index, end: match.index + match[0].length };
+}
+
+/** The wall-clock date and time `minutes` after `date` `time` (negative: before), calendar only. */
+export function addMinutes(date: string, time: string, minutes: number): { date: string; time: string } {
+  const [y, m, d] = parts(date);
+  const [hh, mm] = time.split(':').map(Number);
+  const wall = new Date(Date.UTC(y, m - 1, d, hh ?? 0, (mm ?? 0) + minutes));
+  return { date: wall.toISOString().slice(0, 10), time: wall.toISOString().slice(11, 16) };
 }
 
 /**

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { offlineExamples } from '../../web/src/offline-examples.ts';
 import { OFFLINE_HELP } from './offline.ts';
-import { findRepeat, findTime, localInstant } from './offline-dates.ts';
+import { addMinutes, findReminderLead, findRepeat, findTime, localInstant } from './offline-dates.ts';
 import { readMessage } from './offline-reader.ts';
 
 const TODAY = '2026-11-23';
@@ -168,5 +168,98 @@ describe('reminder instants', () => {
     ['Asia/Kolkata', '2026-11-23', '2026-11-23T17:00:00+05:30'],
   ])('5pm in %s on %s', (zone, date, instant) => {
     expect(localInstant(date, '17:00', zone)).toBe(instant);
+  });
+});
+
+describe('reminders asked for', () => {
+  const added = (message: string) => {
+    const intent = readMessage(message, TODAY);
+    expect(intent.kind, message).toBe('add');
+    return intent.kind === 'add' ? intent.tasks : [];
+  };
+
+  it.each([
+    // A repetition with a reminder: at the model's time of day on each occurrence (Monday is today).
+    [
+      'remind me every monday to water the plants',
+      { title: 'water the plants', due_date: TODAY, repeat: { rule: 'FREQ=WEEKLY;BYDAY=MO' }, remind: true },
+    ],
+    [
+      'remind me tomorrow at 5pm to call mom',
+      { title: 'call mom', due_date: '2026-11-24', time: '17:00', remind: true },
+    ],
+    [
+      'remind me tomorrow at 5pm to call mom 30 minutes before',
+      {
+        title: 'call mom',
+        due_date: '2026-11-24',
+        time: '17:00',
+        remind: true,
+        remindBefore: { minutes: 30 },
+      },
+    ],
+    [
+      'remind me an hour before to call mom tomorrow at 5pm',
+      {
+        title: 'call mom',
+        due_date: '2026-11-24',
+        time: '17:00',
+        remind: true,
+        remindBefore: { minutes: 60 },
+      },
+    ],
+    [
+      'add dentist friday at 3pm, remind me 30 minutes before',
+      {
+        title: 'dentist',
+        due_date: '2026-11-27',
+        time: '15:00',
+        remind: true,
+        remindBefore: { minutes: 30 },
+      },
+    ],
+    [
+      'add dentist appointment friday at 3pm and remind me half an hour before',
+      {
+        title: 'dentist appointment',
+        due_date: '2026-11-27',
+        time: '15:00',
+        remind: true,
+        remindBefore: { minutes: 30 },
+      },
+    ],
+    [
+      'add pay rent on the 1st, remind me 1 day before',
+      { title: 'pay rent', due_date: '2026-12-01', remind: true, remindBefore: { minutes: 1440 } },
+    ],
+  ])('%s', (message, task) => {
+    expect(added(message)).toMatchObject([task]);
+  });
+
+  it('adds a task with no day or time to remind at, without a reminder', () => {
+    expect(added('remind me to buy milk')).toEqual([{ title: 'buy milk' }]);
+  });
+
+  it('keeps "before" words in a title when no reminder is asked for', () => {
+    expect(added('add call mom 30 minutes before dinner')).toEqual([
+      { title: 'call mom 30 minutes before dinner' },
+    ]);
+  });
+
+  it.each([
+    ['30 minutes before', 30],
+    ['5 mins before', 5],
+    ['an hour ahead', 60],
+    ['2 hours early', 120],
+    ['half an hour before', 30],
+    ['one day in advance', 1440],
+    ['a week before', 10080],
+  ])('%s is %i minutes', (phrase, minutes) => {
+    expect(findReminderLead(`call mom, ${phrase}`)?.minutes).toBe(minutes);
+  });
+
+  it('counts back across midnight', () => {
+    expect(addMinutes('2026-12-01', '00:15', -30)).toEqual({ date: '2026-11-30', time: '23:45' });
+    expect(addMinutes('2026-12-01', '09:00', -1440)).toEqual({ date: '2026-11-30', time: '09:00' });
   });
 });

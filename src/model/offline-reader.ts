@@ -15,6 +15,7 @@ import {
   addDays,
   type DateRange,
   findDates,
+  findReminderLead,
   findRepeat,
   findTime,
   startOfWeek,
@@ -53,8 +54,13 @@ export type NewTask = AddArgs & {
   time?: string;
   /** An RRULE ("FREQ=WEEKLY;BYDAY=MO") and the words it came from; `due_date` is its first day. */
   repeat?: { rule: string; words: string };
-  /** "remind me ... at 5pm": a reminder at `due_date` + `time` is asked for. */
+  /**
+   * "remind me ... at 5pm", "remind me every monday to ...": a reminder is asked for, at `due_date`
+   * and `time` (the model picks a time of day when none was said).
+   */
   remind?: boolean;
+  /** "..., remind me 30 minutes before": how long before that the reminder is wanted. */
+  remindBefore?: { minutes: number; words: string };
 };
 
 export type Intent =
@@ -257,19 +263,46 @@ function readFillerAdd(text: string, ctx: ReadContext): Intent | undefined {
   return undefined;
 }
 
-type AddOptions = { preset?: Priority; remind?: boolean };
+type AddOptions = { preset?: Priority; remind?: boolean; remindBefore?: NewTask['remindBefore'] };
 
 /**
  * The tasks in `raw`: one, or several when it is a list ("pay rent on the 1st, call the dentist,
  * and buy a gift by Friday"), each with its own date and priority. Undefined when no title is left.
+ * "30 minutes before" asks every task of the sentence for a reminder that early: after "remind me"
+ * anywhere ("add dentist friday at 3pm, remind me 30 minutes before"), or anywhere in a sentence
+ * that began with "remind me".
  */
 export function readNewTasks(raw: string, today: string, options: AddOptions = {}): Intent | undefined {
+  const lead = takeReminderLead(raw, options.remind === true);
+  if (lead) {
+    raw = lead.rest;
+    options = { ...options, remind: true, remindBefore: { minutes: lead.minutes, words: lead.words } };
+  }
   const pieces = splitList(raw, today);
   const tasks = pieces.map((piece) => readNewTask(piece, today, options));
   if (pieces.length > 1 && tasks.every((task) => task !== undefined)) return { kind: 'add', tasks };
   // A piece with no title of its own ("every monday, ..."): the sentence is one task.
   const one = pieces.length > 1 ? readNewTask(raw, today, options) : tasks[0];
   return one ? { kind: 'add', tasks: [one] } : undefined;
+}
+
+/** "30 minutes before" taken out of `raw` (with its "and remind me"), when it asks for a reminder. */
+function takeReminderLead(
+  raw: string,
+  remindAsked: boolean,
+): { minutes: number; words: string; rest: string } | undefined {
+  const lead = findReminderLead(raw);
+  if (!lead) return undefined;
+  const said = /(?:^|[\s,;]+)(?:and )?(?:remind me|with a reminder|reminder)\s*$/i.exec(
+    raw.slice(0, lead.start),
+  );
+  if (!said && !remindAsked) return undefined;
+  const start = said ? said.index : lead.start;
+  const before = raw.slice(0, start).trim();
+  const after = raw.slice(lead.end).trim();
+  // "remind me 30 minutes before to call mom": the action's "to" came after the phrase.
+  const rest = before ? `${before} ${after}` : after.replace(/^(?:to|that i (?:need|have) to)\s+/i, '');
+  return { minutes: lead.minutes, words: lead.words, rest: rest.trim() };
 }
 
 // Words that cannot start a task of their own: after a comma they continue the title before
@@ -315,7 +348,11 @@ function splitList(raw: string, today: string): string[] {
 }
 
 /** A new task's title with its date, time, repetition and priority taken out. */
-function readNewTask(raw: string, today: string, { preset, remind }: AddOptions): NewTask | undefined {
+function readNewTask(
+  raw: string,
+  today: string,
+  { preset, remind, remindBefore }: AddOptions,
+): NewTask | undefined {
   let title = raw.replace(
     /\s+(?:to|on|onto|in) (?:my|the) (?:list|to-?do list|todo list|task list|tasks|todos|to-?dos)$/i,
     '',
@@ -364,7 +401,11 @@ function readNewTask(raw: string, today: string, { preset, remind }: AddOptions)
   }
   title = unquote(tidy(title));
   if (!title) return undefined;
-  if (remind && task.time) task.remind = true;
+  // A reminder needs a when: a time, a day or a repetition ("remind me to buy milk" only adds it).
+  if (remind && (task.time || task.due_date)) {
+    task.remind = true;
+    if (remindBefore) task.remindBefore = remindBefore;
+  }
   return { title, ...task };
 }
 

@@ -1310,11 +1310,22 @@ const classes: Record<string, Case[]> = {
   ],
 
   repeat: [
+    // No time said: the reminder is at 09:00 on each occurrence (the tool moves it with the task).
     {
       say: 'remind me every monday to water the plants',
       time: true,
-      calls: [['add_task', { title: 'water the plants', due_date: TODAY, repeat: 'FREQ=WEEKLY;BYDAY=MO' }]],
-      reply: /^Added #1 "water the plants" \(due 2026-11-23, repeats every monday\)\./,
+      calls: [
+        [
+          'add_task',
+          {
+            title: 'water the plants',
+            due_date: TODAY,
+            repeat: 'FREQ=WEEKLY;BYDAY=MO',
+            reminder: '2026-11-23T09:00:00+00:00',
+          },
+        ],
+      ],
+      reply: /^Added #1 "water the plants" \(due 2026-11-23, repeats every monday, reminder at 09:00\)\./,
     },
     // Tools without `repeat`: added once, with a clean title, and the reply says so.
     {
@@ -1432,6 +1443,47 @@ const classes: Record<string, Case[]> = {
           },
         ],
       ],
+    },
+    {
+      say: 'remind me tomorrow at 5pm to call mom',
+      time: true,
+      calls: [
+        [
+          'add_task',
+          {
+            title: 'call mom',
+            due_date: '2026-11-24',
+            due_time: '17:00',
+            reminder: '2026-11-24T17:00:00+00:00',
+          },
+        ],
+      ],
+      reply: /^Added #1 "call mom" \(due 2026-11-24 17:00, reminder at 17:00\)\./,
+    },
+    // A reminder some time before: derived from the due date and time.
+    {
+      say: 'remind me tomorrow at 5pm to call mom 30 minutes before',
+      time: true,
+      calls: [
+        [
+          'add_task',
+          {
+            title: 'call mom',
+            due_date: '2026-11-24',
+            due_time: '17:00',
+            reminder: '2026-11-24T16:30:00+00:00',
+          },
+        ],
+      ],
+      reply: /^Added #1 "call mom" \(due 2026-11-24 17:00, reminder at 16:30\)\./,
+    },
+    {
+      say: 'add pay rent on the 1st, remind me 1 day before',
+      time: true,
+      calls: [
+        ['add_task', { title: 'pay rent', due_date: '2026-12-01', reminder: '2026-11-30T09:00:00+00:00' }],
+      ],
+      reply: /^Added #1 "pay rent" \(due 2026-12-01, reminder at 09:00 on 2026-11-30\)\./,
     },
     {
       say: 'add dentist appointment friday at 3pm',

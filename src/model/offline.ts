@@ -25,7 +25,7 @@ import type {
   LanguageModelV4ToolResultPart,
 } from '@ai-sdk/provider';
 import { dayIn } from '../time/zone.ts';
-import { type DateRange, localInstant, weekdayName } from './offline-dates.ts';
+import { addMinutes, type DateRange, localInstant, weekdayName } from './offline-dates.ts';
 import {
   type ActionIntent,
   type DueFilter,
@@ -43,7 +43,7 @@ import { createStepModel, type ModelStep } from './step-model.ts';
 export const OFFLINE_HELP = [
   "This is taskchat's offline command reader, not an AI model: it understands the kinds of phrases below and nothing more. Set OPENAI_API_KEY on the server to chat with a real model.",
   'Add: "add buy milk tomorrow", "remind me to pay rent next monday, high priority", "I need to call the dentist on Friday"; several at once: "add pay rent on the 1st, call the dentist and buy a gift by Friday".',
-  'Repeat and remind: "add water the plants every monday", "add pay rent every month on the 1st", "remind me at 5pm to call mom".',
+  'Repeat and remind: "add water the plants every monday", "add pay rent every month on the 1st", "remind me at 5pm to call mom", "remind me every monday to water the plants", "add dentist friday at 3pm, remind me 30 minutes before".',
   'Look: "list", "what\'s on my list?", "show pending tasks", "anything due tomorrow?", "find milk", "what did I finish today?".',
   'Finish: "done 2", "mark the milk one done", "I finished buying milk"; reopen with "reopen 2".',
   'Change: "rename 3 to buy oat milk", "move the dentist to Friday", "make 2 high priority", "remove the due date of 2".',
@@ -470,17 +470,35 @@ function actionCall(intent: ActionIntent, taskId: number): Call {
  * offers that argument; without it the task is still added, and the reply says what was left out.
  */
 function addCall(task: NewTask, ctx: Context): Call {
-  const { time, repeat, remind, ...args } = task;
+  const { time, repeat, remind, remindBefore: _, ...args } = task;
   const offers = ctx.tools.get('add_task') ?? new Set();
   const extra: Record<string, unknown> = {};
   if (time && offers.has('due_time')) extra.due_time = time;
   if (repeat && offers.has('repeat')) extra.repeat = repeat.rule;
-  if (remind && time && offers.has('reminder')) {
-    extra.reminder = localInstant(args.due_date ?? ctx.today, time, ctx.zone);
+  const reminder = reminderAt(task, ctx.today);
+  if (reminder && offers.has('reminder')) {
+    extra.reminder = localInstant(reminder.date, reminder.time, ctx.zone);
   }
   // "at 5pm" with no day is today's.
   const dated = time ? { due_date: args.due_date ?? ctx.today } : {};
   return { name: 'add_task', args: { ...args, ...dated, ...extra } };
+}
+
+/** A reminder said without a time of day ("remind me every monday to ...") is at this local time. */
+export const DEFAULT_REMINDER_TIME = '09:00';
+
+/**
+ * The local date and time a task's reminder is asked for: its due day at its time (else at
+ * DEFAULT_REMINDER_TIME), that much earlier for "30 minutes before". Undefined when none is asked.
+ * A repeating task's reminder then moves with each occurrence (the tool does that).
+ */
+function reminderAt(task: NewTask, today: string): { date: string; time: string } | undefined {
+  if (!task.remind) return undefined;
+  return addMinutes(
+    task.due_date ?? today,
+    task.time ?? DEFAULT_REMINDER_TIME,
+    -(task.remindBefore?.minutes ?? 0),
+  );
 }
 
 function listArgs(intent: Extract<Intent, { kind: 'list' }>): Record<string, unknown> {
@@ -604,6 +622,13 @@ function describeAdds(tasks: NewTask[], steps: Step[]): string {
   return [head, ...notes].join(' ');
 }
 
+/** "reminder at 16:30", with its day when that is not the due day ("reminder at 09:00 on 2026-11-29"). */
+function reminderWords(asked: NewTask, dueDate: unknown): string | undefined {
+  const at = typeof dueDate === 'string' ? reminderAt(asked, dueDate) : undefined;
+  if (!at) return undefined;
+  return at.date === dueDate ? `reminder at ${at.time}` : `reminder at ${at.time} on ${at.date}`;
+}
+
 function addedDetails(task: Json, asked: NewTask): string {
   const due =
     typeof task.dueDate === 'string'
@@ -613,7 +638,7 @@ function addedDetails(task: Json, asked: NewTask): string {
     due,
     typeof task.priority === 'string' && task.priority !== 'medium' ? `${task.priority} priority` : undefined,
     typeof task.repeat === 'string' && asked.repeat ? `repeats ${asked.repeat.words}` : undefined,
-    typeof task.reminder === 'string' && asked.time ? `reminder at ${asked.time}` : undefined,
+    typeof task.reminder === 'string' ? reminderWords(asked, task.dueDate) : undefined,
   ].filter((p) => p !== undefined);
   return parts.length ? ` (${parts.join(', ')})` : '';
 }
@@ -626,8 +651,10 @@ function leftOut(task: NewTask, args: Json): string[] {
       `Repeating tasks are not available here yet, so "${task.title}" was added once${task.due_date ? `, due ${task.due_date}` : ''}, not ${task.repeat.words}.`,
     );
   }
-  if (task.remind && task.time && !('reminder' in args)) {
-    notes.push(`Reminders are not available here yet, so nothing will remind you at ${task.time}.`);
+  if (task.remind && !('reminder' in args)) {
+    // The call's own due date: "at 5pm" alone is today's.
+    const at = reminderAt(task, typeof args.due_date === 'string' ? args.due_date : (task.due_date ?? ''));
+    notes.push(`Reminders are not available here yet, so nothing will remind you at ${at?.time}.`);
   } else if (task.time && !('due_time' in args)) {
     notes.push(`Times of day are not available here yet, so ${task.time} was not saved.`);
   }

@@ -8,6 +8,7 @@
  */
 import { type SQL, sql } from 'drizzle-orm';
 import type { CHANGE_ACTIONS, CHANGE_SOURCES } from '../db/schema.ts';
+import type { RequestZone } from '../time/zone.ts';
 import type { Change, Priority, Task } from './task.ts';
 
 export type ChangeAction = (typeof CHANGE_ACTIONS)[number];
@@ -25,12 +26,14 @@ export type EffectRecord = {
 
 /**
  * Who makes a change: its source for the change log, for a chat turn the effect record, and the
- * user's time zone (IANA name; UTC when not given), where "today" is for a repeat's first day.
+ * request's ends of the user's zone order (../time/zone.ts; the statement reads the stored zone
+ * between them), where "today" is for a repeat's first day and in which a reminder keeps its
+ * local time when its task moves. Without it: the stored zone, else the repository's default.
  */
 export type ChangeOrigin = {
   source: ChangeSource;
   effect?: EffectRecord | undefined;
-  timeZone?: string | undefined;
+  zone?: RequestZone | undefined;
 };
 
 /** A task row as Postgres's `to_jsonb` writes it (snake_case, timestamps as text). */

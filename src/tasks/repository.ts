@@ -26,8 +26,18 @@
  * there, so `task_next_occurrence` (a SQL function of migration 0007) computes the next day, a
  * COUNT is lowered by one, the reminder keeps its distance to the due date, and the change is
  * logged as a `complete` whose `before` is the completed occurrence. With no occurrence left, the
- * task is completed. Defaults that need the user's today (a repeat's first day) are computed here
- * before the write, in the zone the origin gives.
+ * task is completed.
+ *
+ * Time is the user's (contract "Time"): the statements reckon in the request's zone, else the
+ * zone the user stored (read by the statement itself from user_settings, ../time/statements.ts),
+ * else the token's or the default, so no tool call or route pays a round trip to learn the zone.
+ * A list's "today" is the date at the repository's clock in that zone. A reminder that moves with
+ * its task (completing a repeating task, rescheduling) moves by calendar days in that zone: it
+ * keeps its local time of day across a daylight-saving change (09:00 in Berlin stays 09:00, not
+ * 08:00 or 10:00). A task that needs a due date and has none (a repeat, a due time) gets the
+ * user's today, or its repeat's first day from there: the days around the UTC date that can be
+ * "today" somewhere are worked out here with the rrule library, and the statement takes the one
+ * of the user's zone (`dueDefaults`).
  */
 import {
   and,
@@ -42,7 +52,8 @@ import {
 } from 'drizzle-orm';
 import { type Database, preparedStatement, queryRows } from '../db/client.ts';
 import { taskCounters, tasks } from '../db/schema.ts';
-import { dayIn } from '../time/zone.ts';
+import { userZoneName } from '../time/statements.ts';
+import type { RequestZone } from '../time/zone.ts';
 import { type ChangeLog, createChangeLog } from './changes.ts';
 import {
   type ChangeOrigin,
@@ -109,8 +120,8 @@ export type ListOptions = {
   limit: number;
   /** Only tasks due today, overdue (open and due before today) or due in the 7 days from today. */
   due?: DueFilter | undefined;
-  /** The zone "today" is reckoned in (IANA name); UTC when not given. */
-  timeZone?: string | undefined;
+  /** The request's ends of the zone order "today" is reckoned in (see ChangeOrigin). */
+  zone?: RequestZone | undefined;
 };
 
 /**
@@ -172,18 +183,29 @@ const upcomingCte = (completing: SQL, repeat: Column, dueDate: Column) =>
 const nextDue = sql`(select due from upcoming)`;
 
 /**
- * The SET of a completing write over the `upcoming` CTE: a repeating task with an occurrence left
- * stays open and moves to it (its COUNT one lower, its reminder as far before as it was), any
- * other task is completed as asked. `completed` is the value asked for.
+ * `reminder` moved by `days` calendar days in `zone`: the same local time of day there, whatever
+ * daylight-saving change lies between (a timestamptz plus days in a UTC session keeps the UTC time
+ * instead). Not moved at all (null or 0 days), it is left exactly as it was, so an hour that a
+ * clock change makes ambiguous is never reinterpreted.
  */
-function completing(completed: SQL, dueDate: Column, repeat: Column, reminder: Column) {
+function movedReminder(reminder: SQLWrapper, days: SQL, zone: SQL): SQL {
+  return sql`case when coalesce((${days}), 0) = 0 then ${reminder}
+    else ((${reminder} at time zone ${zone}) + (${days}) * interval '1 day') at time zone ${zone} end`;
+}
+
+/**
+ * The SET of a completing write over the `upcoming` CTE: a repeating task with an occurrence left
+ * stays open and moves to it (its COUNT one lower, its reminder as far before as it was, in local
+ * time of `zone`), any other task is completed as asked. `completed` is the value asked for.
+ */
+function completing(completed: SQL, dueDate: Column, repeat: Column, reminder: Column, zone: SQL) {
   const countLeft = sql`coalesce(substring(${repeat('tasks')} from 'COUNT=([0-9]+)')::int - 1, 0)`;
   return {
     completed: sql`case when ${nextDue} is not null then false else ${completed} end`,
     dueDate: sql`coalesce(${nextDue}, ${dueDate('tasks')})`,
     repeat: sql`case when ${nextDue} is null then ${repeat('tasks')}
       else regexp_replace(${repeat('tasks')}, 'COUNT=[0-9]+', 'COUNT=' || ${countLeft}) end`,
-    reminder: sql`${reminder('tasks')} + coalesce(${nextDue} - ${dueDate('tasks')}, 0) * interval '1 day'`,
+    reminder: movedReminder(reminder('tasks'), sql`${nextDue} - ${dueDate('tasks')}`, zone),
   };
 }
 
@@ -217,7 +239,25 @@ type WriteRow = { task: TaskJson; change_id: number | null };
 const changedFromRow = (row: WriteRow | undefined): Changed | undefined =>
   row && { task: taskFromJson(row.task), changeId: row.change_id };
 
-export function createTaskRepository(database: Database): TaskRepository {
+export type TaskRepositoryOptions = {
+  /** The clock "today" is read from (tests move it); the wall clock when not given. */
+  now?: () => Date;
+  /** The zone of a user who has none and whose request names none (`DEFAULT_TIMEZONE`). */
+  defaultTimezone?: string;
+};
+
+/** A zone order's values for a statement: the request's ends, or the stored zone else the default. */
+type ZoneValues = { requestedZone: string | null; fallbackZone: string };
+
+export function createTaskRepository(
+  database: Database,
+  { now = () => new Date(), defaultTimezone = 'UTC' }: TaskRepositoryOptions = {},
+): TaskRepository {
+  const zoneValues = (zone: RequestZone | undefined): ZoneValues => ({
+    requestedZone: zone?.requested ?? null,
+    fallbackZone: zone?.fallback ?? defaultTimezone,
+  });
+
   const ownTask = (userId: string | Placeholder, taskId: number | Placeholder) =>
     and(eq(tasks.userId, userId), eq(tasks.id, taskId));
 
@@ -262,16 +302,21 @@ export function createTaskRepository(database: Database): TaskRepository {
   // The user's next task and change numbers, taken in the same statement as the insert: no extra
   // round trip. ON CONFLICT DO UPDATE locks the user's counter row until commit, so a concurrent
   // add of the same user waits, then counts on from this one's numbers; a delete never lowers them.
-  const add = preparedWrite<{
-    userId: string;
-    title: string;
-    description: string | null;
-    dueDate: string | null;
-    dueTime: string | null;
-    repeat: string | null;
-    reminder: string | null;
-    priority: Priority;
-  }>((v) => ({
+  const add = preparedWrite<
+    {
+      userId: string;
+      title: string;
+      description: string | null;
+      dueDate: string | null;
+      /** The due date when none is given, per candidate day (`dueDefaults`); null for none. */
+      dueDefaults: string | null;
+      clock: string;
+      dueTime: string | null;
+      repeat: string | null;
+      reminder: string | null;
+      priority: Priority;
+    } & ZoneValues
+  >((v) => ({
     before: [
       sql`numbered as (
         insert into ${taskCounters} (user_id, last_task_id, last_change_id) values (${v.userId}, 1, 1)
@@ -286,7 +331,7 @@ export function createTaskRepository(database: Database): TaskRepository {
         userId: v.userId,
         title: v.title,
         description: v.description,
-        dueDate: v.dueDate,
+        dueDate: sql`coalesce(${v.dueDate}::date, ${userDefaultDue(v.dueDefaults, v)})`,
         dueTime: v.dueTime,
         repeat: v.repeat,
         reminder: sql`${v.reminder}::timestamptz`,
@@ -303,29 +348,40 @@ export function createTaskRepository(database: Database): TaskRepository {
     },
   }));
 
-  const setCompleted = preparedWrite<{ userId: string; taskId: number; completed: boolean }>((v) => ({
-    before: [
-      priorTask(v.userId, v.taskId),
-      upcomingCte(sql`${v.completed}::boolean`, column('repeat'), column('due_date')),
-      numbered(v.userId, sql`exists (select 1 from prior where prior.completed <> ${v.completed}::boolean)`),
-    ],
-    change: database.db
-      .update(tasks)
-      .set({
-        ...completing(sql`${v.completed}::boolean`, column('due_date'), column('repeat'), column('reminder')),
-        updatedAt: touchedUnlessAlready(v.completed),
-        lastChangeId: lastChange,
-      })
-      .where(ownTask(v.userId, v.taskId))
-      .returning(),
-    log: {
-      userId: v.userId,
-      source: v.source,
-      action: sql`case when ${v.completed}::boolean then 'complete' else 'reopen' end`,
-      before: sql`(select ${taskImage('prior')} from prior)`,
-      after: taskImage('changed'),
-    },
-  }));
+  const setCompleted = preparedWrite<{ userId: string; taskId: number; completed: boolean } & ZoneValues>(
+    (v) => ({
+      before: [
+        priorTask(v.userId, v.taskId),
+        upcomingCte(sql`${v.completed}::boolean`, column('repeat'), column('due_date')),
+        numbered(
+          v.userId,
+          sql`exists (select 1 from prior where prior.completed <> ${v.completed}::boolean)`,
+        ),
+      ],
+      change: database.db
+        .update(tasks)
+        .set({
+          ...completing(
+            sql`${v.completed}::boolean`,
+            column('due_date'),
+            column('repeat'),
+            column('reminder'),
+            userZoneName(v),
+          ),
+          updatedAt: touchedUnlessAlready(v.completed),
+          lastChangeId: lastChange,
+        })
+        .where(ownTask(v.userId, v.taskId))
+        .returning(),
+      log: {
+        userId: v.userId,
+        source: v.source,
+        action: sql`case when ${v.completed}::boolean then 'complete' else 'reopen' end`,
+        before: sql`(select ${taskImage('prior')} from prior)`,
+        after: taskImage('changed'),
+      },
+    }),
+  );
 
   const remove = preparedWrite<{ userId: string; taskId: number }>((v) => ({
     change: database.db.delete(tasks).where(ownTask(v.userId, v.taskId)).returning(),
@@ -344,8 +400,8 @@ export function createTaskRepository(database: Database): TaskRepository {
   );
 
   // One statement per kind of list (status x with or without a search x due filter), each rendered
-  // once. "Today" is the user's, computed by the list's own statement from their zone.
-  type ListValues = { userId: string; limit: number; pattern: string; zone: string };
+  // once. "Today" is the user's: the clock's date in their zone, which the statement resolves.
+  type ListValues = { userId: string; limit: number; pattern: string; clock: string } & ZoneValues;
   const lists = new Map<string, ReturnType<typeof preparedStatement<ListValues>>>();
   const listStatement = (status: TaskStatus, searched: boolean, due: DueFilter | undefined) => {
     const key = `${status}:${searched}:${due ?? ''}`;
@@ -357,7 +413,8 @@ export function createTaskRepository(database: Database): TaskRepository {
         if (searched) {
           filters.push(or(ilike(tasks.title, v.pattern), ilike(tasks.description, v.pattern)));
         }
-        if (due) filters.push(dueFilter(due, sql`(now() at time zone ${v.zone}::text)::date`));
+        if (due)
+          filters.push(dueFilter(due, sql`(${v.clock}::timestamptz at time zone ${userZoneName(v)})::date`));
         // The total is bounded: an uncorrelated subquery (run once, before the page) counts the
         // newest matching tasks up to TOTAL_CAP + 1, where `count(*) over ()` read every match
         // (33 ms at 100,000 tasks). See TOTAL_CAP for the rule. Both read the user's index range
@@ -388,17 +445,21 @@ export function createTaskRepository(database: Database): TaskRepository {
     async add(userId, task, origin) {
       const repeat = task.repeat ?? null;
       const dueTime = task.dueTime ?? null;
-      const from = task.dueDate ?? (repeat || dueTime ? dayIn(origin.timeZone ?? 'UTC') : null);
+      const given = task.dueDate ?? null;
+      const at = now();
       const created = await add(
         {
           userId,
           title: task.title,
           description: task.description ?? null,
-          dueDate: from && repeat ? (firstOccurrence(repeat, from) ?? from) : from,
+          dueDate: given && repeat ? (firstOccurrence(repeat, given) ?? given) : given,
+          dueDefaults: !given && (repeat || dueTime) ? dueDefaults(at, repeat) : null,
+          clock: at.toISOString(),
           dueTime,
           repeat,
           reminder: task.reminder ?? null,
           priority: task.priority ?? 'medium',
+          ...zoneValues(origin.zone),
         },
         origin,
       );
@@ -411,7 +472,7 @@ export function createTaskRepository(database: Database): TaskRepository {
       return row && taskFromJson(row);
     },
 
-    async list(userId, { status, search, limit, due, timeZone }) {
+    async list(userId, { status, search, limit, due, zone }) {
       const text = search?.trim();
       const statement = listStatement(status, Boolean(text), due);
       const rows = await database.run(
@@ -420,14 +481,16 @@ export function createTaskRepository(database: Database): TaskRepository {
             userId,
             limit: clampLimit(limit),
             pattern: text ? `%${escapeLike(text)}%` : '',
-            zone: timeZone ?? 'UTC',
+            clock: now().toISOString(),
+            ...zoneValues(zone),
           }),
         { idempotent: true },
       );
       return { tasks: rows.map(taskFromJson), total: rows[0]?.total ?? 0 };
     },
 
-    setCompleted: (userId, taskId, completed, origin) => setCompleted({ userId, taskId, completed }, origin),
+    setCompleted: (userId, taskId, completed, origin) =>
+      setCompleted({ userId, taskId, completed, ...zoneValues(origin.zone) }, origin),
 
     async update(userId, taskId, patch, origin) {
       // Its text depends on which fields change: rendered per call, in the same statement shape.
@@ -438,15 +501,14 @@ export function createTaskRepository(database: Database): TaskRepository {
         values.dueTime = null;
         values.repeat = null;
       }
-      // A repeat or due time for a task without a due date dates it (today, or the repeat's first day).
-      const today = fields.repeat || fields.dueTime ? dayIn(origin.timeZone ?? 'UTC') : undefined;
+      const zone = { userId, ...zoneValues(origin.zone) };
+      const zoneName = userZoneName(zone);
       if (fields.repeat && fields.dueDate)
         values.dueDate = firstOccurrence(fields.repeat, fields.dueDate) ?? fields.dueDate;
+      // A repeat or due time for a task without a due date dates it (today, or the repeat's first day).
       const dueFallback =
-        today && fields.dueDate === undefined
-          ? fields.repeat
-            ? (firstOccurrence(fields.repeat, today) ?? today)
-            : today
+        (fields.repeat || fields.dueTime) && fields.dueDate === undefined
+          ? userDefaultDue(dueDefaults(now(), fields.repeat ?? null), { ...zone, clock: now().toISOString() })
           : undefined;
       const given = Object.entries(values).filter(([, value]) => value !== undefined) as [
         keyof typeof tasks.$inferSelect,
@@ -456,7 +518,7 @@ export function createTaskRepository(database: Database): TaskRepository {
       const after = (key: keyof typeof tasks.$inferSelect): Column => {
         const name = tasks[key].name;
         if (key === 'dueDate' && dueFallback) {
-          return (alias) => sql`coalesce(${column(name)(alias)}, ${dueFallback}::date)`;
+          return (alias) => sql`coalesce(${column(name)(alias)}, ${dueFallback})`;
         }
         return Object.hasOwn(values, key) && values[key] !== undefined
           ? () =>
@@ -479,15 +541,20 @@ export function createTaskRepository(database: Database): TaskRepository {
       const set: Record<string, unknown> = Object.fromEntries(given);
       if (dueFallback) set.dueDate = after('dueDate')('tasks');
       if (typeof values.reminder === 'string') set.reminder = sql`${values.reminder}::timestamptz`;
-      // A reminder moves with its task: rescheduled by some days, it is that many days later too.
+      // A reminder moves with its task: rescheduled by some days, it is that many days later too,
+      // at the same local time.
       if (typeof values.dueDate === 'string' && values.reminder === undefined) {
-        set.reminder = sql`${tasks.reminder} + coalesce(${values.dueDate}::date - ${tasks.dueDate}, 0) * interval '1 day'`;
+        set.reminder = movedReminder(
+          tasks.reminder,
+          sql`${values.dueDate}::date - ${tasks.dueDate}`,
+          zoneName,
+        );
       }
       if (completed !== undefined) {
         Object.assign(
           set,
           completed
-            ? completing(sql`true`, after('dueDate'), after('repeat'), after('reminder'))
+            ? completing(sql`true`, after('dueDate'), after('repeat'), after('reminder'), zoneName)
             : { completed: false },
         );
       }
@@ -525,6 +592,36 @@ export function createTaskRepository(database: Database): TaskRepository {
 
     ...createChangeLog(database),
   };
+}
+
+/**
+ * The due date a task that needs one gets when none is given (a repeat's first day from today, or
+ * today), for each day that can be "today" somewhere at `at`: the UTC date and the days either
+ * side (zones run from UTC-12 to UTC+14). As JSON text, for `userDefaultDue`, which picks the
+ * user's: the statement knows their zone (perhaps the stored one), this process does not.
+ */
+function dueDefaults(at: Date, repeat: string | null): string {
+  const utcDay = at.toISOString().slice(0, 10);
+  const days = [-1, 0, 1].map((n) =>
+    new Date(Date.parse(`${utcDay}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10),
+  );
+  return JSON.stringify(
+    Object.fromEntries(days.map((day) => [day, repeat ? (firstOccurrence(repeat, day) ?? day) : day])),
+  );
+}
+
+/**
+ * The entry of `defaults` (`dueDefaults`' JSON, or null for no default) for the user's date at
+ * `clock` in their zone; that date itself should it be missing.
+ */
+function userDefaultDue(
+  defaults: unknown,
+  zone: { userId: unknown; requestedZone: unknown; fallbackZone: unknown; clock: unknown },
+): SQL {
+  return sql`(select coalesce((d.days ->> d.today::text)::date, d.today)
+    from (select ${defaults}::jsonb as days,
+                 (${zone.clock}::timestamptz at time zone ${userZoneName(zone)})::date as today) d
+    where d.days is not null)`;
 }
 
 /** The due filter of a list, against `today` (the user's date, in SQL). */

@@ -15,7 +15,7 @@ import type { AppEnv } from '../http/env.ts';
 import { notFound } from '../http/errors.ts';
 import { errorResponses, jsonResponse, noContentResponse } from '../http/openapi.ts';
 import { strictBody, validate } from '../http/validation.ts';
-import { requestTimeZone } from '../time/zone.ts';
+import { requestZone } from '../time/zone.ts';
 import type { TaskRepository } from './repository.ts';
 import {
   completedArg,
@@ -105,14 +105,13 @@ const blankToNull = (text: string | null | undefined) => (text === undefined ? u
 
 const tags = ['Tasks'];
 
-/** The user's zone for "today" (see time/zone.ts). */
-
 /** Every change made here is logged as the REST API's. */
 const rest = { source: 'rest' } as const;
 
 export function taskRoutes(repo: TaskRepository, defaultTimezone = 'UTC'): Hono<AppEnv> {
-  // The zone "today", "overdue" and a repeat's first day are reckoned in (the stored one is not read here yet).
-  const zoneOf = (c: Context<AppEnv>) => requestTimeZone(c, defaultTimezone);
+  // The zone "today", "overdue", a repeat's first day and a moved reminder are reckoned in: the
+  // request's ends of the order; the repository's statement reads the stored zone between them.
+  const zoneOf = (c: Context<AppEnv>) => requestZone(c, defaultTimezone);
   const app = new Hono<AppEnv>();
 
   app.get(
@@ -127,7 +126,7 @@ export function taskRoutes(repo: TaskRepository, defaultTimezone = 'UTC'): Hono<
     async (c) => {
       const { tasks, total } = await repo.list(c.get('userId'), {
         ...c.req.valid('query'),
-        timeZone: zoneOf(c),
+        zone: zoneOf(c),
       });
       return c.json({ tasks, total });
     },
@@ -156,7 +155,7 @@ export function taskRoutes(repo: TaskRepository, defaultTimezone = 'UTC'): Hono<
           reminder: body.reminder ?? null,
           priority: body.priority ?? 'medium',
         },
-        { ...rest, timeZone: zoneOf(c) },
+        { ...rest, zone: zoneOf(c) },
       );
       return c.json(task, 201);
     },
@@ -197,7 +196,7 @@ export function taskRoutes(repo: TaskRepository, defaultTimezone = 'UTC'): Hono<
         c.get('userId'),
         c.req.valid('param').id,
         { ...body, description: blankToNull(body.description) },
-        { ...rest, timeZone: zoneOf(c) },
+        { ...rest, zone: zoneOf(c) },
       );
       if (!changed) throw notFound('Task');
       // The page's "Undo" after a tick needs the change it made; a no-op logged none.

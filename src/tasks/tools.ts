@@ -32,6 +32,7 @@ import { causeChain } from '../causes.ts';
 import { DbUnavailableError } from '../db/resilience.ts';
 import { errorFields, type Logger } from '../log.ts';
 import { cleanDeep } from '../text.ts';
+import type { RequestZone } from '../time/zone.ts';
 import { type UndoJson, undoneFromJson } from './changes.ts';
 import { type TaskJson, taskFromJson } from './recorded.ts';
 import type { Changed, ChangeOrigin, ChangeSource, EffectRecord, TaskRepository } from './repository.ts';
@@ -92,9 +93,11 @@ export function toolErrorText(result: unknown): string | undefined {
 /**
  * Behaviour hints, for hosts deciding what to show and what to confirm with the user (MCP's tool
  * annotations); none of them changes behaviour. Every tool acts on this server's own database only
- * (no open world). Completing, updating and deleting again leave the task as the first call did
- * (idempotent); updating only changes the fields asked for and can be changed back, so only
- * deleting is destructive. `readOnlyHint` also decides the scope a call needs over MCP.
+ * (no open world). Updating and deleting again leave the task as the first call did (idempotent);
+ * completing does not: a repeating task completed twice moves two occurrences on (and a host that
+ * retries a completion believing it harmless would skip one). Updating only changes the fields
+ * asked for and can be changed back, so only deleting is destructive. `readOnlyHint` also decides
+ * the scope a call needs over MCP.
  */
 export type ToolHints = {
   readOnlyHint: boolean;
@@ -148,13 +151,25 @@ const taskId = taskIdArg.describe(
 
 /** How a model is taught the repeat rules (RFC 5545 RRULE, the subset tasks/repeat.ts reads). */
 const REPEAT_TEACHING = [
-  'For a repeating task set `repeat` to an RRULE: "every day" -> FREQ=DAILY, "every monday" ->',
-  'FREQ=WEEKLY;BYDAY=MO, "every 2 weeks" -> FREQ=WEEKLY;INTERVAL=2, "weekdays" ->',
-  'FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR, "monthly on the 1st" -> FREQ=MONTHLY;BYMONTHDAY=1, "last day of',
-  'the month" -> FREQ=MONTHLY;BYMONTHDAY=-1, "every year" -> FREQ=YEARLY, "daily for 5 days" ->',
-  'FREQ=DAILY;COUNT=5, "every friday until March" -> FREQ=WEEKLY;BYDAY=FR;UNTIL=20270301.',
+  'For a repeating task set `repeat` to an RRULE: "every day" -> FREQ=DAILY, "every 3 days" ->',
+  'FREQ=DAILY;INTERVAL=3, "every monday" -> FREQ=WEEKLY;BYDAY=MO, "tuesdays and thursdays" ->',
+  'FREQ=WEEKLY;BYDAY=TU,TH, "every 2 weeks" / "every other week" -> FREQ=WEEKLY;INTERVAL=2,',
+  '"weekdays" -> FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR, "monthly on the 1st" -> FREQ=MONTHLY;BYMONTHDAY=1,',
+  '"on the 1st and 15th" -> FREQ=MONTHLY;BYMONTHDAY=1,15, "last day of the month" ->',
+  'FREQ=MONTHLY;BYMONTHDAY=-1, "every 3 months" -> FREQ=MONTHLY;INTERVAL=3, "every year" (on the due',
+  'date\'s day) -> FREQ=YEARLY, "daily for 5 days" -> FREQ=DAILY;COUNT=5, "every friday until March"',
+  '-> FREQ=WEEKLY;BYDAY=FR;UNTIL=20270228 (UNTIL is the last day it may fall on, YYYYMMDD). Only FREQ,',
+  'INTERVAL, BYDAY (days, no numbers), BYMONTHDAY, COUNT and UNTIL are taken.',
   '`due_date` is the first occurrence (the first matching day from today when not given);',
-  'completing a repeating task moves it to its next occurrence.',
+  'completing a repeating task moves it, and its reminder, to its next occurrence.',
+].join(' ');
+
+/** How a model is taught reminders: an instant, derived from the due date and time when relative. */
+const REMINDER_TEACHING = [
+  'For "remind me" set `reminder` to the instant, with the user\'s UTC offset on that day: "remind',
+  'me tomorrow at 5pm" -> due_date tomorrow, due_time 17:00 and reminder at 17:00 that day; "30',
+  'minutes before" -> the due date and time minus 30 minutes; with no time said, pick 09:00 on the',
+  "due date. A repeating task's reminder is for its first occurrence and moves with each one.",
 ].join(' ');
 
 /** The time arguments add_task and update_task share; `clears` says what null does. */
@@ -170,7 +185,7 @@ const timeArgs = (clears: boolean) => ({
   reminder: reminderArg
     .nullish()
     .describe(
-      `When to remind, ISO 8601 with offset (2026-03-01T08:30:00+01:00)${clears ? '; null removes it' : ''}.`,
+      `When to remind: an ISO 8601 instant with the user's offset (2026-03-01T08:30:00+01:00)${clears ? '; null removes it' : ''}.`,
     ),
 });
 
@@ -218,6 +233,7 @@ export const taskTools = {
       'YYYY-MM-DD using today\'s date, and a time ("at 5pm") into `due_time` 17:00. Only set',
       '`priority` when the user indicates it.',
       REPEAT_TEACHING,
+      REMINDER_TEACHING,
       'Returns the created task, including its id.',
     ].join(' '),
     input: argsObject({
@@ -274,20 +290,23 @@ export const taskTools = {
         search: args.search ?? undefined,
         limit: args.limit ?? DEFAULT_LIST_LIMIT,
         due: args.due ?? undefined,
-        timeZone: origin.timeZone,
+        zone: origin.zone,
       });
     },
   }),
 
   complete_task: define({
     title: 'Complete or reopen task',
-    hints: hints(false, true),
+    // Not idempotent: each completion of a repeating task moves it one occurrence on.
+    hints: hints(false, false),
     description: [
       'Mark one task as done, or reopen it with `completed: false`. Needs the numeric `task_id`:',
       'when the user names the task by its title, call list_tasks (with `search`) first.',
-      'Completing a task that is already done is harmless. Completing a repeating task keeps it',
-      'open and moves its due date to the next occurrence (the result shows the new `due_date`);',
-      'after its last occurrence it is done. Returns the updated task.',
+      'Completing a task that is already done is harmless. Completing a repeating task (one with',
+      '`repeat`) keeps it open and moves its due date and reminder to the next occurrence (the',
+      'result shows the new `due_date`); after its last occurrence it is done. So call it once per',
+      'occurrence the user finished: a second call skips the next occurrence too, and is not a',
+      'safe retry (check the task first). Returns the updated task.',
     ].join(' '),
     input: argsObject({
       task_id: taskId,
@@ -311,8 +330,10 @@ export const taskTools = {
       "Change a task's title, description, due date, due time, repeat, reminder or priority. Give",
       '`task_id` and only the fields to change; null removes `description`, `due_date` (with its',
       'time and repeat), `due_time` and `reminder`, and `repeat: null` stops a repetition.',
-      'Rescheduling or renaming a repeating task keeps its repeat.',
+      'Rescheduling or renaming a repeating task keeps its repeat; rescheduling moves its reminder',
+      'by as many days, at the same local time.',
       REPEAT_TEACHING,
+      REMINDER_TEACHING,
       'To mark a task done use complete_task instead. When the user names the task by its title,',
       'call list_tasks first to find its id. Returns the updated task.',
     ].join(' '),
@@ -428,8 +449,11 @@ export type RunOptions = {
   ledger?: EffectLedger;
   /** Where a failure's detail goes (with the request id); never to the result. */
   log?: Logger;
-  /** The user's time zone (IANA name), where "today" is; UTC when not given. */
-  timeZone?: string;
+  /**
+   * The request's ends of the user's zone order (../time/zone.ts), where "today" is: the tool's
+   * statement reads the stored zone between them. Not given: the stored zone, else the default.
+   */
+  zone?: RequestZone;
 };
 
 /**
@@ -449,15 +473,15 @@ export async function runTaskTool(
   const parsed = definition.input.safeParse(rawArgs ?? {});
   if (!parsed.success) return { error: `Invalid arguments: ${describeIssues(parsed.error)}` };
   const changes = definition.replay !== undefined;
-  const { source, timeZone } = options;
+  const { source, zone } = options;
   try {
     if (changes && options.ledger) {
       const claim = options.ledger.claim(name, parsed.data as Record<string, unknown>);
       if ('replay' in claim)
         return (definition.replay as (recorded: unknown) => TaskToolResult)(claim.replay);
-      return await definition.run(repo, userId, parsed.data, { source, effect: claim.record, timeZone });
+      return await definition.run(repo, userId, parsed.data, { source, effect: claim.record, zone });
     }
-    return await definition.run(repo, userId, parsed.data, { source, timeZone });
+    return await definition.run(repo, userId, parsed.data, { source, zone });
   } catch (error) {
     if (error instanceof DbUnavailableError) throw error;
     options.log?.error('task tool failed', { tool: name, ...errorFields(error) });

@@ -63,8 +63,7 @@ export function dayIn(zone: string, instant: Date = new Date()): string {
   return localDateTime(instant, zone).date;
 }
 
-/** The zone a REST request is reckoned in: the header's, else the token's or the default. */
-export function requestTimeZone(c: Context<AppEnv>, defaultZone: string): string {
-  const { requested, fallback } = requestZone(c, defaultZone);
-  return requested ?? fallback;
+/** A zone already resolved (BEGIN TURN's): nothing is left for the order to decide. */
+export function resolvedZone(name: string): RequestZone {
+  return { requested: name, fallback: name };
 }

@@ -46,7 +46,7 @@ import type { StopSignals } from '../../relay/stops.ts';
 import type { TaskRepository } from '../../tasks/repository.ts';
 import { createTaskTools } from '../../tasks/tools.ts';
 import { truncateText } from '../../text.ts';
-import { localDateTime, type RequestZone } from '../../time/zone.ts';
+import { localDateTime, type RequestZone, resolvedZone } from '../../time/zone.ts';
 import type { UsageValues } from '../../usage/statements.ts';
 import { modelHistory } from '../messages/history.ts';
 import type { ToolCallRecord } from '../messages/stored.ts';
@@ -249,7 +249,13 @@ export function createChatTurns(deps: ChatTurnDeps) {
         earlier,
         input: {
           model,
-          tools: createTaskTools(tasks, userId, { source: 'chat', ledger: effects, log }),
+          // The zone BEGIN TURN resolved: the tools' "today" is the one the system prompt states.
+          tools: createTaskTools(tasks, userId, {
+            source: 'chat',
+            ledger: effects,
+            log,
+            zone: resolvedZone(timezone),
+          }),
           toolApproval: toolApprovalFor(config.chat.approvalPolicy),
           history: [...modelHistory(started.history, turnId, started.userSeq), ...earlier],
           settings: config.model,
