@@ -9,11 +9,12 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/client.ts';
 import { Drain } from '../src/http/drain.ts';
+import { createLogger } from '../src/log.ts';
 import { createTestApp, type Listener, listen, type TestApp } from './support/app.ts';
 import { createTestDb, type TestDb, testDrivers } from './support/db.ts';
 import { type EventStreamClient, openEventStream, type ServerSentEvent } from './support/event-stream.ts';
 
-type Instance = { app: TestApp; http: Listener; drain: Drain };
+type Instance = { app: TestApp; http: Listener; drain: Drain; logs: string[] };
 
 const HEARTBEAT_MS = 150;
 const newUser = () => `u-${randomUUID()}`;
@@ -36,8 +37,10 @@ describe.each(testDrivers)('live events on two instances (%s)', (driver) => {
 
   async function instance(): Promise<Instance> {
     const drain = new Drain();
-    const app = createTestApp(db, { drain, eventHeartbeatMs: HEARTBEAT_MS });
-    return { app, drain, http: await listen(app.fetch) };
+    const logs: string[] = [];
+    const logger = createLogger('warn', (line) => logs.push(line));
+    const app = createTestApp(db, { drain, logger, eventHeartbeatMs: HEARTBEAT_MS });
+    return { app, drain, logs, http: await listen(app.fetch) };
   }
 
   async function events(on: Instance, userId: string, headers: Record<string, string> = {}, query = '') {
@@ -163,6 +166,31 @@ describe.each(testDrivers)('live events on two instances (%s)', (driver) => {
       );
     }
   });
+
+  it.skipIf(driver === 'pglite')(
+    'keeps following after the listening connection was cut: a change made meanwhile still arrives',
+    async () => {
+      const u = newUser();
+      const stream = await events(a, u);
+      await addTask(b, u, 'before');
+      await stream.waitFor(isTask);
+      // Every listening connection to this database (both instances') is cut, as a restart would.
+      const cut = await db.database.run((d) =>
+        queryRows(
+          d,
+          sql`select pg_terminate_backend(pid) from pg_stat_activity
+              where application_name = 'taskchat-listen' and datname = current_database()`,
+        ),
+      );
+      expect(cut.length).toBeGreaterThanOrEqual(1);
+      await addTask(b, u, 'meanwhile');
+      await stream.waitFor((e) => isTask(e) && changeOf(e).after.title === 'meanwhile', 10_000);
+      await addTask(b, u, 'after');
+      await stream.waitFor((e) => isTask(e) && changeOf(e).after.title === 'after');
+      expect(stream.events.filter(isTask).map((e) => e.id)).toEqual(['1', '2', '3']);
+      expect(a.logs.join('')).toContain('live notifications lost their database connection; reconnecting');
+    },
+  );
 
   it('writes a comment line at the heartbeat interval', async () => {
     const stream = await events(a, newUser());

@@ -7,7 +7,7 @@
  * answer) join the answer that asked, as its stream continued that message.
  */
 import { type AnswerPart, answerParts, type ChatUIMessage } from '../stream/parts.ts';
-import { textOf, type ViewRow } from './stored.ts';
+import { textOf, type ViewRow, wasStopped } from './stored.ts';
 
 /**
  * A conversation's stored messages (oldest first) as UI messages: each user message (its id the
@@ -53,7 +53,12 @@ export function conversationUIMessages(conversationId: string, rows: ViewRow[]):
       id: first.id,
       role: 'assistant',
       parts: (index < newestUser ? parts.map(superseded) : parts) as ChatUIMessage['parts'],
-      metadata: { conversationId, createdAt: first.createdAt },
+      metadata: {
+        conversationId,
+        createdAt: first.createdAt,
+        // As the stream's finish part said when its person stopped it.
+        ...(answer.some((row) => wasStopped(row.content)) ? { stopped: true } : {}),
+      },
     });
   });
   return out;
