@@ -24,6 +24,10 @@ import { createLiveAnswers } from './chat/stream/resume.ts';
 import { createChatTurns } from './chat/turn/turn.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
+import { createNotifications, type Notifications } from './db/notifications.ts';
+import { createEventHub } from './events/hub.ts';
+import { createEventReads } from './events/reads.ts';
+import { eventRoutes } from './events/routes.ts';
 import { healthRoutes } from './health/routes.ts';
 import { Drain, refuseWhileDraining } from './http/drain.ts';
 import type { AppEnv } from './http/env.ts';
@@ -81,9 +85,20 @@ export type AppDeps = {
    * PGlite and in-process tests). server.ts passes one listening on Redis or Postgres.
    */
   stops?: StopSignals;
+  /**
+   * The process's one listening connection (db/notifications.ts), shared by the live events and
+   * the stops: server.ts passes its own and closes it. By default the app makes one, connected
+   * only while an event stream is open (so an app of a test holds no connection of its own).
+   */
+  notifications?: Notifications;
+  /** How often every event stream gets a comment line (the contract: at least every 25 s). */
+  eventHeartbeatMs?: number;
   /** Metrics and traces; by default the app's own, from config (the server passes its own to flush them). */
   observability?: Observability;
 };
+
+/** Event streams' comment lines: within the contract's 25 s, and under common proxies' 30 s idle limits. */
+const EVENT_HEARTBEAT_MS = 20_000;
 
 /** Probes and scrapes: not traced (they would drown the traces of real requests). */
 const UNTRACED = new Set(['/livez', '/readyz', '/health', '/metrics']);
@@ -134,6 +149,20 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     relay,
   });
   const conversations = deps.conversations ?? createConversations(database);
+  const events = createEventHub({
+    reads: createEventReads(database),
+    notifications:
+      deps.notifications ??
+      createNotifications({
+        database: deps.database,
+        logger,
+        listenUrl: config.db.driver === 'pglite' ? undefined : config.db.migrationUrl,
+        connectTimeoutMs: config.db.connectTimeoutMs,
+      }),
+    logger,
+    heartbeatMs: deps.eventHeartbeatMs ?? EVENT_HEARTBEAT_MS,
+    drain: drain.drainSignal,
+  });
   const resource = protectedResource(config);
   const app = new Hono<AppEnv>();
 
@@ -210,6 +239,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', chatRoutes({ config, turns, conversations, live }));
   app.route('/', taskRoutes(tasks, config.defaultTimezone));
   app.route('/', changeRoutes(tasks));
+  app.route('/', eventRoutes(events, metrics.registry));
   app.route('/', meRoutes(database, config.defaultTimezone, now));
   app.route(
     '/',

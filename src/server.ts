@@ -13,6 +13,7 @@ import { createApp } from './app.ts';
 import { type Config, redactConfig } from './config.ts';
 import type { Database } from './db/client.ts';
 import { openMigratedDatabase } from './db/migrate.ts';
+import { createNotifications } from './db/notifications.ts';
 import { StartupError } from './db/startup-error.ts';
 import { Drain } from './http/drain.ts';
 import { Inflight } from './http/inflight.ts';
@@ -83,14 +84,17 @@ export async function startServer(
     throw error;
   });
   const redis = config.redisUrl ? createRedis(config.redisUrl, logger) : undefined;
-  const stops = createStopSignals({
+  // The one listening connection of this process: live events and stops share it.
+  const notifications = createNotifications({
     database: db,
     logger,
-    redis,
     listenUrl: config.db.driver === 'pglite' ? undefined : config.db.migrationUrl,
+    connectTimeoutMs: config.db.connectTimeoutMs,
   });
+  const stops = createStopSignals({ database: db, logger, redis, notifications });
   const closeRelays = async () => {
     await stops.close();
+    await notifications.close();
     await redis?.close();
   };
   const app = createApp({
@@ -103,6 +107,7 @@ export async function startServer(
     instanceId: instance.id,
     redis,
     stops,
+    notifications,
   });
   const server = await new Promise<ReturnType<typeof createAdaptorServer>>((resolve, reject) => {
     const s = createAdaptorServer({ fetch: app.fetch, hostname: config.host });

@@ -170,10 +170,19 @@ describe.each(testDrivers)('resume and stop on two instances (%s)', (driver) => 
     expect(partial.trim()).not.toBe(ANSWER);
     const finish = chunksOf(sse).find((c) => c.type === 'finish');
     expect(finish.messageMetadata.stopped).toBe(true);
+    // Every text part it opened is closed before the finish, as in an answer that ran to its end.
+    const chunks = chunksOf(sse);
+    const ids = (type: string) => chunks.filter((c) => c.type === type).map((c) => c.id);
+    expect(ids('text-start').length).toBeGreaterThan(0);
+    expect(ids('text-end')).toEqual(ids('text-start'));
+    expect(chunks.findLastIndex((c) => c.type === 'text-end')).toBeLessThan(
+      chunks.findIndex((c) => c.type === 'finish'),
+    );
 
     const messages = await storedMessages(b, u, 'stop-me');
     const answer = messages.at(-1);
     expect(answer.role).toBe('assistant');
+    expect(answer.metadata.stopped).toBe(true);
     expect(
       answer.parts
         .filter((p: any) => p.type === 'text')

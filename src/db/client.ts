@@ -398,8 +398,8 @@ function admissionOf(settings: Config['db']) {
   return { connections: settings.poolMax, maxWaiting: settings.queueMax, waitMs: settings.queueTimeoutMs };
 }
 
-/** Remote hosts get TLS even when the URL does not ask; local ones follow the URL. */
-function requiresTls(url: string): boolean {
+/** Remote hosts get TLS even when the URL does not ask; local ones follow the URL (LISTEN too). */
+export function requiresTls(url: string): boolean {
   const parsed = new URL(url);
   return !isLocalHost(decodeURIComponent(parsed.hostname)) && !parsed.searchParams.has('sslmode');
 }

@@ -20,6 +20,7 @@ export const DRAINING_RETRY_AFTER_SECONDS = 1;
 export class Drain {
   #draining = false;
   readonly #stop = new AbortController();
+  readonly #begun = new AbortController();
 
   /** True from `begin()` on: new work is refused. */
   get draining(): boolean {
@@ -31,12 +32,21 @@ export class Drain {
     return this.#stop.signal;
   }
 
+  /**
+   * Aborted by `begin()`: what never finishes by itself (an event stream) ends then, so a drain
+   * does not wait for it; its client reconnects to another instance.
+   */
+  get drainSignal(): AbortSignal {
+    return this.#begun.signal;
+  }
+
   begin(): void {
     this.#draining = true;
+    this.#begun.abort();
   }
 
   stopTurns(): void {
-    this.#draining = true;
+    this.begin();
     this.#stop.abort();
   }
 }

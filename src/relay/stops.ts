@@ -3,14 +3,13 @@
  * `POST /chat/:id/stop` from any instance reaches the one running the turn within moments. The
  * route's one statement (../chat/stream/running.ts) checks the turn is the user's and running;
  * the stop then travels by Redis pub/sub when `REDIS_URL` is set, else by that same statement's
- * Postgres NOTIFY, which every instance hears on one LISTEN connection of its own (a direct
- * connection: a pooler in transaction mode does not keep a LISTEN). Embedded PGlite is one process,
- * so there the stop is delivered in-process. Each instance aborts the turn if it runs it; the
- * others ignore it.
+ * Postgres NOTIFY, which every instance hears on the one listening connection it has for all
+ * notifications (../db/notifications.ts). Embedded PGlite is one process, so there the stop is
+ * delivered in-process. Each instance aborts the turn if it runs it; the others ignore it.
  */
-import pg from 'pg';
 import { type RunningTurn, runningTurn, STOP_CHANNEL } from '../chat/stream/running.ts';
 import type { Database } from '../db/client.ts';
+import type { Notifications } from '../db/notifications.ts';
 import { errorFields, type Logger } from '../log.ts';
 import type { Redis } from './redis.ts';
 
@@ -30,8 +29,8 @@ export function createStopSignals(options: {
   logger: Logger;
   /** Stops travel by Redis pub/sub. */
   redis?: Redis;
-  /** Without Redis, a direct Postgres URL to LISTEN on; neither: this process only (PGlite, tests). */
-  listenUrl?: string;
+  /** Without Redis, the process's Postgres notifications; neither: this process only (PGlite, tests). */
+  notifications?: Notifications;
 }): StopSignals {
   const { database, redis, logger } = options;
   const running = new Map<string, AbortController>();
@@ -40,9 +39,7 @@ export function createStopSignals(options: {
   const channel = `${redis?.prefix ?? ''}stop`;
   const listening = redis
     ? listenRedis(redis, channel, deliver, logger)
-    : options.listenUrl
-      ? listenPostgres(options.listenUrl, deliver, logger)
-      : undefined;
+    : options.notifications?.subscribe(STOP_CHANNEL, deliver).catch(() => undefined);
 
   return {
     track(conversationId) {
@@ -93,48 +90,5 @@ async function listenRedis(
   return async () => {
     if (subscriber.isOpen) await subscriber.close().catch(() => {});
     else subscriber.destroy();
-  };
-}
-
-/** One LISTEN connection, reconnected after a loss; returns how to stop listening. */
-async function listenPostgres(
-  url: string,
-  deliver: (conversationId: string) => void,
-  logger: Logger,
-): Promise<() => Promise<void>> {
-  let client: pg.Client | undefined;
-  let closed = false;
-  let retry: NodeJS.Timeout | undefined;
-  const connect = async () => {
-    const next = new pg.Client({ connectionString: url });
-    next.on('notification', (message) => {
-      if (message.channel === STOP_CHANNEL && message.payload) deliver(message.payload);
-    });
-    next.on('error', () => {
-      if (client !== next || closed) return;
-      logger.warn('stop listener lost its database connection; reconnecting');
-      client = undefined;
-      next.end().catch(() => {});
-      retry = setTimeout(connect, 1000);
-      retry.unref();
-    });
-    try {
-      await next.connect();
-      await next.query(`listen ${STOP_CHANNEL}`);
-      if (closed) await next.end();
-      else client = next;
-    } catch (error) {
-      next.end().catch(() => {});
-      if (closed) return;
-      logger.warn('stop listener could not connect; retrying', errorFields(error));
-      retry = setTimeout(connect, 2000);
-      retry.unref();
-    }
-  };
-  await connect();
-  return async () => {
-    closed = true;
-    clearTimeout(retry);
-    await client?.end().catch(() => {});
   };
 }

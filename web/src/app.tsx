@@ -2,7 +2,8 @@
  * The page: conversations on the left (`GET /conversations`), the open conversation in the
  * middle (ChatView around `useChat`), the task panel on the right. It owns what the parts share:
  * who the user is, which conversation is open (also in the URL hash, so a reload keeps it), when
- * the lists must reload, and whether the server runs the offline command model. At phone width
+ * the lists must reload (a turn's tools, an Undo, or a live event from GET /events: ./live-events.ts),
+ * and whether the server runs the offline command model. At phone width
  * both side columns become drawers.
  */
 import { isToolUIPart, type UIMessage } from 'ai';
@@ -21,8 +22,10 @@ import {
 } from './api.ts';
 import { ChatView } from './chat-view.tsx';
 import { CredentialsDialog } from './credentials-dialog.tsx';
+import { followEvents } from './live-events.ts';
 import { offlineExamples } from './offline-examples.ts';
 import type { Problem } from './problems.ts';
+import { notifyBrowser, ReminderNotices, type ShownReminder } from './reminder-notices.tsx';
 import { TaskPanel } from './task-panel.tsx';
 import { onTasksChanged } from './undo.tsx';
 import { UsageMeter } from './usage-meter.tsx';
@@ -63,6 +66,7 @@ export function App() {
   const [offlineDismissed, setOfflineDismissed] = useState(false);
   const [drawer, setDrawer] = useState<Drawer>('none');
   const [confirmDelete, setConfirmDelete] = useState<string>();
+  const [reminders, setReminders] = useState<ShownReminder[]>([]);
 
   useEffect(
     () =>
@@ -75,6 +79,24 @@ export function App() {
 
   // An Undo anywhere on the page (a tool card, the panel) changed tasks: the panel reloads.
   useEffect(() => onTasksChanged(bumpTasks), []);
+
+  // Live events: a change from anywhere (MCP, another tab, the REST API) reloads the panel; a
+  // reminder shows. One stream per signed-in identity.
+  useEffect(() => {
+    if (!credentials) return;
+    setReminders([]);
+    return followEvents({
+      onTasksChanged: bumpTasks,
+      onReminder: (reminder) => {
+        notifyBrowser(reminder);
+        setReminders((shown) => [...shown.slice(-4), { ...reminder, key: Date.now() + Math.random() }]);
+      },
+    });
+  }, [credentials]);
+  const dismissReminder = useCallback(
+    (key: number) => setReminders((shown) => shown.filter((r) => r.key !== key)),
+    [],
+  );
 
   const [authMode, setAuthMode] = useState<AuthMode>();
   useEffect(() => {
@@ -315,6 +337,7 @@ export function App() {
       </main>
 
       <aside className="side-tasks">
+        {credentials ? <ReminderNotices reminders={reminders} onDismiss={dismissReminder} /> : null}
         {credentials ? <TaskPanel version={tasksVersion} onCount={onCount} /> : null}
       </aside>
 

@@ -32,6 +32,19 @@ export type ViewRow = {
   messageId: string | null;
 };
 
+/**
+ * How a stored answer that its person stopped (POST /chat/:id/stop) says so: its last assistant
+ * message carries these provider options, which no provider reads, so the views can show
+ * `stopped: true` from the messages alone (../turn/stopped.ts puts it there).
+ */
+export const STOPPED_MARK: { taskchat: { stopped: true } } = { taskchat: { stopped: true } };
+
+/** True for the assistant message that ends a stopped answer. */
+export function wasStopped(message: ModelMessage): boolean {
+  const options = message.providerOptions as { taskchat?: { stopped?: unknown } } | undefined;
+  return options?.taskchat?.stopped === true;
+}
+
 /** One tool call of a turn as clients see it: the contract's `{name, args, result}`. */
 export type ToolCallRecord = { name: string; args: unknown; result: unknown };
 

@@ -7,7 +7,7 @@
  * answer) join the answer that asked, as its stream continued that message.
  */
 import { type AnswerPart, answerParts, type ChatUIMessage } from '../stream/parts.ts';
-import { textOf, type ViewRow } from './stored.ts';
+import { textOf, type ViewRow, wasStopped } from './stored.ts';
 
 /**
  * A conversation's stored messages (oldest first) as UI messages: each user message (its id the
@@ -59,7 +59,12 @@ export function conversationUIMessages(
       parts: parts.map((part) =>
         index < newestUser ? closed(part, 'superseded') : closed(part, 'expired', expiredApprovals),
       ) as ChatUIMessage['parts'],
-      metadata: { conversationId, createdAt: first.createdAt },
+      metadata: {
+        conversationId,
+        createdAt: first.createdAt,
+        // As the stream's finish part said when its person stopped it.
+        ...(answer.some((row) => wasStopped(row.content)) ? { stopped: true } : {}),
+      },
     });
   });
   return out;

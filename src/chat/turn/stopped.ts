@@ -8,7 +8,7 @@
  * answer is not continued by the model.
  */
 import type { AssistantModelMessage, ModelMessage, TextStreamPart, ToolResultPart, ToolSet } from 'ai';
-import type { ToolCallRecord } from '../messages/stored.ts';
+import { STOPPED_MARK, type ToolCallRecord } from '../messages/stored.ts';
 
 /** A part of the run's stream, as ./agent.ts reads it (named here so the two modules form no circle). */
 type RunPart = TextStreamPart<ToolSet>;
@@ -93,6 +93,9 @@ export class PartialRun {
       if (content.length > 0) messages.push({ role: 'assistant', content });
       if (ran.length > 0) messages.push({ role: 'tool', content: ran });
     }
+    // The stored answer says it was stopped (GET /conversations/:id/messages shows it).
+    const last = messages.findLast((message) => message.role === 'assistant');
+    if (last) last.providerOptions = STOPPED_MARK;
     return { reply: texts.join('\n\n'), toolCalls, messages };
   }
 
@@ -102,5 +105,26 @@ export class PartialRun {
       this.#steps.push(this.#current);
     }
     return this.#current;
+  }
+}
+
+/**
+ * The text parts a run opened and has not closed. A stopped run's stream ends without the SDK's
+ * text-end, so the turn closes them itself before its finish part: a client (useChat) then holds
+ * the text as done, and a resumed stream reads the same.
+ */
+export class OpenTexts {
+  readonly #open = new Set<string>();
+
+  note(part: RunPart): void {
+    if (part.type === 'text-start') this.#open.add(part.id);
+    else if (part.type === 'text-end') this.#open.delete(part.id);
+  }
+
+  /** The text-end parts that close what is still open (then nothing is). */
+  closing(): RunPart[] {
+    const parts = [...this.#open].map((id) => ({ type: 'text-end', id }) as RunPart);
+    this.#open.clear();
+    return parts;
   }
 }

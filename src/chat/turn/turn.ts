@@ -72,6 +72,7 @@ import {
   toolApprovalFor,
 } from './approvals.ts';
 import { TurnEffects } from './effects.ts';
+import { OpenTexts } from './stopped.ts';
 
 export type ChatTurnDeps = {
   config: Config;
@@ -304,7 +305,9 @@ export function createChatTurns(deps: ChatTurnDeps) {
           // A re-run shows first what its earlier attempts did, as the stored answer does.
           for (const chunk of partChunks(answerParts(turn.earlier))) writer.write(chunk);
           const toChunks = liveChunks(turn.input.tools, run.toolError);
+          const texts = new OpenTexts();
           await run.forEachPart((part) => {
+            texts.note(part);
             for (const chunk of toChunks(part)) writer.write(chunk);
           });
           // The finish part goes out only once the turn is stored: a client that sends its next
@@ -312,6 +315,8 @@ export function createChatTurns(deps: ChatTurnDeps) {
           // part, in the words the JSON answer would have had.
           try {
             const answer = await stored;
+            if (answer.stopped)
+              for (const part of texts.closing()) for (const chunk of toChunks(part)) writer.write(chunk);
             writer.write({ type: 'finish', messageMetadata: stoppedMetadata(metadata, answer) });
           } catch (error) {
             writer.write({ type: 'error', errorText: describeError(error).message });
