@@ -34,6 +34,7 @@ import type { AppEnv } from './http/env.ts';
 import { ApiError, describeError, ERROR_STATUS, errorBody } from './http/errors.ts';
 import { Inflight } from './http/inflight.ts';
 import { routeNotFound } from './http/methods.ts';
+import { writeTextBodiesToNode } from './http/node-body.ts';
 import { apiDocsRoutes } from './http/openapi.ts';
 import { checkOrigin } from './http/origin.ts';
 import { createLogger, errorFields, type Logger } from './log.ts';
@@ -166,6 +167,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const resource = protectedResource(config);
   const app = new Hono<AppEnv>();
 
+  // Outermost: a streamed answer's final status and headers go to Node's response, then its body
+  // is written there directly (http/node-body.ts).
+  app.use(writeTextBodiesToNode());
   app.use(requestId());
   app.use(requestSpans(tracing.tracer, UNTRACED));
   app.use(async (c, next) => {

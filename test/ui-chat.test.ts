@@ -364,6 +364,71 @@ describe.each(testDrivers)('the AI SDK chat client on %s', (driver) => {
     expect(last?.parts).toEqual([{ type: 'text', text: 'OK.', state: 'done' }]);
   });
 
+  // Over a real listener the stream is written to the socket by the app itself (http/node-body.ts),
+  // not read from a web stream by the adapter: the same events, headers and ending as in-process.
+  const uiBody = (chatId: string, id: string, text: string) =>
+    JSON.stringify({ id: chatId, messages: [{ id, role: 'user', parts: [{ type: 'text', text }] }] });
+
+  it('over HTTP, sends SSE events with the UI stream headers, X-Request-Id and [DONE] last', async () => {
+    const res = await fetch(`${base}/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-user-id': 'ui-http' },
+      body: uiBody('http-chat', 'http-1', 'add over the wire'),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    expect(res.headers.get('x-vercel-ai-ui-message-stream')).toBe('v1');
+    expect(res.headers.get('x-accel-buffering')).toBe('no');
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+    expect(res.headers.get('x-conversation-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const events = (await res.text()).split('\n\n');
+    expect(events.pop()).toBe('');
+    expect(events.pop()).toBe('data: [DONE]');
+    const chunks = events.map(
+      (event) => JSON.parse(event.replace(/^data: /, '')) as { type: string; delta?: string },
+    );
+    expect(chunks.map((c) => c.type).filter((type, i, all) => type !== all[i - 1])).toEqual([
+      'start',
+      'tool-input-start',
+      'tool-input-delta',
+      'tool-input-available',
+      'tool-output-available',
+      'text-start',
+      'text-delta',
+      'text-end',
+      'finish',
+    ]);
+    expect(chunks.map((c) => c.delta ?? '').join('')).toBe('Done: add over the wire.');
+  });
+
+  it('over HTTP, a client that leaves mid-answer does not stop the turn: the whole answer is stored', async () => {
+    const user = 'ui-left';
+    const answer = 'This answer goes on after the reader has left.';
+    let release = () => {};
+    const until = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    h.fake.reply({ text: answer, pause: { afterEvents: 3, until } });
+    const left = new AbortController();
+    const res = await fetch(`${base}/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-user-id': user },
+      body: uiBody('left-chat', 'left-1', 'tell me'),
+      signal: left.signal,
+    });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let read = '';
+    while (!read.includes('"type":"text-delta"'))
+      read += decoder.decode((await reader.read()).value, { stream: true });
+    left.abort();
+    await reader.cancel().catch(() => {});
+    release();
+    await h.inflight.idle();
+    const { messages } = await stored(user, 'left-chat');
+    expect(messages.at(-1)?.parts).toEqual([{ type: 'text', text: answer, state: 'done' }]);
+  });
+
   it('costs 2 statements plus 1 per tool call, as the contract body does', async () => {
     const chat = chatFor('ui-statements');
     statements.length = 0;

@@ -29,6 +29,7 @@ import type { RunHooks } from '../chat/turn/agent.ts';
 import type { Database } from '../db/client.ts';
 import { classifyDbError, DbUnavailableError } from '../db/resilience.ts';
 import type { AppEnv } from '../http/env.ts';
+import { textBodyOf } from '../http/node-body.ts';
 import type { TaskRepository } from '../tasks/repository.ts';
 import { costUsd, type Prices } from '../usage/prices.ts';
 import type { DbErrorKind, Metrics, TurnAnswer, TurnOutcome } from './metrics.ts';
@@ -381,6 +382,12 @@ function isEventStream(c: Context<AppEnv>): boolean {
 
 /** The same response, calling `done` once its body has been read to the end, failed or been cancelled. */
 function whenBodyEnds(res: Response, done: () => void): Response {
+  // A text body written straight to Node's response says itself when it has ended.
+  const text = textBodyOf(res);
+  if (text) {
+    text.onEnd(done);
+    return res;
+  }
   const reader = (res.body as ReadableStream<Uint8Array>).getReader();
   let finished = false;
   const finish = () => {

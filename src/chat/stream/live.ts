@@ -61,6 +61,16 @@ export function liveChunks(
     }
   };
   return (part) => {
+    // Most parts are text deltas: straight to their chunk, as the general path below makes it.
+    if (part.type === 'text-delta') {
+      let cleaner = texts.get(part.id);
+      if (!cleaner) {
+        cleaner = createDeltaCleaner();
+        texts.set(part.id, cleaner);
+      }
+      const delta = cleaner.push(part.text);
+      return delta ? canonical({ type: 'text-delta', id: part.id, delta }) : [];
+    }
     if (part.type === 'tool-call' && part.invalid) refused.add(part.toolCallId);
     if (part.type === 'tool-error' && !part.providerExecuted && refused.delete(part.toolCallId)) return [];
     const chunk = toUIMessageChunk(part, options);

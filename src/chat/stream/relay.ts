@@ -15,7 +15,6 @@
  * - A Redis write that fails (Redis went away) stops the Redis relay of that turn; the turn itself
  *   never waits for or fails on Redis.
  */
-import type { UIMessageChunk } from 'ai';
 import { errorFields, type Logger } from '../../log.ts';
 import type { Redis } from '../../relay/redis.ts';
 
@@ -23,8 +22,8 @@ import type { Redis } from '../../relay/redis.ts';
 export const MAX_RELAYED_BYTES = 1 << 20;
 
 export type RelayWriter = {
-  /** Relays one chunk, as the turn's response sent it. */
-  write(chunk: UIMessageChunk): void;
+  /** Relays one chunk: the JSON text the turn's response sent for it (serialized once, there). */
+  write(json: string): void;
   /** The turn's stream is over: no more chunks; the buffer goes. */
   end(): void;
 };
@@ -54,6 +53,7 @@ type Buffer = { chunks: string[]; bytes: number; cut: boolean; ended: boolean; w
 export function localRelay(): AnswerRelay {
   const buffers = new Map<string, Buffer>();
   const wakeAll = (buffer: Buffer) => {
+    if (buffer.wake.length === 0) return;
     for (const wake of buffer.wake.splice(0)) wake();
   };
   return {
@@ -61,9 +61,8 @@ export function localRelay(): AnswerRelay {
       const buffer: Buffer = { chunks: [], bytes: 0, cut: false, ended: false, wake: [] };
       buffers.set(attemptId, buffer);
       return {
-        write(chunk) {
+        write(text) {
           if (buffer.cut || buffer.ended) return;
-          const text = JSON.stringify(chunk);
           buffer.bytes += text.length;
           if (buffer.bytes > MAX_RELAYED_BYTES) {
             buffer.cut = true;
@@ -131,10 +130,9 @@ export function redisRelay(
           });
       };
       return {
-        write(chunk) {
-          buffered.write(chunk);
+        write(text) {
+          buffered.write(text);
           if (broken) return;
-          const text = JSON.stringify(chunk);
           bytes += text.length;
           if (bytes > MAX_RELAYED_BYTES) {
             send(CUT, '');

@@ -1,52 +1,50 @@
 /**
  * @module chat/stream/response
- * The AI SDK UI message stream as an HTTP response, in one stream stage. The SDK's
+ * The AI SDK UI message stream as an HTTP response, with no stream stage of its own. The SDK's
  * `createUIMessageStreamResponse(createUIMessageStream(...))` passes every part through four web
  * streams (the writer's stream, a transform that puts the message id in the start part, JSON to
  * SSE text, text to bytes), and on Node each stage costs promises and queue work per part. Here
- * `writer.write` encodes the part as its SSE event straight into the response body: the same
- * bytes, the same headers, the same `[DONE]` ending, the same error part for a failed `execute`.
+ * `writer.write` serializes the part once, as its SSE event, into the response's text body
+ * (../../http/node-body.ts: under the Node server, written to the socket once per event-loop tick),
+ * and hands the same JSON text to the relay that keeps the stream for a client that resumes it
+ * (./relay.ts). The same bytes, the same headers, the same `[DONE]` ending, the same error part for
+ * a failed `execute`. A client that goes away stops only the writes: `execute` runs to its end.
  */
 import { generateId, UI_MESSAGE_STREAM_HEADERS, type UIMessageChunk } from 'ai';
+import { TextBody } from '../../http/node-body.ts';
 
 export type UIStreamWriter = {
   write(part: UIMessageChunk): void;
-  /** Forwards every part of `stream`, in order; `execute` is done when all merged streams are. */
-  merge(stream: ReadableStream<UIMessageChunk>): void;
 };
 
 export type UIStreamOptions = {
   execute(options: { writer: UIStreamWriter }): Promise<void> | void;
-  /** The error part's text for a failure of `execute` or of a merged stream. */
+  /** The error part's text for a failure of `execute`. */
   onError?: (error: unknown) => string;
+  /** Also given each part `writer.write` sends, as the JSON text the response sent. */
+  relay?: { write(json: string): void };
   headers?: Record<string, string>;
   status?: number;
 };
 
-const encoder = new TextEncoder();
-
 export function uiMessageStreamResponse({
   execute,
   onError = () => 'An error occurred.',
+  relay,
   headers,
   status,
 }: UIStreamOptions): Response {
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  let cancelled = false;
-  const readers = new Set<ReadableStreamDefaultReader<UIMessageChunk>>();
+  const body = new TextBody();
   const messageId = generateId();
-  const send = (text: string) => {
-    if (cancelled) return;
-    try {
-      controller.enqueue(encoder.encode(text));
-    } catch {
-      // The response was closed or cancelled: the parts have no reader any more.
-    }
+  const send = (part: UIMessageChunk): string => {
+    const json = JSON.stringify(part);
+    body.write(`data: ${json}\n\n`);
+    return json;
   };
   const write = (part: UIMessageChunk) => {
     // As the SDK's stream does: the start part carries a message id.
-    const out = part.type === 'start' && part.messageId == null ? { ...part, messageId } : part;
-    send(`data: ${JSON.stringify(out)}\n\n`);
+    const json = send(part.type === 'start' && part.messageId == null ? { ...part, messageId } : part);
+    relay?.write(json);
   };
   const failed = (error: unknown) => {
     let errorText: string;
@@ -55,52 +53,20 @@ export function uiMessageStreamResponse({
     } catch {
       errorText = 'An error occurred.';
     }
-    write({ type: 'error', errorText });
+    send({ type: 'error', errorText });
   };
-  const pending: Promise<void>[] = [];
-  const body = new ReadableStream<Uint8Array>({
-    start(c) {
-      controller = c;
-    },
-    async cancel(reason) {
-      cancelled = true;
-      await Promise.all(Array.from(readers, (reader) => reader.cancel(reason)));
-    },
-  });
-  const writer: UIStreamWriter = {
-    write,
-    merge(stream) {
-      if (cancelled) {
-        stream.cancel().catch(() => {});
-        return;
-      }
-      const reader = stream.getReader();
-      readers.add(reader);
-      pending.push(
-        (async () => {
-          try {
-            for (let next = await reader.read(); !next.done; next = await reader.read()) write(next.value);
-          } finally {
-            readers.delete(reader);
-            reader.releaseLock();
-          }
-        })().catch(failed),
-      );
-    },
-  };
-  try {
-    const running = execute({ writer });
-    if (running) pending.push(running.catch(failed));
-  } catch (error) {
-    failed(error);
-  }
-  (async () => {
-    while (pending.length > 0) await pending.shift();
-  })().finally(() => {
-    send('data: [DONE]\n\n');
+  const run = (): Promise<void> => {
     try {
-      controller.close();
-    } catch {}
-  });
-  return new Response(body, { status, headers: { ...UI_MESSAGE_STREAM_HEADERS, ...headers } });
+      return Promise.resolve(execute({ writer: { write } }));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+  run()
+    .catch(failed)
+    .finally(() => {
+      body.write('data: [DONE]\n\n');
+      body.end();
+    });
+  return new Response(body.stream, { status, headers: { ...UI_MESSAGE_STREAM_HEADERS, ...headers } });
 }

@@ -8,6 +8,7 @@
  */
 import { UI_MESSAGE_STREAM_HEADERS, type UIMessageChunk } from 'ai';
 import type { Database } from '../../db/client.ts';
+import { TextBody } from '../../http/node-body.ts';
 import type { Logger } from '../../log.ts';
 import { errorFields } from '../../log.ts';
 import type { StopSignals } from '../../relay/stops.ts';
@@ -36,46 +37,38 @@ export function createLiveAnswers({
       if (!turn) return undefined;
       const running = () => stillRunning(database, turn);
       const relayed = relay.follow(turn.attemptId, running);
-      const encoder = new TextEncoder();
-      let cancelled = false;
-      const body = new ReadableStream<Uint8Array>({
-        async start(controller) {
-          const send = (json: string) => {
-            if (!cancelled) controller.enqueue(encoder.encode(`data: ${json}\n\n`));
-          };
-          let sent = 0;
-          try {
-            if (relayed) {
-              for await (const json of relayed) {
-                if (cancelled) break;
-                send(json);
-                sent++;
-              }
+      const body = new TextBody();
+      const send = (json: string) => body.write(`data: ${json}\n\n`);
+      (async () => {
+        let sent = 0;
+        try {
+          if (relayed) {
+            for await (const json of relayed) {
+              if (body.closed) break;
+              send(json);
+              sent++;
             }
-          } catch (error) {
-            if (sent === 0)
-              log.debug('resume: no relayed stream, waiting for the stored answer', errorFields(error));
-            else log.warn('resume: the relayed stream broke off', errorFields(error));
           }
-          try {
-            if (sent === 0 && !cancelled) {
-              for (const chunk of await storedChunks(database, turn, running, () => cancelled))
-                send(JSON.stringify(chunk));
-            }
-          } catch (error) {
-            log.warn('resume: the stored answer could not be read', errorFields(error));
-            send(
-              JSON.stringify({ type: 'error', errorText: 'The answer could not be read; reload to see it' }),
-            );
+        } catch (error) {
+          if (sent === 0)
+            log.debug('resume: no relayed stream, waiting for the stored answer', errorFields(error));
+          else log.warn('resume: the relayed stream broke off', errorFields(error));
+        }
+        try {
+          if (sent === 0 && !body.closed) {
+            for (const chunk of await storedChunks(database, turn, running, () => body.closed))
+              send(JSON.stringify(chunk));
           }
-          send('[DONE]');
-          if (!cancelled) controller.close();
-        },
-        cancel() {
-          cancelled = true;
-        },
-      });
-      return new Response(body, {
+        } catch (error) {
+          log.warn('resume: the stored answer could not be read', errorFields(error));
+          send(
+            JSON.stringify({ type: 'error', errorText: 'The answer could not be read; reload to see it' }),
+          );
+        }
+        send('[DONE]');
+        body.end();
+      })();
+      return new Response(body.stream, {
         headers: { ...UI_MESSAGE_STREAM_HEADERS, 'X-Conversation-Id': turn.conversationId },
       });
     },

@@ -31,12 +31,7 @@
  * and the conversation read back (../stream/parts.ts) name the message alike.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  createUIMessageStream,
-  createUIMessageStreamResponse,
-  type LanguageModel,
-  type ModelMessage,
-} from 'ai';
+import type { LanguageModel, ModelMessage } from 'ai';
 import type { Config } from '../../config.ts';
 import { DbUnavailableError } from '../../db/resilience.ts';
 import { ApiError, describeError, notFound } from '../../http/errors.ts';
@@ -61,8 +56,8 @@ import {
   toolPart,
   type UIAnswer,
 } from '../stream/parts.ts';
-import type { AnswerRelay, RelayWriter } from '../stream/relay.ts';
-import { type UIStreamWriter, uiMessageStreamResponse } from '../stream/response.ts';
+import type { AnswerRelay } from '../stream/relay.ts';
+import { uiMessageStreamResponse } from '../stream/response.ts';
 import { emptyUsage, generateTurn, RunFailure, type RunResult, streamTurn, type TurnInput } from './agent.ts';
 import {
   type ApprovalDecision,
@@ -298,8 +293,8 @@ export function createChatTurns(deps: ChatTurnDeps) {
     const relayed = deps.relay?.open(turn.attemptId);
     return uiMessageStreamResponse({
       headers: { 'X-Conversation-Id': conversationId, 'X-Message-Id': req.start.messageId },
-      execute: async ({ writer: response }) => {
-        const writer = relayed ? relayedWriter(response, relayed) : response;
+      relay: relayed,
+      execute: async ({ writer }) => {
         try {
           writer.write({ type: 'start', messageId: turn.uiMessageId, messageMetadata: metadata });
           // A re-run shows first what its earlier attempts did, as the stored answer does.
@@ -429,17 +424,6 @@ function stoppedMetadata(metadata: ChatMetadata, answer: StoredAnswer): ChatMeta
   return answer.stopped ? { ...metadata, stopped: true } : metadata;
 }
 
-/** The response's writer, each chunk also relayed for clients that resume the stream. */
-function relayedWriter(writer: UIStreamWriter, relay: RelayWriter): UIStreamWriter {
-  return {
-    ...writer,
-    write(chunk) {
-      writer.write(chunk);
-      relay.write(chunk);
-    },
-  };
-}
-
 /**
  * A stored answer as a UI message stream, for a repeated messageId: the same assistant message id
  * and parts the first stream announced. An answer stored before turns kept their UI form replays
@@ -457,13 +441,10 @@ function replayStream(answer: StoredAnswer, req: TurnRequest): Response {
     ui,
     stoppedMetadata(streamMetadata(req, answer.conversationId, ui.createdAt), answer),
   );
-  const stream = createUIMessageStream({
+  return uiMessageStreamResponse({
+    headers: { 'X-Conversation-Id': answer.conversationId, 'X-Message-Id': answer.messageId },
     execute: ({ writer }) => {
       for (const chunk of chunks) writer.write(chunk);
     },
-  });
-  return createUIMessageStreamResponse({
-    stream,
-    headers: { 'X-Conversation-Id': answer.conversationId, 'X-Message-Id': answer.messageId },
   });
 }
