@@ -53,6 +53,8 @@ import { createTaskRepository, type TaskRepository } from './tasks/repository.ts
 import { taskRoutes } from './tasks/routes.ts';
 import { meRoutes } from './time/routes.ts';
 import { usageRoutes } from './usage/routes.ts';
+import { webhookRoutes } from './webhooks/routes.ts';
+import { createWebhookStore } from './webhooks/store.ts';
 
 export type AppDeps = {
   config: Config;
@@ -217,6 +219,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       now,
     }),
   );
+  app.route('/', webhookRoutes(createWebhookStore(database), config.webhooks));
 
   app.notFound(routeNotFound(app));
 

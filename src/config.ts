@@ -94,6 +94,13 @@ export type Config = Readonly<{
     /** USD per million tokens by model id (`MODEL_PRICES`); undefined: costs are unknown (null). */
     prices: Readonly<Record<string, ModelPrice>> | undefined;
   }>;
+  /** Where webhooks may point (webhooks/target.ts). */
+  webhooks: Readonly<{
+    /** `WEBHOOK_ALLOW_PRIVATE`: loopback and private addresses are allowed (tests, local development). */
+    allowPrivate: boolean;
+    /** NODE_ENV=production: webhook URLs must be https. */
+    httpsOnly: boolean;
+  }>;
 }>;
 
 /** One model's prices in USD per million tokens; cached input costs the input price unless given. */
@@ -227,6 +234,7 @@ const Env = z.object({
     });
     return z.NEVER;
   }),
+  WEBHOOK_ALLOW_PRIVATE: flag('WEBHOOK_ALLOW_PRIVATE').default(false),
   TURN_LEASE_MS: int('TURN_LEASE_MS', 1000, 3_600_000).optional(),
   APPROVAL_POLICY: z
     .enum(['destructive', 'writes', 'none'], { error: 'APPROVAL_POLICY must be destructive, writes or none' })
@@ -338,6 +346,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     telemetry: telemetrySettings(env),
     defaultTimezone: canonicalZone(env.DEFAULT_TIMEZONE ?? 'UTC') ?? 'UTC',
     usage: { budgetTokensPerDay: env.USAGE_BUDGET_TOKENS_PER_DAY, prices: env.MODEL_PRICES },
+    webhooks: { allowPrivate: env.WEBHOOK_ALLOW_PRIVATE, httpsOnly: env.NODE_ENV === 'production' },
   };
   return deepFreeze(config);
 }

@@ -32,6 +32,8 @@ describe.each(testDrivers)('database on %s', (driver) => {
       'turns',
       'usage_daily',
       'user_settings',
+      'webhook_deliveries',
+      'webhooks',
     ]);
   });
 
