@@ -9,6 +9,7 @@ import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/client.ts';
 import { webhookDeliveryTask } from '../src/webhooks/deliver.ts';
+import type { Resolve } from '../src/webhooks/target.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { createTestDb, type TestDb, testDrivers } from './support/db.ts';
 import { startWebhookReceiver, verifySignature, type WebhookReceiver } from './support/webhook-receiver.ts';
@@ -237,12 +238,44 @@ describe.each(testDrivers)('webhooks on %s', (driver) => {
       return row as { id: string; body: string };
     }
     const rules = { allowPrivate: true, httpsOnly: false };
-    const run = (deliveryId: string, options: { timeoutMs?: number; allowPrivate?: boolean } = {}) =>
+    const run = (
+      deliveryId: string,
+      options: { timeoutMs?: number; allowPrivate?: boolean; resolve?: Resolve } = {},
+    ) =>
       webhookDeliveryTask({
         database: t.database,
         rules: { ...rules, allowPrivate: options.allowPrivate ?? true },
         timeoutMs: options.timeoutMs,
+        resolve: options.resolve,
       })({ deliveryId });
+
+    it('connects to the address it checked, not to a second DNS answer (no rebinding)', async () => {
+      receiver = await startWebhookReceiver();
+      const user = newUser();
+      const hook = await create(user, { url: receiver.url, events: ['task'] });
+      // A name only the check's resolver knows: the system's DNS has no answer for it, so a
+      // delivery that arrives went to the address the check saw.
+      const named = `http://hooks.rebind.test:${receiver.port}/hooks/taskchat`;
+      await t.database.run((db) =>
+        db.execute(sql`update webhooks set url = ${named} where id = ${hook.id}::uuid`),
+      );
+      const asked: string[] = [];
+      const resolve: Resolve = async (host) => {
+        asked.push(host);
+        return [{ address: '127.0.0.1', family: 4 }];
+      };
+      const delivery = await queued(user, hook.id);
+      await run(delivery.id, { resolve });
+      expect(asked).toEqual(['hooks.rebind.test']);
+      expect(receiver.received).toHaveLength(1);
+      expect(receiver.received[0]?.host).toBe(`hooks.rebind.test:${receiver.port}`);
+      // The same delivery with the operator's rules: the check refuses the private answer, nothing is sent.
+      const refused = await queued(user, hook.id);
+      await expect(run(refused.id, { resolve, allowPrivate: false })).rejects.toThrow(
+        "refused: url's host hooks.rebind.test resolves to 127.0.0.1, a loopback address",
+      );
+      expect(receiver.received).toHaveLength(1);
+    });
 
     it('sends the same id and body on a retry after a failure, signed each time, and logs the attempts', async () => {
       receiver = await startWebhookReceiver();

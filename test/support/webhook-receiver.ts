@@ -11,6 +11,8 @@ export type Received = {
   body: { id: string; type: string; createdAt: string; data: any };
   signature: string | undefined;
   contentType: string | undefined;
+  /** The Host header: the URL's host name, whatever address the connection went to. */
+  host: string | undefined;
   path: string;
   at: Date;
 };
@@ -67,6 +69,7 @@ export async function startWebhookReceiver() {
         body,
         signature: req.headers['taskchat-signature'] as string | undefined,
         contentType: req.headers['content-type'],
+        host: req.headers.host,
         path: req.url ?? '/',
         at: new Date(),
       });
