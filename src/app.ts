@@ -83,6 +83,8 @@ export type AppDeps = {
   stops?: StopSignals;
   /** Metrics and traces; by default the app's own, from config (the server passes its own to flush them). */
   observability?: Observability;
+  /** The background worker this process runs (WORKER=true; server.ts starts it), for /health. */
+  worker?: { readonly state: 'running' | 'stopped' };
 };
 
 /** Probes and scrapes: not traced (they would drown the traces of real requests). */
@@ -187,6 +189,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       isDraining: () => drain.draining,
       offline: config.model.id === 'offline',
       redis: deps.redis,
+      worker: deps.worker,
     }),
   );
   app.route('/', metricsRoute(metrics, config.metricsToken));
