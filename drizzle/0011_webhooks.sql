@@ -31,25 +31,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
   select to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
 $$;
 --> statement-breakpoint
--- A task image of the change log (to_jsonb of the row, snake_case) as the API's Task (camelCase,
--- instants in UTC with Z), in the API's field order; null stays null.
-CREATE FUNCTION webhook_task_json(t jsonb) RETURNS json
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  select case when t is null or jsonb_typeof(t) = 'null' then null else json_build_object(
-    'id', (t ->> 'id')::int,
-    'title', t ->> 'title',
-    'description', t ->> 'description',
-    'completed', (t ->> 'completed')::boolean,
-    'priority', t ->> 'priority',
-    'dueDate', t ->> 'due_date',
-    'dueTime', t ->> 'due_time',
-    'repeat', t ->> 'repeat',
-    'reminder', webhook_iso((t ->> 'reminder')::timestamptz),
-    'createdAt', webhook_iso((t ->> 'created_at')::timestamptz),
-    'updatedAt', webhook_iso((t ->> 'updated_at')::timestamptz)) end
-$$;
---> statement-breakpoint
--- A change log row as the API's Change (GET /changes shows the same).
+-- A change log row as the API's Change (GET /changes shows the same); its task images through
+-- task_api_json (migration 0010), the Task as the API shows it.
 CREATE FUNCTION webhook_change_json(c task_changes) RETURNS json
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
   select json_build_object(
@@ -57,8 +40,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     'taskId', c.task_id,
     'action', c.action,
     'source', c.source,
-    'before', webhook_task_json(c.before),
-    'after', webhook_task_json(c.after),
+    'before', task_api_json(c.before),
+    'after', task_api_json(c.after),
     'undoneBy', c.undone_by,
     'createdAt', webhook_iso(c.created_at))
 $$;
@@ -93,7 +76,7 @@ CREATE FUNCTION webhook_task_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM webhook_fan_out(NEW.user_id, 'task', json_build_object(
-    'task', webhook_task_json(coalesce(NEW.after, NEW.before)),
+    'task', task_api_json(coalesce(NEW.after, NEW.before)),
     'change', webhook_change_json(NEW)));
   RETURN NULL;
 END
@@ -101,3 +84,16 @@ $$;
 --> statement-breakpoint
 CREATE TRIGGER webhook_task_changed AFTER INSERT ON task_changes
 FOR EACH ROW EXECUTE FUNCTION webhook_task_changed();
+--> statement-breakpoint
+-- Every delivered reminder (one row per reminder, however often its job ran: reminders/deliver.ts)
+-- is a `reminder` event, with the task as it was delivered.
+CREATE FUNCTION webhook_reminder_delivered() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM webhook_fan_out(NEW.user_id, 'reminder', json_build_object('task', NEW.task, 'late', NEW.late));
+  RETURN NULL;
+END
+$$;
+--> statement-breakpoint
+CREATE TRIGGER webhook_reminder_delivered AFTER INSERT ON reminder_deliveries
+FOR EACH ROW EXECUTE FUNCTION webhook_reminder_delivered();

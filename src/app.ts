@@ -54,7 +54,7 @@ import { taskRoutes } from './tasks/routes.ts';
 import { meRoutes } from './time/routes.ts';
 import { usageRoutes } from './usage/routes.ts';
 import { webhookRoutes } from './webhooks/routes.ts';
-import { createWebhookStore } from './webhooks/store.ts';
+import { createWebhookStore, throughDatabase } from './webhooks/store.ts';
 
 export type AppDeps = {
   config: Config;
@@ -85,6 +85,8 @@ export type AppDeps = {
   stops?: StopSignals;
   /** Metrics and traces; by default the app's own, from config (the server passes its own to flush them). */
   observability?: Observability;
+  /** The background worker this process runs (WORKER=true; server.ts starts it), for /health. */
+  worker?: { readonly state: 'running' | 'stopped' };
 };
 
 /** Probes and scrapes: not traced (they would drown the traces of real requests). */
@@ -189,6 +191,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       isDraining: () => drain.draining,
       offline: config.model.id === 'offline',
       redis: deps.redis,
+      worker: deps.worker,
     }),
   );
   app.route('/', metricsRoute(metrics, config.metricsToken));
@@ -219,7 +222,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       now,
     }),
   );
-  app.route('/', webhookRoutes(createWebhookStore(database), config.webhooks));
+  app.route('/', webhookRoutes(createWebhookStore(throughDatabase(database)), config.webhooks));
 
   app.notFound(routeNotFound(app));
 

@@ -83,6 +83,11 @@ export type Config = Readonly<{
   }>;
   /** When set, GET /metrics requires `Authorization: Bearer <it>`. */
   metricsToken: string | undefined;
+  /**
+   * WORKER: this process also runs the background worker (jobs/runner.ts: reminders, webhook
+   * deliveries); false for web instances of a deploy that runs `npm run worker` apart.
+   */
+  worker: boolean;
   /** REDIS_URL: relays live answers and stops between instances; optional. */
   redisUrl: string | undefined;
   telemetry: TelemetrySettings;
@@ -260,6 +265,7 @@ const Env = z.object({
     .default('info'),
   // Below PING_TIMEOUT (1500 ms in src/health/routes.ts), past which the database counts as down.
   HEALTH_DEGRADED_MS: int('HEALTH_DEGRADED_MS', 1, 1499).default(250),
+  WORKER: flag('WORKER').default(true),
   REDIS_URL: optionalText.refine((s) => {
     if (s === undefined) return true;
     try {
@@ -342,6 +348,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     logLevel: env.LOG_LEVEL,
     health: { degradedMs: env.HEALTH_DEGRADED_MS },
     metricsToken: env.METRICS_TOKEN,
+    worker: env.WORKER,
     redisUrl: env.REDIS_URL,
     telemetry: telemetrySettings(env),
     defaultTimezone: canonicalZone(env.DEFAULT_TIMEZONE ?? 'UTC') ?? 'UTC',

@@ -24,6 +24,7 @@ describe.each(testDrivers)('database on %s', (driver) => {
       'instances',
       'messages',
       'rate_limits',
+      'reminder_deliveries',
       'task_changes',
       'task_counters',
       'tasks',

@@ -8,10 +8,13 @@ import { sql } from 'drizzle-orm';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/client.ts';
+import { type JobRunner, startJobRunner } from '../src/jobs/runner.ts';
+import { createLogger } from '../src/log.ts';
 import { webhookDeliveryTask } from '../src/webhooks/deliver.ts';
 import type { Resolve } from '../src/webhooks/target.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { createTestDb, type TestDb, testDrivers } from './support/db.ts';
+import { sleep } from './support/sleep.ts';
 import { startWebhookReceiver, verifySignature, type WebhookReceiver } from './support/webhook-receiver.ts';
 
 type Refusal = { error: { code: string; message: string } };
@@ -29,6 +32,19 @@ type Delivery = {
 
 const ALLOW_PRIVATE = { WEBHOOK_ALLOW_PRIVATE: 'true' };
 const JWT_SECRET = 'webhook-test-secret-0123456789abcdef';
+// An embedded PGlite takes seconds to start on a busy machine; a worker's retry waits seconds too.
+const TIMEOUT_MS = 120_000;
+const quiet = createLogger('silent');
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await probe();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await sleep(100);
+  }
+}
 
 describe.each(testDrivers)('webhooks on %s', (driver) => {
   let t: TestDb;
@@ -397,3 +413,171 @@ describe.each(testDrivers)('webhooks on %s', (driver) => {
     });
   });
 });
+
+// With the job engine: the fan-out triggers of migration 0011 queue each delivery in the statement of
+// its event, and graphile-worker runners (jobs/runner.ts, as `npm start` and `npm run worker` run
+// them) deliver it, retrying with graphile-worker's own backoff.
+describe.each(testDrivers.filter((driver) => driver !== 'neon'))(
+  'webhook deliveries by the worker on %s',
+  (driver) => {
+    let t: TestDb;
+    let app: TestApp;
+    let receiver: WebhookReceiver;
+    let runners: JobRunner[] = [];
+    let users = 0;
+    const newUser = () => `worked-${driver}-${++users}`;
+
+    beforeAll(async () => {
+      t = await createTestDb(driver, { extraEnv: ALLOW_PRIVATE });
+      app = createTestApp(t);
+    }, TIMEOUT_MS);
+    afterEach(async () => {
+      await Promise.all(runners.map((runner) => runner.stop()));
+      runners = [];
+      await receiver?.close();
+    });
+    afterAll(() => t?.drop());
+
+    async function startRunners(n: number) {
+      for (let i = 0; i < n; i++) {
+        runners.push(await startJobRunner({ config: t.config, database: t.database, logger: quiet }));
+      }
+    }
+    const rest = async (user: string, method: string, path: string, body?: unknown) => {
+      const res = await app.request(path, {
+        method,
+        headers: { 'x-user-id': user, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      expect(res.status, `${method} ${path}: ${text}`).toBeLessThan(300);
+      return text ? (JSON.parse(text) as Record<string, any>) : undefined;
+    };
+    const hook = async (user: string, events: string[]) =>
+      (await rest(user, 'POST', '/webhooks', { url: receiver.url, events })) as NewWebhook;
+    const logOf = async (user: string, id: string) =>
+      ((await rest(user, 'GET', `/webhooks/${id}/deliveries`)) as { deliveries: Delivery[] }).deliveries;
+
+    it(
+      'POSTs a `task` event for a REST change: the task and the change as the API shows them, signed',
+      async () => {
+        receiver = await startWebhookReceiver();
+        const user = newUser();
+        const tasksOnly = await hook(user, ['task']);
+        const remindersOnly = await hook(user, ['reminder']);
+        await startRunners(1);
+        const task = await rest(user, 'POST', '/tasks', { title: 'water the plants', dueDate: '2026-12-24' });
+        await receiver.waitFor(1);
+        const [got] = receiver.received;
+        const [change] = ((await rest(user, 'GET', '/changes')) as { changes: Record<string, unknown>[] })
+          .changes;
+        expect(got?.body).toEqual({
+          id: expect.any(String),
+          type: 'task',
+          createdAt: expect.stringMatching(/Z$/),
+          data: { task: await rest(user, 'GET', `/tasks/${task?.id}`), change },
+        });
+        expect(change).toMatchObject({ action: 'add', source: 'rest', before: null });
+        expect(await verifySignature(got?.signature, got?.raw ?? '', tasksOnly.secret)).toBe(true);
+        expect(await verifySignature(got?.signature, got?.raw ?? '', remindersOnly.secret)).toBe(false);
+
+        const [logged] = await logOf(user, tasksOnly.id);
+        expect(logged).toMatchObject({
+          id: got?.body.id,
+          type: 'task',
+          attempts: 1,
+          lastStatus: 200,
+          status: 'delivered',
+        });
+        // The webhook that asked for reminders only got nothing.
+        expect(await logOf(user, remindersOnly.id)).toEqual([]);
+        expect(receiver.received).toHaveLength(1);
+      },
+      TIMEOUT_MS,
+    );
+
+    it(
+      'retries a failed delivery with the same id and body until the receiver answers 2xx',
+      async () => {
+        receiver = await startWebhookReceiver();
+        receiver.answer([503]);
+        const user = newUser();
+        const webhook = await hook(user, ['task']);
+        await startRunners(1);
+        await rest(user, 'POST', '/tasks', { title: 'call the plumber' });
+        // graphile-worker waits e^1 ≈ 2.7 s before the second attempt.
+        await receiver.waitFor(2);
+        const [first, second] = receiver.received;
+        expect(second?.raw).toBe(first?.raw);
+        expect(second?.body.id).toBe(first?.body.id);
+        expect(await verifySignature(second?.signature, second?.raw ?? '', webhook.secret)).toBe(true);
+        const logged = await until('the delivered log entry', async () => {
+          const [entry] = await logOf(user, webhook.id);
+          return entry?.status === 'delivered' ? entry : undefined;
+        });
+        expect(logged).toMatchObject({ id: first?.body.id, attempts: 2, lastStatus: 200, lastError: null });
+      },
+      TIMEOUT_MS,
+    );
+
+    it(
+      'sends nothing more to a deleted webhook, not even the retry of a failed delivery',
+      async () => {
+        receiver = await startWebhookReceiver();
+        receiver.answer([500]);
+        const user = newUser();
+        const webhook = await hook(user, ['task']);
+        await startRunners(1);
+        await rest(user, 'POST', '/tasks', { title: 'first' });
+        await receiver.waitFor(1);
+        await rest(user, 'DELETE', `/webhooks/${webhook.id}`);
+        await rest(user, 'POST', '/tasks', { title: 'second' });
+        // Past the first retry's time (e^1 ≈ 2.7 s): had it been sent, it would be here.
+        await sleep(4000);
+        expect(receiver.received.map((r) => r.body.data.task.title)).toEqual(['first']);
+        const jobs = await t.database.run((db) =>
+          queryRows<{ n: number }>(
+            db,
+            sql`select count(*)::int as n from graphile_worker.jobs where task_identifier = 'webhook_delivery'`,
+          ),
+        );
+        expect(jobs[0]?.n).toBe(0);
+      },
+      TIMEOUT_MS,
+    );
+
+    it(
+      'delivers a reminder to the webhook once, with two runners, with the task and whether it was late',
+      async () => {
+        receiver = await startWebhookReceiver();
+        const user = newUser();
+        const webhook = await hook(user, ['reminder']);
+        await startRunners(2);
+        const task = await rest(user, 'POST', '/tasks', {
+          title: 'take the pills',
+          reminder: new Date(Date.now() + 1500).toISOString(),
+        });
+        await receiver.waitFor(1);
+        // Time for a second delivery, were there one to make.
+        await sleep(2500);
+        expect(receiver.received).toHaveLength(1);
+        const [got] = receiver.received;
+        expect(got?.body).toEqual({
+          id: expect.any(String),
+          type: 'reminder',
+          createdAt: expect.stringMatching(/Z$/),
+          data: { task: await rest(user, 'GET', `/tasks/${task?.id}`), late: false },
+        });
+        expect(await verifySignature(got?.signature, got?.raw ?? '', webhook.secret)).toBe(true);
+        const [logged] = await logOf(user, webhook.id);
+        expect(logged).toMatchObject({
+          id: got?.body.id,
+          type: 'reminder',
+          status: 'delivered',
+          attempts: 1,
+        });
+      },
+      TIMEOUT_MS,
+    );
+  },
+);

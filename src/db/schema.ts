@@ -331,6 +331,28 @@ export const usageDaily = pgTable(
   (t) => [primaryKey({ columns: [t.userId, t.day] })],
 );
 
+/**
+ * Reminders delivered (reminders/deliver.ts): one row per (user, task, instant), written by the
+ * worker's job in the statement that checks the task still wants it, so a retried or duplicated
+ * job delivers nothing twice. The live `reminder` event and each webhook delivery are fed from
+ * this row; `id` is the delivery id every channel and every retry carries. `task` is the Task as
+ * the API shows it (camelCase) at delivery time; `late`: delivered more than 5 s after `remind_at`.
+ * Scheduling is a trigger on `tasks` (migration 0010), not a table of ours: graphile-worker's jobs.
+ */
+export const reminderDeliveries = pgTable(
+  'reminder_deliveries',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    taskId: integer('task_id').notNull(),
+    remindAt: timestamp('remind_at', { withTimezone: true }).notNull(),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }).notNull().defaultNow(),
+    late: boolean('late').notNull(),
+    task: jsonb('task').notNull(),
+  },
+  (t) => [unique('reminder_deliveries_user_task_instant_key').on(t.userId, t.taskId, t.remindAt)],
+);
+
 export const WEBHOOK_EVENTS = ['reminder', 'task'] as const;
 
 /**

@@ -11,7 +11,7 @@
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../log.ts';
 import { sendDelivery } from './send.ts';
-import { createWebhookStore } from './store.ts';
+import { createWebhookStore, throughClient, throughDatabase } from './store.ts';
 import type { Resolve, TargetRules } from './target.ts';
 
 /** The contract's limit for one attempt, from resolving the host to the answer's status. */
@@ -20,16 +20,23 @@ export const DELIVERY_TIMEOUT_MS = 10_000;
 export const WEBHOOK_DELIVERY_TASK = 'webhook_delivery';
 
 export type WebhookDeliveryDeps = {
-  database: Database;
   rules: TargetRules;
+  /**
+   * Where the delivery is read and recorded. Unset: through the job's own connection
+   * (graphile-worker's `helpers.query`), as a runner runs it; tests running the task directly pass one.
+   */
+  database?: Database;
   logger?: Logger;
   /** Tests shorten it; the contract's is 10 s. */
   timeoutMs?: number;
   resolve?: Resolve;
 };
 
-/** What graphile-worker tells a task about its job (a structural subset of its JobHelpers). */
-type JobInfo = { job?: { attempts: number; max_attempts: number } };
+/** What the task uses of graphile-worker's JobHelpers (a structural subset, so tests can run it alone). */
+export type JobInfo = {
+  job?: { attempts: number; max_attempts: number };
+  query?: (text: string, values: unknown[]) => Promise<{ rows: unknown[] }>;
+};
 
 /** A failed attempt, for graphile-worker to retry; the message is ours (the log's words). */
 export class DeliveryFailed extends Error {
@@ -41,12 +48,15 @@ export class DeliveryFailed extends Error {
  * Payload `{ deliveryId }`.
  */
 export function webhookDeliveryTask(deps: WebhookDeliveryDeps) {
-  const store = createWebhookStore(deps.database);
   const timeoutMs = deps.timeoutMs ?? DELIVERY_TIMEOUT_MS;
+  const own = deps.database && createWebhookStore(throughDatabase(deps.database));
 
   return async function webhookDelivery(payload: unknown, helpers?: JobInfo): Promise<void> {
     const deliveryId = (payload as { deliveryId?: unknown } | null)?.deliveryId;
     if (typeof deliveryId !== 'string') return; // not ours to retry: a malformed job never gets better
+    const query = helpers?.query;
+    const store = own ?? (query && createWebhookStore(throughClient((text, values) => query(text, values))));
+    if (!store) throw new Error('webhook_delivery needs a database or the job helpers');
     const delivery = await store.pending(deliveryId);
     if (!delivery || delivery.settled) return;
     if (delivery.expired) {

@@ -6,7 +6,8 @@
  * migration 0011, in the statement of the event; here they are read (the log, the job) and updated
  * once per attempt.
  */
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import { type Database, queryRows } from '../db/client.ts';
 import type { WEBHOOK_EVENTS } from '../db/schema.ts';
 
@@ -60,10 +61,29 @@ type DeliveryRow = {
 /** How long a delivery is retried, as the contract says. */
 export const RETRY_WINDOW = sql`interval '24 hours'`;
 
-export function createWebhookStore(database: Database) {
-  const rows = <T>(statement: ReturnType<typeof sql>, idempotent = false) =>
-    database.run((db) => queryRows<T>(db, statement), { idempotent });
+/** Runs one statement and gives its rows; `idempotent`: safe to send again after a lost answer. */
+export type Execute = <T>(statement: SQL, idempotent?: boolean) => Promise<T[]>;
 
+/** Statements through the app's database handle (its retries and circuit breaker). */
+export const throughDatabase =
+  (database: Database): Execute =>
+  (statement, idempotent = false) =>
+    database.run((db) => queryRows(db, statement), { idempotent });
+
+const dialect = new PgDialect();
+
+/**
+ * Statements through a client that takes text and values, such as graphile-worker's
+ * `helpers.query`: a job runs on the connection its runner has, the embedded PGlite included.
+ */
+export const throughClient =
+  (query: (text: string, values: unknown[]) => Promise<{ rows: unknown[] }>): Execute =>
+  async <T>(statement: SQL) => {
+    const { sql: text, params } = dialect.sqlToQuery(statement);
+    return (await query(text, params)).rows as T[];
+  };
+
+export function createWebhookStore(rows: Execute) {
   return {
     /** The new webhook, or undefined when the user has `max` already. */
     async create(
