@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const SRC = resolve(import.meta.dirname, '../src');
-const FEATURES = ['auth', 'chat', 'tasks', 'mcp', 'model', 'health', 'page', 'observability'];
+const FEATURES = ['auth', 'chat', 'tasks', 'mcp', 'model', 'health', 'page', 'observability', 'webhooks'];
 const GROUND = [/^http\//, /^db\//, /^config\.ts$/, /^log\.ts$/, /^text\.ts$/, /^causes\.ts$/];
 
 const files = (readdirSync(SRC, { recursive: true }) as string[])

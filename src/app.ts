@@ -58,6 +58,8 @@ import { createTaskRepository, type TaskRepository } from './tasks/repository.ts
 import { taskRoutes } from './tasks/routes.ts';
 import { meRoutes } from './time/routes.ts';
 import { usageRoutes } from './usage/routes.ts';
+import { webhookRoutes } from './webhooks/routes.ts';
+import { createWebhookStore, throughDatabase } from './webhooks/store.ts';
 
 export type AppDeps = {
   config: Config;
@@ -96,6 +98,8 @@ export type AppDeps = {
   eventHeartbeatMs?: number;
   /** Metrics and traces; by default the app's own, from config (the server passes its own to flush them). */
   observability?: Observability;
+  /** The background worker this process runs (WORKER=true; server.ts starts it), for /health. */
+  worker?: { readonly state: 'running' | 'stopped' };
 };
 
 /** Event streams' comment lines: within the contract's 25 s, and under common proxies' 30 s idle limits. */
@@ -223,6 +227,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       isDraining: () => drain.draining,
       offline: config.model.id === 'offline',
       redis: deps.redis,
+      worker: deps.worker,
     }),
   );
   app.route('/', metricsRoute(metrics, config.metricsToken));
@@ -254,6 +259,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       now,
     }),
   );
+  app.route('/', webhookRoutes(createWebhookStore(throughDatabase(database)), config.webhooks));
 
   app.notFound(routeNotFound(app));
 

@@ -83,6 +83,11 @@ export type Config = Readonly<{
   }>;
   /** When set, GET /metrics requires `Authorization: Bearer <it>`. */
   metricsToken: string | undefined;
+  /**
+   * WORKER: this process also runs the background worker (jobs/runner.ts: reminders, webhook
+   * deliveries); false for web instances of a deploy that runs `npm run worker` apart.
+   */
+  worker: boolean;
   /** REDIS_URL: relays live answers and stops between instances; optional. */
   redisUrl: string | undefined;
   telemetry: TelemetrySettings;
@@ -93,6 +98,13 @@ export type Config = Readonly<{
     budgetTokensPerDay: number;
     /** USD per million tokens by model id (`MODEL_PRICES`); undefined: costs are unknown (null). */
     prices: Readonly<Record<string, ModelPrice>> | undefined;
+  }>;
+  /** Where webhooks may point (webhooks/target.ts). */
+  webhooks: Readonly<{
+    /** `WEBHOOK_ALLOW_PRIVATE`: loopback and private addresses are allowed (tests, local development). */
+    allowPrivate: boolean;
+    /** NODE_ENV=production: webhook URLs must be https. */
+    httpsOnly: boolean;
   }>;
 }>;
 
@@ -227,6 +239,7 @@ const Env = z.object({
     });
     return z.NEVER;
   }),
+  WEBHOOK_ALLOW_PRIVATE: flag('WEBHOOK_ALLOW_PRIVATE').default(false),
   TURN_LEASE_MS: int('TURN_LEASE_MS', 1000, 3_600_000).optional(),
   APPROVAL_POLICY: z
     .enum(['destructive', 'writes', 'none'], { error: 'APPROVAL_POLICY must be destructive, writes or none' })
@@ -252,6 +265,7 @@ const Env = z.object({
     .default('info'),
   // Below PING_TIMEOUT (1500 ms in src/health/routes.ts), past which the database counts as down.
   HEALTH_DEGRADED_MS: int('HEALTH_DEGRADED_MS', 1, 1499).default(250),
+  WORKER: flag('WORKER').default(true),
   REDIS_URL: optionalText.refine((s) => {
     if (s === undefined) return true;
     try {
@@ -334,10 +348,12 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     logLevel: env.LOG_LEVEL,
     health: { degradedMs: env.HEALTH_DEGRADED_MS },
     metricsToken: env.METRICS_TOKEN,
+    worker: env.WORKER,
     redisUrl: env.REDIS_URL,
     telemetry: telemetrySettings(env),
     defaultTimezone: canonicalZone(env.DEFAULT_TIMEZONE ?? 'UTC') ?? 'UTC',
     usage: { budgetTokensPerDay: env.USAGE_BUDGET_TOKENS_PER_DAY, prices: env.MODEL_PRICES },
+    webhooks: { allowPrivate: env.WEBHOOK_ALLOW_PRIVATE, httpsOnly: env.NODE_ENV === 'production' },
   };
   return deepFreeze(config);
 }

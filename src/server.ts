@@ -5,6 +5,10 @@
  * turns finish and be stored, then close the database, so a deploy or Ctrl-C loses nothing. A turn
  * still running near the end of the grace period is stopped and ends as a failed turn (its lease
  * released, its task changes recorded), so nothing is left half done for the next process.
+ *
+ * Unless `WORKER=false`, the process also runs the background worker (jobs/runner.ts); a drain
+ * stops it first thing (it takes no new job, finishes the ones running) and waits for it before
+ * closing the database.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,10 +18,11 @@ import { type Config, redactConfig } from './config.ts';
 import type { Database } from './db/client.ts';
 import { openMigratedDatabase } from './db/migrate.ts';
 import { createNotifications } from './db/notifications.ts';
-import { StartupError } from './db/startup-error.ts';
+import { describeStartupFailure, StartupError } from './db/startup-error.ts';
 import { Drain } from './http/drain.ts';
 import { Inflight } from './http/inflight.ts';
 import { registerInstance } from './instances/registry.ts';
+import { type JobRunner, startJobRunner } from './jobs/runner.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createObservability } from './observability/index.ts';
 import { createRedis } from './relay/redis.ts';
@@ -83,6 +88,14 @@ export async function startServer(
     await db.close();
     throw error;
   });
+  let worker: JobRunner | undefined;
+  if (config.worker) {
+    worker = await startJobRunner({ config, database: db, logger }).catch(async (error) => {
+      await instance.stop();
+      await db.close();
+      throw describeStartupFailure(error, config.db);
+    });
+  }
   const redis = config.redisUrl ? createRedis(config.redisUrl, logger) : undefined;
   // The one listening connection of this process: live events and stops share it.
   const notifications = createNotifications({
@@ -97,6 +110,9 @@ export async function startServer(
     await notifications.close();
     await redis?.close();
   };
+  const stopWorker = async () => {
+    await worker?.stop();
+  };
   const app = createApp({
     config,
     database: db,
@@ -108,6 +124,7 @@ export async function startServer(
     redis,
     stops,
     notifications,
+    worker,
   });
   const server = await new Promise<ReturnType<typeof createAdaptorServer>>((resolve, reject) => {
     const s = createAdaptorServer({ fetch: app.fetch, hostname: config.host });
@@ -123,6 +140,7 @@ export async function startServer(
       );
     });
   }).catch(async (error) => {
+    await stopWorker();
     await closeRelays();
     await instance.stop();
     await db.close();
@@ -163,6 +181,8 @@ export async function startServer(
     closing ??= (async () => {
       const deadline = Date.now() + graceMs;
       drain.begin();
+      // No new job from now on; the ones running finish while the requests drain.
+      const workerStopped = stopWorker();
       const http = server as Server;
       http.closeIdleConnections();
       const sweep = setInterval(() => http.closeIdleConnections(), IDLE_SWEEP_MS);
@@ -185,6 +205,7 @@ export async function startServer(
         http.close(() => resolve());
         http.closeAllConnections();
       });
+      await workerStopped;
       // Every lease this process held is released by now; its record goes with it.
       await closeRelays();
       await instance.stop();

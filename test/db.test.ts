@@ -24,6 +24,7 @@ describe.each(testDrivers)('database on %s', (driver) => {
       'instances',
       'messages',
       'rate_limits',
+      'reminder_deliveries',
       'task_changes',
       'task_counters',
       'tasks',
@@ -32,6 +33,8 @@ describe.each(testDrivers)('database on %s', (driver) => {
       'turns',
       'usage_daily',
       'user_settings',
+      'webhook_deliveries',
+      'webhooks',
     ]);
   });
 

@@ -71,6 +71,7 @@ const one = (kind: string, name?: string) => {
 const deployment = () => one('Deployment', 'taskchat');
 const server = () => deployment().spec.template.spec.containers[0];
 const job = () => one('Job', 'taskchat-migrate');
+const workerDeployment = () => one('Deployment', 'taskchat-worker');
 const containers = () =>
   base.flatMap((d) => (d.spec?.template?.spec?.containers ?? []) as any[]).filter(Boolean);
 
@@ -147,6 +148,7 @@ describe('Kubernetes base', () => {
     expect(base.map((d) => `${d.kind}/${d.metadata.name}`).sort()).toEqual([
       'ConfigMap/taskchat-config',
       'Deployment/taskchat',
+      'Deployment/taskchat-worker',
       'HorizontalPodAutoscaler/taskchat',
       'Job/taskchat-migrate',
       'PodDisruptionBudget/taskchat',
@@ -182,7 +184,7 @@ describe('Kubernetes base', () => {
   });
 
   it('runs as a non-root user on a read-only root filesystem', () => {
-    for (const d of [deployment(), job()]) {
+    for (const d of [deployment(), job(), workerDeployment()]) {
       expect(d.spec.template.spec.securityContext.runAsNonRoot).toBe(true);
       for (const c of d.spec.template.spec.containers) {
         expect(c.securityContext).toMatchObject({
@@ -202,6 +204,21 @@ describe('Kubernetes base', () => {
       name: 'taskchat-secrets',
       key: 'DATABASE_URL_UNPOOLED',
     });
+  });
+
+  it('runs the background worker in a Deployment of its own (npm run worker), not in the web pods', () => {
+    const pod = workerDeployment().spec.template.spec;
+    expect(pod.containers[0].command).toEqual(['node', scriptFile('worker')]);
+    expect(workerDeployment().spec.replicas).toBeGreaterThanOrEqual(2);
+    expect(workerDeployment().spec.selector.matchLabels).not.toEqual(deployment().spec.selector.matchLabels);
+    const unpooled = pod.containers[0].env.find((e: any) => e.name === 'DATABASE_URL_UNPOOLED');
+    expect(unpooled.valueFrom.secretKeyRef).toMatchObject({
+      name: 'taskchat-secrets',
+      key: 'DATABASE_URL_UNPOOLED',
+    });
+    expect(server().env.find((e: any) => e.name === 'WORKER')).toEqual({ name: 'WORKER', value: 'false' });
+    expect(loadConfig(podEnvironment()).worker).toBe(false);
+    expect(loadConfig({ ...podEnvironment(), WORKER: undefined }).worker).toBe(true);
   });
 
   it('every command a container runs points at a file that exists', () => {

@@ -31,6 +31,8 @@ const VALID_BODIES: Record<string, unknown> = {
   'POST /tasks': { title: 'walked' },
   'PATCH /tasks/{id}': { title: 'walked' },
   'PATCH /me': { timezone: 'Europe/Paris' },
+  // A public address (TEST-NET-3) written as one: no DNS on this closed network.
+  'POST /webhooks': { url: 'https://203.0.113.7/hooks/taskchat' },
   'POST /mcp': { jsonrpc: '2.0', id: 1, method: 'ping' },
 };
 

@@ -1,7 +1,9 @@
 /**
  * @module db/migrate
  * Applies the committed drizzle-kit migrations in `drizzle/`, on whichever driver is configured,
- * through the direct (unpooled) URL when one is set: Neon's pooler is not made for DDL.
+ * through the direct (unpooled) URL when one is set: Neon's pooler is not made for DDL. First it
+ * brings the job engine's own schema (graphile-worker's, jobs/engine.ts) up to date, so the app's
+ * migrations and triggers can queue jobs on every driver, the embedded PGlite included.
  */
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
@@ -10,6 +12,7 @@ import { migrate as migrateNeon } from 'drizzle-orm/neon-serverless/migrator';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import type { Config } from '../config.ts';
+import { installJobSchema, jobPool } from '../jobs/engine.ts';
 import { createDatabase, type Database, type Db, openHandle } from './client.ts';
 import { describeStartupFailure } from './startup-error.ts';
 
@@ -37,11 +40,20 @@ export const MIGRATION_LOCK = 7_262_024;
 export async function migrateDatabase(settings: Config['db'], database?: Database): Promise<void> {
   const migrate = MIGRATORS[settings.driver];
   const config = { migrationsFolder: MIGRATIONS_FOLDER };
+  const migrateAll = async (db: Db) => {
+    const jobs = jobPool(settings, db, 1);
+    try {
+      await installJobSchema(jobs.pool);
+    } finally {
+      await jobs.close();
+    }
+    await migrate(db as never, config);
+  };
   if (database && settings.driver === 'pglite') {
-    await database.run((db) => migrate(db as never, config));
+    await database.run(migrateAll);
     return;
   }
-  await withMigrationLock(settings, (db) => migrate(db as never, config));
+  await withMigrationLock(settings, migrateAll);
 }
 
 /**

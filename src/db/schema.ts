@@ -330,3 +330,78 @@ export const usageDaily = pgTable(
   },
   (t) => [primaryKey({ columns: [t.userId, t.day] })],
 );
+
+/**
+ * Reminders delivered (reminders/deliver.ts): one row per (user, task, instant), written by the
+ * worker's job in the statement that checks the task still wants it, so a retried or duplicated
+ * job delivers nothing twice. The live `reminder` event and each webhook delivery are fed from
+ * this row; `id` is the delivery id every channel and every retry carries. `task` is the Task as
+ * the API shows it (camelCase) at delivery time; `late`: delivered more than 5 s after `remind_at`.
+ * Scheduling is a trigger on `tasks` (migration 0010), not a table of ours: graphile-worker's jobs.
+ */
+export const reminderDeliveries = pgTable(
+  'reminder_deliveries',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    taskId: integer('task_id').notNull(),
+    remindAt: timestamp('remind_at', { withTimezone: true }).notNull(),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }).notNull().defaultNow(),
+    late: boolean('late').notNull(),
+    task: jsonb('task').notNull(),
+  },
+  (t) => [unique('reminder_deliveries_user_task_instant_key').on(t.userId, t.taskId, t.remindAt)],
+);
+
+export const WEBHOOK_EVENTS = ['reminder', 'task'] as const;
+
+/**
+ * A user's webhooks (webhooks/): where their events are POSTed, signed with `secret`
+ * (`Taskchat-Signature`), which is shown once when the webhook is made and never again. The URL
+ * was checked when it was given and is checked again before every delivery (webhooks/target.ts).
+ */
+export const webhooks = pgTable(
+  'webhooks',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: text('user_id').notNull(),
+    url: text('url').notNull(),
+    /** Which events it gets: `reminder` (each delivered reminder), `task` (each change of a task). */
+    events: text('events').array().notNull(),
+    secret: text('secret').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('webhooks_user_idx').on(t.userId, t.createdAt.desc())],
+);
+
+/**
+ * One event for one webhook, and the record of delivering it: the user's delivery log. The row is
+ * written with its body by the trigger that sees the event (migration 0011), in the event's own
+ * statement, which also queues the `webhook_delivery` job; `id` is the delivery id in the body, the
+ * same on every retry. Each attempt updates the counters; what a receiver answered is never kept
+ * beyond its status. Deleting the webhook deletes its log (and so stops its pending deliveries).
+ */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    webhookId: uuid('webhook_id')
+      .notNull()
+      .references(() => webhooks.id, { onDelete: 'cascade' }),
+    userId: text('user_id').notNull(),
+    type: text('type', { enum: WEBHOOK_EVENTS }).notNull(),
+    /** The JSON body exactly as sent, fixed once: every retry signs and sends the same bytes. */
+    body: text('body').notNull(),
+    createdAt: createdAt(),
+    attempts: integer('attempts').notNull().default(0),
+    lastAttemptAt: timestamp('last_attempt_at', { withTimezone: true }),
+    /** The HTTP status of the last answer; null when there was none (refused, timed out, no connection). */
+    lastStatus: integer('last_status'),
+    /** Why the last attempt failed, in our own words; never the receiver's text. */
+    lastError: text('last_error'),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    /** Set when retrying stopped: no 2xx within 24 hours. */
+    failedAt: timestamp('failed_at', { withTimezone: true }),
+  },
+  (t) => [index('webhook_deliveries_webhook_idx').on(t.webhookId, t.createdAt.desc())],
+);

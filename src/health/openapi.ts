@@ -26,6 +26,10 @@ const healthSchema = z
       .literal('offline')
       .optional()
       .meta({ description: 'Present when chat is answered by the offline command reader, not an AI model.' }),
+    worker: z.enum(['running', 'stopped']).optional().meta({
+      description:
+        'Present when this process runs the background worker (`WORKER=true`): reminders and webhook deliveries.',
+    }),
   })
   .meta({ id: 'Health' });
 

@@ -10,7 +10,9 @@
  *   breaker's state and the pool; and `"model": "offline"` when the offline command reader answers
  *   chat, so the page can say so before the first message (a real model's id is not told); and
  *   `"redis": "ok" | "unavailable"` when REDIS_URL is set, which never makes the service unavailable
- *   (without Redis only a resume on another instance degrades, to the stored answer).
+ *   (without Redis only a resume on another instance degrades, to the stored answer); and
+ *   `"worker": "running" | "stopped"` when this process runs the background worker (WORKER=true),
+ *   which never makes the service unavailable either (jobs wait in the database for any worker).
  */
 import { type Context, Hono } from 'hono';
 import type { Database } from '../db/client.ts';
@@ -32,9 +34,18 @@ export type HealthDeps = {
   offline?: boolean;
   /** REDIS_URL's Redis, when configured: reported, never making the service unavailable. */
   redis?: { ping(timeoutMs: number): Promise<boolean> };
+  /** This process's background worker (jobs/runner.ts), when it runs one. */
+  worker?: { readonly state: 'running' | 'stopped' };
 };
 
-export function healthRoutes({ database, degradedMs, isDraining, offline, redis }: HealthDeps): Hono<AppEnv> {
+export function healthRoutes({
+  database,
+  degradedMs,
+  isDraining,
+  offline,
+  redis,
+  worker,
+}: HealthDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.get('/livez', livezDocs, (c) => {
@@ -66,6 +77,7 @@ export function healthRoutes({ database, degradedMs, isDraining, offline, redis 
       ...(offline ? { model: 'offline' as const } : {}),
       // Without it only resuming an answer on another instance degrades (to the stored answer).
       ...(redis ? { redis: redisOk ? ('ok' as const) : ('unavailable' as const) } : {}),
+      ...(worker ? { worker: worker.state } : {}),
     };
     // Draining: unavailable for new work whatever the database says (and says it truthfully).
     if (draining) {

@@ -36,7 +36,7 @@ const ERROR_MEANINGS: Record<string, string> = {
   unauthorized: 'missing, expired, forged or wrongly signed credentials',
   forbidden_origin: 'an `Origin` (or dev-mode `Host`) that is not allowed',
   insufficient_scope: 'the token’s scopes do not allow this',
-  not_found: 'no such conversation, task or change for this user (another user’s answers the same)',
+  not_found: 'no such conversation, task, change or webhook for this user (another user’s answers the same)',
   method_not_allowed: 'the path exists, not with this method; the `Allow` header lists its methods',
   unsupported_media_type: 'a body that is not JSON (`Content-Type` must be `application/json`)',
   conversation_busy: 'another turn of the same conversation is still running',
