@@ -506,9 +506,10 @@ export function createTaskRepository(
       if (fields.repeat && fields.dueDate)
         values.dueDate = firstOccurrence(fields.repeat, fields.dueDate) ?? fields.dueDate;
       // A repeat or due time for a task without a due date dates it (today, or the repeat's first day).
+      const at = now();
       const dueFallback =
         (fields.repeat || fields.dueTime) && fields.dueDate === undefined
-          ? userDefaultDue(dueDefaults(now(), fields.repeat ?? null), { ...zone, clock: now().toISOString() })
+          ? userDefaultDue(dueDefaults(at, fields.repeat ?? null), { ...zone, clock: at.toISOString() })
           : undefined;
       const given = Object.entries(values).filter(([, value]) => value !== undefined) as [
         keyof typeof tasks.$inferSelect,
