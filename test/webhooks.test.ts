@@ -191,8 +191,8 @@ describe.each(testDrivers)('webhooks on %s', (driver) => {
       ['http://100.64.0.1/hook', /a shared \(carrier-grade NAT\) address/],
       ['http://0.0.0.0/hook', /an unspecified address/],
       ['http://[::1]/hook', /::1 is a loopback address/],
-      ['http://[::ffff:127.0.0.1]/hook', /::ffff:7f00:1 is a loopback address/],
-      ['http://[::ffff:10.1.2.3]/hook', /a private address/],
+      ['http://[::ffff:127.0.0.1]/hook', /::ffff:7f00:1 \(127\.0\.0\.1\) is a loopback address/],
+      ['http://[::ffff:10.1.2.3]/hook', /::ffff:a01:203 \(10\.1\.2\.3\) is a private address/],
       ['http://[fe80::1]/hook', /a link-local address/],
       ['http://[fd00::1]/hook', /a private address/],
       ['http://[ff02::1]/hook', /a multicast address/],
@@ -235,6 +235,43 @@ describe.each(testDrivers)('webhooks on %s', (driver) => {
       'url: url must be https: deliveries are not sent in clear text in production',
     );
     await answer(await post('https://127.0.0.1:9/hook'), 201);
+  });
+
+  it('needs tasks:read to list and read the log, tasks:write to create and delete', async () => {
+    const scoped = createTestApp(t, { env: { ...t.env, AUTH_JWT_SECRET: JWT_SECRET, ...ALLOW_PRIVATE } });
+    const user = newUser();
+    const token = (scope: string) =>
+      new SignJWT({ scope })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(user)
+        .setExpirationTime('5m')
+        .sign(new TextEncoder().encode(JWT_SECRET));
+    const call = async (scope: string, method: string, path: string, body?: unknown) =>
+      scoped.request(path, {
+        method,
+        headers: {
+          authorization: `Bearer ${await token(scope)}`,
+          ...(body ? { 'content-type': 'application/json' } : {}),
+        },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+    const readOnly = await answer<Refusal>(
+      await call('tasks:read', 'POST', '/webhooks', { url: 'http://127.0.0.1:9/' }),
+      403,
+    );
+    expect(readOnly.error).toMatchObject({
+      code: 'insufficient_scope',
+      message: 'This needs the tasks:write scope',
+    });
+    const made = await answer<NewWebhook>(
+      await call('tasks:write', 'POST', '/webhooks', { url: 'http://127.0.0.1:9/' }),
+      201,
+    );
+    await answer(await call('tasks:write', 'GET', '/webhooks'), 403);
+    await answer(await call('tasks:read', 'GET', '/webhooks'), 200);
+    await answer(await call('tasks:read', 'GET', `/webhooks/${made.id}/deliveries`), 200);
+    await answer(await call('tasks:read', 'DELETE', `/webhooks/${made.id}`), 403);
+    await answer(await call('tasks:read tasks:write', 'DELETE', `/webhooks/${made.id}`), 204);
   });
 
   describe('a delivery attempt (the webhook_delivery job, run directly)', () => {

@@ -64,8 +64,8 @@ export async function installJobSchema(pool: pg.Pool, logger?: Logger): Promise<
 }
 
 /**
- * graphile-worker's log lines in ours. Its warnings and errors can carry a driver's message (SQL,
- * values): only their first words and the error's kind and code are kept.
+ * graphile-worker's log lines in ours. Its lines can carry a driver's message (SQL, values) after
+ * a colon or "with error": only the words before, and the error's kind and code, are kept.
  */
 export function workerLogger(logger: Logger | undefined): WorkerLogger {
   return new WorkerLogger(() => (level, message, meta) => {
@@ -74,12 +74,10 @@ export function workerLogger(logger: Logger | undefined): WorkerLogger {
     if (meta?.error) Object.assign(fields, errorFields(meta.error));
     const job = (meta as { job?: { id?: unknown; task_identifier?: unknown } } | undefined)?.job;
     if (job) Object.assign(fields, { jobId: job.id, task: job.task_identifier });
-    if (level === 'error' || level === 'warning') {
-      const words = message.split(/:|\n| with error/, 1)[0]?.slice(0, 120) ?? 'job engine';
-      (level === 'error' ? logger.error : logger.warn)(`jobs: ${words}`, fields);
-    } else {
-      // "Worker connected", "Completed task ..." lines: a healthy runner's chatter.
-      logger.debug(`jobs: ${message.slice(0, 200)}`, fields);
-    }
+    const words = message.split(/:|\n| with error/, 1)[0]?.slice(0, 160) ?? 'job engine';
+    if (level === 'error') logger.error(`jobs: ${words}`, fields);
+    else if (level === 'warning') logger.warn(`jobs: ${words}`, fields);
+    // "Worker connected", "Completed task ..." lines: a healthy runner's chatter.
+    else logger.debug(`jobs: ${words}`, fields);
   });
 }

@@ -7,6 +7,13 @@
  * exponential backoff, under the same delivery id and with the same body. Retrying stops once 24
  * hours have passed since the event: the delivery is recorded as failed and the job ends normally.
  * A delivery whose webhook was deleted is gone with it: the job finds nothing and does nothing.
+ *
+ * The trigger queues the job with max_attempts 14. graphile-worker waits exp(min(n, 10)) seconds
+ * after the n-th failure (3 s, 7 s, 20 s ... 2.3 h, then 6.1 h each), so attempt 13 runs about
+ * 21.9 hours after the first and attempt 14 about 28 hours after it: that run finds the 24 hours
+ * over and settles the delivery as failed without sending. Fewer attempts would give up before
+ * the contract's 24 hours; more would only wake a job that has nothing left to do. Should the
+ * engine ever run a job's last attempt early, that attempt's failure settles the delivery too.
  */
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../log.ts';
@@ -38,6 +45,8 @@ export type JobInfo = {
   query?: (text: string, values: unknown[]) => Promise<{ rows: unknown[] }>;
 };
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** A failed attempt, for graphile-worker to retry; the message is ours (the log's words). */
 export class DeliveryFailed extends Error {
   override name = 'DeliveryFailed';
@@ -53,7 +62,8 @@ export function webhookDeliveryTask(deps: WebhookDeliveryDeps) {
 
   return async function webhookDelivery(payload: unknown, helpers?: JobInfo): Promise<void> {
     const deliveryId = (payload as { deliveryId?: unknown } | null)?.deliveryId;
-    if (typeof deliveryId !== 'string') return; // not ours to retry: a malformed job never gets better
+    // Not ours to retry: a malformed job (queued by hand?) never gets better.
+    if (typeof deliveryId !== 'string' || !UUID.test(deliveryId)) return;
     const query = helpers?.query;
     const store = own ?? (query && createWebhookStore(throughClient((text, values) => query(text, values))));
     if (!store) throw new Error('webhook_delivery needs a database or the job helpers');

@@ -112,10 +112,21 @@ export async function checkTarget(
     for (const { address } of addresses) {
       const kind = refusedKind(address);
       if (kind === undefined) continue;
-      const named = address === host ? `${host} is` : `${host} resolves to ${address},`;
+      const named = address === host ? `${readable(host)} is` : `${host} resolves to ${readable(address)},`;
       throw new TargetRefused(`url's host ${named} ${kind}; webhooks may only target public addresses`);
     }
   }
   const [first] = addresses as [{ address: string; family: number }];
   return { url: parsed, address: first.address, family: first.family === 6 ? 6 : 4 };
+}
+
+/**
+ * An IPv4-mapped IPv6 address with its IPv4 beside it: the URL parser writes [::ffff:10.0.0.1] as
+ * ::ffff:a00:1, which a person would not recognise in a refusal.
+ */
+function readable(address: string): string {
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
+  if (!mapped) return address;
+  const [high, low] = [Number.parseInt(mapped[1] as string, 16), Number.parseInt(mapped[2] as string, 16)];
+  return `${address} (${high >> 8}.${high & 255}.${low >> 8}.${low & 255})`;
 }
