@@ -21,7 +21,7 @@ import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createDatabase, type Db, queryRows } from '../src/db/client.ts';
 import { MIGRATION_LOCK, MIGRATIONS_FOLDER, migrateDatabase } from '../src/db/migrate.ts';
 import {
@@ -66,6 +66,10 @@ describe('down migrations', () => {
     expect(downs.filter((tag) => !tags.includes(tag))).toEqual([]);
   });
 });
+
+// Each of these migrates and undoes the whole chain (thirteen migrations and the job engine's
+// schema), on PGlite several times over: minutes on a busy 2-core machine, not the default 30 s.
+vi.setConfig({ testTimeout: 180_000 });
 
 describe.each(testDrivers)('rollback on %s', (driver) => {
   let t: TestDb;
