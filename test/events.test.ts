@@ -34,6 +34,10 @@ describe.each(testDrivers)('live events on two instances (%s)', (driver) => {
   let b: Instance;
   const streams: EventStreamClient[] = [];
   const clients: Client[] = [];
+  /** Every statement either instance sent (they share the database handle). */
+  const statements: string[] = [];
+  /** The live read of a user's changes (events/reads.ts `changesAfter`). */
+  const liveReads = () => statements.filter((text) => text.includes('as change from (')).length;
 
   async function instance(): Promise<Instance> {
     const drain = new Drain();
@@ -74,7 +78,7 @@ describe.each(testDrivers)('live events on two instances (%s)', (driver) => {
   }
 
   beforeAll(async () => {
-    db = await createTestDb(driver);
+    db = await createTestDb(driver, { onStatement: (text) => statements.push(text) });
     a = await instance();
     b = await instance();
   });
@@ -192,6 +196,25 @@ describe.each(testDrivers)('live events on two instances (%s)', (driver) => {
     },
   );
 
+  it('reads a change once for all the streams of its user, and not at all for the others', async () => {
+    const u = newUser();
+    const tabs = await Promise.all(Array.from({ length: 40 }, () => events(a, u)));
+    const others = await Promise.all(Array.from({ length: 40 }, () => events(a, newUser())));
+    const before = liveReads();
+    await addTask(b, u, 'one read');
+    for (const tab of tabs) await tab.waitFor(isTask);
+    expect(liveReads() - before).toBe(1);
+    // Another user's change: only their own streams' read, none for u's 40.
+    const someone = newUser();
+    const theirs = await events(a, someone);
+    const again = liveReads();
+    await addTask(b, someone, 'theirs');
+    await theirs.waitFor(isTask);
+    expect(liveReads() - again).toBe(1);
+    for (const stream of [...tabs, ...others])
+      expect(stream.events.filter(isTask)).toHaveLength(tabs.includes(stream) ? 1 : 0);
+  });
+
   it('writes a comment line at the heartbeat interval', async () => {
     const stream = await events(a, newUser());
     await stream.waitForComments(3, 20 * HEARTBEAT_MS);
@@ -259,8 +282,12 @@ describe.each(testDrivers)('live events on two instances (%s)', (driver) => {
     expect(anonymous.status).toBe(401);
   });
 
-  it('counts open streams in /metrics', async () => {
+  it('counts open streams in /metrics; a HEAD request opens none', async () => {
     const before = await openStreams(a);
+    const head = await fetch(`${a.http.url}/events`, { method: 'HEAD', headers: { 'x-user-id': newUser() } });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(await openStreams(a)).toBe(before);
     const stream = await events(a, newUser());
     expect(await openStreams(a)).toBe(before + 1);
     stream.close();

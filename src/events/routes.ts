@@ -78,16 +78,17 @@ export function eventRoutes(hub: EventHub, registry?: Registry): Hono<AppEnv> {
     validate('query', EventsQuery),
     validate('header', EventsHeaders),
     async (c) => {
+      const headers = {
+        'Content-Type': 'text/event-stream; charset=utf-8',
+        'Cache-Control': 'no-cache, no-transform',
+        // Proxies that buffer responses (nginx) would hold the events back.
+        'X-Accel-Buffering': 'no',
+      };
+      // Hono answers HEAD with GET's headers and drops the body unread: a stream opened for it
+      // would never be cancelled, so none is.
+      if (c.req.raw.method === 'HEAD') return new Response(null, { headers });
       const lastEventId = c.req.valid('header')['last-event-id'] ?? c.req.valid('query').lastEventId;
-      const body = await hub.open(c.get('userId'), lastEventId);
-      return new Response(body, {
-        headers: {
-          'Content-Type': 'text/event-stream; charset=utf-8',
-          'Cache-Control': 'no-cache, no-transform',
-          // Proxies that buffer responses (nginx) would hold the events back.
-          'X-Accel-Buffering': 'no',
-        },
-      });
+      return new Response(await hub.open(c.get('userId'), lastEventId), { headers });
     },
   );
   return app;
