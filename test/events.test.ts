@@ -21,13 +21,6 @@ const newUser = () => `u-${randomUUID()}`;
 const isTask = (e: ServerSentEvent) => e.event === 'task';
 const changeOf = (e: ServerSentEvent) => JSON.parse(e.data);
 
-// The reminders helper's table (migration 0010 on its branch, INTERFACES.md), made here until that
-// branch is merged; its job inserts a row and notifies in the same statement, as below.
-const REMINDER_TABLE = sql`create table if not exists reminder_deliveries (
-  id text primary key, user_id text not null, task_id integer not null,
-  remind_at timestamptz not null, delivered_at timestamptz not null default now(),
-  late boolean not null, task jsonb not null, unique (user_id, task_id, remind_at))`;
-
 describe.each(testDrivers)('live events on two instances (%s)', (driver) => {
   let db: TestDb;
   let a: Instance;
@@ -223,7 +216,6 @@ describe.each(testDrivers)('live events on two instances (%s)', (driver) => {
   });
 
   it('sends a delivered reminder once, to its user only, without an id', async () => {
-    await db.database.run((d) => d.execute(REMINDER_TABLE));
     const u = newUser();
     const other = newUser();
     const task = await addTask(b, u, 'Pay rent');

@@ -23,6 +23,7 @@ import { startServer } from '../src/server.ts';
 import { createTaskRepository } from '../src/tasks/repository.ts';
 import { type ChatHarness, listen, startChatApp } from './support/app.ts';
 import { createServerDatabase, createTestDb, type TestDb, testConfig, testDrivers } from './support/db.ts';
+import { openEventStream } from './support/event-stream.ts';
 import { lastUserText } from './support/fake-openai.ts';
 import { sleep } from './support/sleep.ts';
 
@@ -198,6 +199,34 @@ describe.each(testDrivers.filter((driver) => driver !== 'neon'))('reminders on %
       expect(follow.events.filter((event) => event.userId === user)).toEqual([
         { type: 'reminder', userId: user, deliveryId: row!.id },
       ]);
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    "reaches the user's open GET /events stream once, as the task with late: false, and no one else's",
+    async () => {
+      const user = `events-${driver}`;
+      const server = await listen(h.app.fetch);
+      try {
+        const mine = await openEventStream(`${server.url}/events`, { 'x-user-id': user });
+        const theirs = await openEventStream(`${server.url}/events`, { 'x-user-id': `${user}-other` });
+        await startRunners(2);
+        const task = await rest(user, 'POST', '/tasks', { title: 'take the bins out', reminder: inMs(1500) });
+        const event = await mine.waitFor((e) => e.event === 'reminder', 15_000);
+        expect(JSON.parse(event.data)).toEqual({
+          task: await rest(user, 'GET', `/tasks/${task?.id}`),
+          late: false,
+        });
+        // Time for a second one, were there one to send.
+        await sleep(1500);
+        expect(mine.events.filter((e) => e.event === 'reminder')).toHaveLength(1);
+        expect(theirs.events).toEqual([]);
+        mine.close();
+        theirs.close();
+      } finally {
+        await server.close();
+      }
     },
     TIMEOUT_MS,
   );

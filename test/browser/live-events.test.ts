@@ -4,10 +4,10 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { sql } from 'drizzle-orm';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { queryRows } from '../../src/db/client.ts';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { startJobRunner } from '../../src/jobs/runner.ts';
+import { createLogger } from '../../src/log.ts';
 import {
   collectPageErrors,
   ensurePageBuilt,
@@ -60,7 +60,8 @@ async function signIn(p: Page, user: string): Promise<void> {
 const taskRow = (p: Page, title: string) => p.locator('.task-panel li.task', { hasText: title });
 const user = () => `live-${randomUUID().slice(0, 8)}`;
 
-async function mcpAddTask(userId: string, title: string): Promise<void> {
+/** One MCP tool call as a host makes it, for `userId`. */
+async function mcpCall(userId: string, name: string, args: Record<string, unknown>): Promise<void> {
   const client = new Client({ name: 'live-events-browser-test', version: '1.0.0' });
   await client.connect(
     new StreamableHTTPClientTransport(new URL('/mcp', server.url), {
@@ -68,11 +69,16 @@ async function mcpAddTask(userId: string, title: string): Promise<void> {
     }),
   );
   try {
-    await client.callTool({ name: 'add_task', arguments: { title } });
+    const result = await client.callTool({ name, arguments: args });
+    expect(result.isError ?? false).toBe(false);
   } finally {
     await client.close();
   }
 }
+
+const mcpAddTask = (userId: string, title: string) => mcpCall(userId, 'add_task', { title });
+const mcpUpdateTask = (userId: string, taskId: number, fields: Record<string, unknown>) =>
+  mcpCall(userId, 'update_task', { task_id: taskId, ...fields });
 
 describe('the page follows live events', () => {
   it('shows a task added over MCP in the open panel without a reload', async () => {
@@ -124,27 +130,12 @@ describe('the page follows live events', () => {
     await signIn(p, me);
     await mcpAddTask(me, 'Pay the rent');
     await taskRow(p, 'Pay the rent').waitFor();
-    const { database } = server.harness.db;
-    // The reminders helper's table and its job's statement (INTERFACES.md), until that branch is merged.
-    await database.run((d) =>
-      d.execute(sql`create table if not exists reminder_deliveries (
-        id text primary key, user_id text not null, task_id integer not null,
-        remind_at timestamptz not null, delivered_at timestamptz not null default now(),
-        late boolean not null, task jsonb not null, unique (user_id, task_id, remind_at))`),
-    );
-    const task = { id: 1, title: 'Pay the rent', completed: false };
-    await database.run((d) =>
-      queryRows(
-        d,
-        sql`with delivered as (
-              insert into reminder_deliveries (id, user_id, task_id, remind_at, late, task)
-              values (${randomUUID()}, ${me}, 1, now(), false, ${JSON.stringify(task)}::jsonb)
-              returning id, user_id)
-            select pg_notify('taskchat_events',
-              json_build_object('type', 'reminder', 'userId', user_id, 'deliveryId', id)::text)
-            from delivered`,
-      ),
-    );
+    // The reminder, set a moment ahead over MCP, is delivered by a real job runner on the page
+    // server's database (npm start runs one in-process the same way).
+    await mcpUpdateTask(me, 1, { reminder: new Date(Date.now() + 1500).toISOString() });
+    const { config, database } = server.harness.db;
+    const runner = await startJobRunner({ config, database, logger: createLogger('silent') });
+    onTestFinished(() => runner.stop());
     await p.locator('.reminder-notice', { hasText: 'Pay the rent' }).waitFor();
     expect(
       await p.evaluate(() => (window as unknown as { shownNotifications: string[] }).shownNotifications),
