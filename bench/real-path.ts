@@ -119,6 +119,8 @@ export async function startRealPath(options: {
   databaseUrl: string;
   runTag: string;
   nodeArgs?: string[];
+  /** The checkout whose app runs (default BENCH_APP_DIR, else this one). */
+  appDir?: string;
 }): Promise<RealPath> {
   const model = await startModelServer();
   const port = await freePort();
@@ -140,7 +142,7 @@ export async function startRealPath(options: {
       RATE_LIMIT_TURNS_PER_MINUTE: '0',
       ...(process.env.BENCH_POOL_MAX ? { DB_POOL_MAX: process.env.BENCH_POOL_MAX } : {}),
     },
-    APP_DIR,
+    options.appDir ?? APP_DIR,
   );
   // Logs at info, one line a request, read and dropped as a log collector would.
   server.process.stdout?.resume();

@@ -192,6 +192,9 @@ export function writeTextBodiesToNode(): MiddlewareHandler<{ Bindings: { outgoin
     const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
     if (!outgoing || typeof outgoing.writeHead !== 'function') return;
     const res = c.res;
+    // Only an event stream can be one; reading `body` first would turn the adapter's light
+    // Response (a JSON answer) into a full one and cost every other request its fast path.
+    if (!res.headers.get('content-type')?.startsWith('text/event-stream')) return;
     const body = textBodyOf(res);
     if (!body || res.body?.locked) return;
     body.sendTo(outgoing, res.status, res.headers);
