@@ -25,7 +25,7 @@ import { type ChatHarness, listen, startChatApp } from './support/app.ts';
 import { createServerDatabase, createTestDb, type TestDb, testConfig, testDrivers } from './support/db.ts';
 import { openEventStream } from './support/event-stream.ts';
 import { lastUserText } from './support/fake-openai.ts';
-import { sleep } from './support/sleep.ts';
+import { sleep, until } from './support/sleep.ts';
 
 const WORKER_CLI = fileURLToPath(new URL('../src/jobs/worker-cli.ts', import.meta.url));
 // An embedded PGlite takes seconds to start on a busy machine; a reminder test waits seconds too.
@@ -46,16 +46,6 @@ type ReminderEvent = { type: string; userId: string; deliveryId: string };
 /** An instant `ms` from now, as a client would send it. */
 const inMs = (ms: number) => new Date(Date.now() + ms).toISOString();
 const instant = (value: string) => new Date(value).getTime();
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 /** Follows `taskchat_events` as every instance does: pglite.listen, or LISTEN on a `pg` session. */
 async function followEvents(db: TestDb): Promise<{ events: ReminderEvent[]; stop(): Promise<void> }> {

@@ -14,7 +14,7 @@ import { webhookDeliveryTask } from '../src/webhooks/deliver.ts';
 import type { Resolve } from '../src/webhooks/target.ts';
 import { createTestApp, type TestApp } from './support/app.ts';
 import { createTestDb, type TestDb, testDrivers } from './support/db.ts';
-import { sleep } from './support/sleep.ts';
+import { sleep, until } from './support/sleep.ts';
 import { startWebhookReceiver, verifySignature, type WebhookReceiver } from './support/webhook-receiver.ts';
 
 type Refusal = { error: { code: string; message: string } };
@@ -35,16 +35,6 @@ const JWT_SECRET = 'webhook-test-secret-0123456789abcdef';
 // An embedded PGlite takes seconds to start on a busy machine; a worker's retry waits seconds too.
 const TIMEOUT_MS = 120_000;
 const quiet = createLogger('silent');
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 describe.each(testDrivers)('webhooks on %s', (driver) => {
   let t: TestDb;

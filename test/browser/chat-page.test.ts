@@ -10,6 +10,7 @@ import {
   ensurePageBuilt,
   launchChromium,
   type PageServer,
+  signIn,
   startPageServer,
 } from '../support/browser.ts';
 import { type FakeScript, lastUserText } from '../support/fake-openai.ts';
@@ -48,14 +49,6 @@ afterEach(async (context) => {
   }
   await page?.context().close();
 });
-
-/** Signs in through the dialog the page shows on a first visit. */
-async function signIn(p: Page, user: string): Promise<void> {
-  await p.getByRole('heading', { name: 'Who are you?' }).waitFor();
-  await p.getByLabel('User name', { exact: true }).fill(user);
-  await p.getByRole('button', { name: 'Continue' }).click();
-  await p.getByRole('heading', { name: 'What needs doing?' }).waitFor();
-}
 
 async function send(p: Page, text: string): Promise<void> {
   const box = p.getByRole('textbox', { name: 'Message' });

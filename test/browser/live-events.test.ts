@@ -13,6 +13,7 @@ import {
   ensurePageBuilt,
   launchChromium,
   type PageServer,
+  signIn,
   startPageServer,
 } from '../support/browser.ts';
 
@@ -48,13 +49,6 @@ async function openTab(url = server.url): Promise<Page> {
   errors.push(...collectPageErrors(page));
   await page.goto(url);
   return page;
-}
-
-async function signIn(p: Page, user: string): Promise<void> {
-  await p.getByRole('heading', { name: 'Who are you?' }).waitFor();
-  await p.getByLabel('User name', { exact: true }).fill(user);
-  await p.getByRole('button', { name: 'Continue' }).click();
-  await p.getByRole('heading', { name: 'What needs doing?' }).waitFor();
 }
 
 const taskRow = (p: Page, title: string) => p.locator('.task-panel li.task', { hasText: title });

@@ -88,3 +88,11 @@ export function collectPageErrors(page: Page): string[] {
   });
   return errors;
 }
+
+/** Signs in through the dialog the page shows on a first visit (dev mode: a user name). */
+export async function signIn(p: Page, user: string): Promise<void> {
+  await p.getByRole('heading', { name: 'Who are you?' }).waitFor();
+  await p.getByLabel('User name', { exact: true }).fill(user);
+  await p.getByRole('button', { name: 'Continue' }).click();
+  await p.getByRole('heading', { name: 'What needs doing?' }).waitFor();
+}
