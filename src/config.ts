@@ -45,6 +45,8 @@ export type Config = Readonly<{
     maxSteps: number;
     maxToolCalls: number;
     maxRetries: number;
+    /** How long streamed text may wait to be joined with the text after it (model/transport.ts). */
+    streamBatchMs: number;
     /**
      * The AI SDK's per-call telemetry setting, passed as it is by the agent. Inputs and outputs
      * (prompts, replies, tool arguments and results) are never recorded; the app adds the
@@ -219,6 +221,7 @@ const Env = z.object({
   MAX_STEPS: int('MAX_STEPS', 1, 50).default(8),
   MAX_TOOL_CALLS: int('MAX_TOOL_CALLS', 1, 500).default(20),
   MODEL_MAX_RETRIES: int('MODEL_MAX_RETRIES', 0, 10).default(2),
+  MODEL_STREAM_BATCH_MS: int('MODEL_STREAM_BATCH_MS', 0, 1000).default(50),
   HISTORY_MESSAGES: int('HISTORY_MESSAGES', 2, 1000).default(40),
   MAX_BODY_BYTES: int('MAX_BODY_BYTES', 256, 10_485_760).default(65_536),
   MAX_MESSAGE_CHARS: int('MAX_MESSAGE_CHARS', 1, 1_000_000).default(8000),
@@ -426,6 +429,7 @@ function modelSettings(env: Env): Config['model'] {
     maxSteps: env.MAX_STEPS,
     maxToolCalls: env.MAX_TOOL_CALLS,
     maxRetries: env.MODEL_MAX_RETRIES,
+    streamBatchMs: env.MODEL_STREAM_BATCH_MS,
     telemetry: { isEnabled: true, recordInputs: false, recordOutputs: false, functionId: 'taskchat.turn' },
   };
 }

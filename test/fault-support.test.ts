@@ -20,6 +20,7 @@ import {
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { createModelFetch } from '../src/model/transport.ts';
 import { type FakeOpenAI, type FakeReply, startFakeOpenAI } from './support/fake-openai.ts';
 import { type FaultProxy, startFaultProxy } from './support/fault-proxy.ts';
 import { type PgCluster, startPgCluster } from './support/pg-cluster.ts';
@@ -304,13 +305,24 @@ describe('private cluster cleanup', () => {
   });
 });
 
-describe.each(['chat', 'responses'] as const)('fake OpenAI failure modes (%s API)', (api) => {
+// Through Node's global fetch and through the app's own (src/model/transport.ts), which must fail
+// exactly as the global one does for the SDK to classify its failures alike.
+describe.each([
+  ['chat', 'global fetch'],
+  ['responses', 'global fetch'],
+  ['chat', 'the app’s model fetch'],
+  ['responses', 'the app’s model fetch'],
+] as const)('fake OpenAI failure modes (%s API, %s)', (api, via) => {
   let fake: FakeOpenAI;
   let model: LanguageModel;
 
   beforeAll(async () => {
     fake = await startFakeOpenAI();
-    const provider = createOpenAI({ baseURL: fake.baseURL, apiKey: 'test-key' });
+    const provider = createOpenAI({
+      baseURL: fake.baseURL,
+      apiKey: 'test-key',
+      fetch: via === 'global fetch' ? undefined : createModelFetch({ batchMs: 50 }),
+    });
     model = api === 'chat' ? provider.chat('fake-model') : provider.responses('fake-model');
   });
   afterAll(() => fake.close());

@@ -4,7 +4,8 @@
  * built-in command reader (no key, no network); anything else goes through `@ai-sdk/openai`, to
  * OpenAI itself (Responses API) or to any OpenAI-compatible server (Chat Completions).
  *
- * Its HTTP calls are watched (`watchProviderCalls`): whether the provider answered at all (a
+ * Its HTTP calls go through our own fetch (./transport.ts: kept-alive connections, streamed text
+ * joined into batches before the SDK parses it), and are watched (`watchProviderCalls`): whether the provider answered at all (a
  * status line, whatever followed) is what separates 502 from 504 when the time limit runs out,
  * and only the fetch knows it (the SDK parses the body before anything else sees the call).
  */
@@ -13,6 +14,7 @@ import { createOpenAI } from '@ai-sdk/openai';
 import type { LanguageModel } from 'ai';
 import type { Config } from '../config.ts';
 import { createOfflineModel } from './offline.ts';
+import { createModelFetch } from './transport.ts';
 
 export function createChatModel(settings: Config['model']): LanguageModel {
   if (settings.id === 'offline') return createOfflineModel();
@@ -20,7 +22,7 @@ export function createChatModel(settings: Config['model']): LanguageModel {
     // Local OpenAI-compatible servers usually take any key; OpenAI itself needs the real one.
     apiKey: settings.apiKey ?? 'not-needed',
     baseURL: settings.baseURL,
-    fetch: watchedFetch,
+    fetch: watchedFetch(createModelFetch({ batchMs: settings.streamBatchMs })),
   });
   return settings.api === 'chat' ? provider.chat(settings.id) : provider.responses(settings.id);
 }
@@ -35,9 +37,11 @@ export function watchProviderCalls<T>(watch: ProviderWatch, work: () => T): T {
   return watches.run(watch, work);
 }
 
-const watchedFetch: typeof fetch = async (input, init) => {
-  const response = await fetch(input, init);
-  const watch = watches.getStore();
-  if (watch) watch.answered = true;
-  return response;
-};
+const watchedFetch =
+  (send: typeof fetch): typeof fetch =>
+  async (input, init) => {
+    const response = await send(input, init);
+    const watch = watches.getStore();
+    if (watch) watch.answered = true;
+    return response;
+  };
