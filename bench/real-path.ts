@@ -413,7 +413,10 @@ export async function realPathRows(context: {
   const rows: RealRow[] = [];
   // A fresh app per row: its memory before the row is that of a warm idle server, not of one that
   // has just held hundreds of turns.
-  for (const plan of REAL_ROWS) {
+  // BENCH_REAL_ROWS=4 (or 1,3): only those rows, counted from 1 in the order above.
+  const only = process.env.BENCH_REAL_ROWS?.split(',').map(Number);
+  for (const [i, plan] of REAL_ROWS.entries()) {
+    if (only && !only.includes(i + 1)) continue;
     const path = await startRealPath({ databaseUrl, runTag: context.runTag });
     try {
       rows.push(await measureRow(path, plan, context.runTag, context.log));

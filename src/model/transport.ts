@@ -50,7 +50,11 @@ export function createModelFetch(options: ModelFetchOptions): typeof fetch {
     const body = init?.body;
     // Anything the provider does not send for chat (a Request object, form data, a stream body)
     // goes the usual way.
-    if (!url || (body != null && typeof body !== 'string' && !(body instanceof Uint8Array))) {
+    if (
+      !url ||
+      (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+      (body != null && typeof body !== 'string' && !(body instanceof Uint8Array))
+    ) {
       return fetch(input, init);
     }
     return request(url, init ?? {}, body ?? undefined, options);
