@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { createOpenAI } from '@ai-sdk/openai';
-import { jsonSchema, streamText, tool } from 'ai';
+import { generateText, jsonSchema, streamText, tool } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createModelFetch } from '../src/model/transport.ts';
 import { sleep } from './support/sleep.ts';
@@ -170,5 +170,44 @@ describe('the model fetch (src/model/transport.ts) under the real provider', () 
   it('with a batch of 0 joins only what arrived together', async () => {
     const ours = await run('ours', { tokens: 6, paceMs: 120 }, 0);
     expect(ours.deltas.map((d) => d.text)).toEqual(['w0 ', 'w1 ', 'w2 ', 'w3 ', 'w4 ', 'w5 ']);
+  });
+
+  it('sends a call again on a new connection when a kept-alive one turns out closed, once', async () => {
+    // A server that drops every connection on its second request, as one that closed an idle
+    // connection just as the request was sent: that request never reached it.
+    const served = new WeakSet<object>();
+    let connections = 0;
+    const dropping = createServer((req, res) => {
+      if (served.has(req.socket)) {
+        req.socket.destroy();
+        return;
+      }
+      served.add(req.socket);
+      const body = JSON.stringify({
+        id: 'chatcmpl-1',
+        object: 'chat.completion',
+        created: 1,
+        model: 'm',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'hello' }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+      });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+    dropping.on('connection', () => connections++);
+    await new Promise<void>((resolve) => dropping.listen(0, '127.0.0.1', resolve));
+    try {
+      const baseURL = `http://127.0.0.1:${(dropping.address() as AddressInfo).port}/v1`;
+      const model = createOpenAI({ baseURL, apiKey: 'test', fetch: createModelFetch({ batchMs: 50 }) }).chat(
+        'm',
+      );
+      for (let i = 0; i < 3; i++) {
+        expect((await generateText({ model, prompt: 'hi', maxRetries: 0 })).text).toBe('hello');
+      }
+      expect(connections).toBe(3);
+    } finally {
+      dropping.closeAllConnections();
+      await new Promise<void>((resolve) => dropping.close(() => resolve()));
+    }
   });
 });

@@ -68,21 +68,20 @@ function request(
   options: ModelFetchOptions,
 ): Promise<Response> {
   const signal = init.signal ?? undefined;
+  const agent = url.protocol === 'https:' ? agents['https:'] : agents['http:'];
+  const send = url.protocol === 'https:' ? https.request : http.request;
+  const headers = headersOf(init.headers);
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    const agent = url.protocol === 'https:' ? agents['https:'] : agents['http:'];
-    const send = url.protocol === 'https:' ? https.request : http.request;
-    /** Set once the status line came: from then on failures end the body, not the call. */
-    let answered: ResponseBody | undefined;
-    const onAbort = () => {
-      req.destroy();
-      if (answered) answered.abort(signal?.reason);
-      else reject(signal?.reason);
-    };
-    const req = send(
-      url,
-      { method: init.method ?? 'GET', headers: headersOf(init.headers), agent },
-      (res) => {
+    const attempt = (again: boolean) => {
+      /** Set once the status line came: from then on failures end the body, not the call. */
+      let answered: ResponseBody | undefined;
+      const onAbort = () => {
+        req.destroy();
+        if (answered) answered.abort(signal?.reason);
+        else reject(signal?.reason);
+      };
+      const req = send(url, { method: init.method ?? 'GET', headers, agent }, (res) => {
         answered = responseBody(res, options);
         resolve(
           new Response(answered.body, {
@@ -91,16 +90,23 @@ function request(
             headers: responseHeaders(res.rawHeaders),
           }),
         );
-      },
-    );
-    signal?.addEventListener('abort', onAbort, { once: true });
-    req.on('error', (error) => {
-      if (signal?.aborted) return;
-      if (answered) answered.cut(new TypeError('terminated', { cause: error }));
-      else reject(new TypeError('fetch failed', { cause: error }));
-    });
-    req.on('close', () => signal?.removeEventListener('abort', onAbort));
-    req.end(body);
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        if (signal?.aborted) return;
+        if (answered) return answered.cut(new TypeError('terminated', { cause: error }));
+        // A kept-alive connection the server had just closed as idle: the request never reached
+        // it, so it is sent once more on a new connection (Node's documented `reusedSocket` case).
+        if (!again && req.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) {
+          signal?.removeEventListener('abort', onAbort);
+          return attempt(true);
+        }
+        reject(new TypeError('fetch failed', { cause: error }));
+      });
+      req.on('close', () => signal?.removeEventListener('abort', onAbort));
+      req.end(body);
+    };
+    attempt(false);
   });
 }
 
