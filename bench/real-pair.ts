@@ -7,6 +7,8 @@
 //
 //   BENCH_PAIR_DIR=/tmp/before node bench/real-pair.ts      (that checkout against this one)
 //   BENCH_PAIR_ROUNDS (default 5), BENCH_PAIR_USERS (new users at once per batch, default 50)
+//   BENCH_PAIR_BEFORE_ENV / BENCH_PAIR_AFTER_ENV: more environment for either app, as JSON, e.g.
+//   BENCH_PAIR_DIR=. BENCH_PAIR_AFTER_ENV='{"MODEL_STREAM_BATCH_MS":"100"}' (one checkout, two settings)
 //
 // Rows: a JSON turn with a 200-token reply, a streamed turn with an empty reply and with 200 tokens
 // 10 ms apart; CPU per streamed token is (200-token row - empty row) / 200, per round.
@@ -27,6 +29,9 @@ const PLANS: Plan[] = [
   { label: 'stream, empty reply', stream: true, tokens: 0, paceMs: 0 },
   { label: 'stream, 200 tokens 10 ms apart', stream: true, tokens: 200, paceMs: 10 },
 ];
+
+const envOf = (side: 'BEFORE' | 'AFTER'): Record<string, string> =>
+  JSON.parse(process.env[`BENCH_PAIR_${side}_ENV`] ?? '{}');
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -53,8 +58,18 @@ async function main(): Promise<void> {
   const loads: number[] = [];
   try {
     const paths = {
-      before: await startRealPath({ databaseUrl, runTag: `${RUN_TAG}b`, appDir: apps.before }),
-      after: await startRealPath({ databaseUrl, runTag: `${RUN_TAG}a`, appDir: apps.after }),
+      before: await startRealPath({
+        databaseUrl,
+        runTag: `${RUN_TAG}b`,
+        appDir: apps.before,
+        env: envOf('BEFORE'),
+      }),
+      after: await startRealPath({
+        databaseUrl,
+        runTag: `${RUN_TAG}a`,
+        appDir: apps.after,
+        env: envOf('AFTER'),
+      }),
     };
     try {
       for (const plan of PLANS) {

@@ -121,6 +121,8 @@ export async function startRealPath(options: {
   nodeArgs?: string[];
   /** The checkout whose app runs (default BENCH_APP_DIR, else this one). */
   appDir?: string;
+  /** More environment for the app (e.g. `{ MODEL_STREAM_BATCH_MS: '100' }`). */
+  env?: Record<string, string>;
 }): Promise<RealPath> {
   const model = await startModelServer();
   const port = await freePort();
@@ -141,6 +143,7 @@ export async function startRealPath(options: {
       // One user per turn here, but a thousand of them from one address: no limit in the way.
       RATE_LIMIT_TURNS_PER_MINUTE: '0',
       ...(process.env.BENCH_POOL_MAX ? { DB_POOL_MAX: process.env.BENCH_POOL_MAX } : {}),
+      ...options.env,
     },
     options.appDir ?? APP_DIR,
   );
