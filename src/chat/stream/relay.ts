@@ -47,7 +47,23 @@ export class NotRelayedError extends Error {
   override name = 'NotRelayedError';
 }
 
-type Buffer = { chunks: string[]; bytes: number; cut: boolean; ended: boolean; wake: (() => void)[] };
+/**
+ * Chunks joined into one string each, `BLOCK` at a time: a turn in flight keeps every chunk of its
+ * stream (one a token), and a string per chunk costs its header and a slot beside its text. JSON
+ * text has no raw line break (JSON.stringify escapes it), so a line break separates them.
+ */
+const BLOCK = 16;
+
+type Buffer = {
+  /** Full blocks of `BLOCK` chunks, each its chunks joined by "\n". */
+  blocks: string[];
+  /** The chunks since the last full block. */
+  tail: string[];
+  bytes: number;
+  cut: boolean;
+  ended: boolean;
+  wake: (() => void)[];
+};
 
 /** The same-instance relay: a buffer per running turn. */
 export function localRelay(): AnswerRelay {
@@ -58,7 +74,7 @@ export function localRelay(): AnswerRelay {
   };
   return {
     open(attemptId) {
-      const buffer: Buffer = { chunks: [], bytes: 0, cut: false, ended: false, wake: [] };
+      const buffer: Buffer = { blocks: [], tail: [], bytes: 0, cut: false, ended: false, wake: [] };
       buffers.set(attemptId, buffer);
       return {
         write(text) {
@@ -67,7 +83,10 @@ export function localRelay(): AnswerRelay {
           if (buffer.bytes > MAX_RELAYED_BYTES) {
             buffer.cut = true;
             buffers.delete(attemptId);
-          } else buffer.chunks.push(text);
+          } else if (buffer.tail.push(text) === BLOCK) {
+            buffer.blocks.push(buffer.tail.join('\n'));
+            buffer.tail = [];
+          }
           wakeAll(buffer);
         },
         end() {
@@ -81,9 +100,25 @@ export function localRelay(): AnswerRelay {
       const buffer = buffers.get(attemptId);
       if (!buffer) return undefined;
       return (async function* () {
+        // `next` counts the chunks this follower has had: those in full blocks, then the tail's.
         let next = 0;
         for (;;) {
-          while (next < buffer.chunks.length) yield buffer.chunks[next++] as string;
+          const whole = buffer.blocks.length * BLOCK;
+          if (next < whole) {
+            const index = Math.floor(next / BLOCK);
+            const chunks = (buffer.blocks[index] as string).split('\n');
+            for (let i = next - index * BLOCK; i < BLOCK; i++) {
+              next++;
+              yield chunks[i] as string;
+            }
+            continue;
+          }
+          if (next < whole + buffer.tail.length) {
+            const chunk = buffer.tail[next - whole] as string;
+            next++;
+            yield chunk;
+            continue;
+          }
           if (buffer.ended || buffer.cut) return;
           await new Promise<void>((resolve) => buffer.wake.push(resolve));
         }
