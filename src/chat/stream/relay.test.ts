@@ -54,6 +54,29 @@ describe('the same-instance relay', () => {
     expect(read).toEqual(sent);
   });
 
+  it('gives back every text delta byte for byte, whatever its id and text', async () => {
+    const relay = localRelay();
+    const writer = relay.open('d');
+    const json = (chunk: object) => JSON.stringify(chunk);
+    const texts = [' word', '', '"quoted", "delta":', '\\', 'line\nbreak', 'é漢🙂', '}', ',"delta":"x"}'];
+    const sent = [
+      json({ type: 'start', messageId: 'm' }),
+      ...['t1', 'a"b', 't1', 'c\\', 'x","delta":"y'].flatMap((id) => [
+        json({ type: 'text-start', id }),
+        ...texts.map((delta) => json({ type: 'text-delta', id, delta })),
+        json({ type: 'tool-input-available', toolCallId: 'c', toolName: 'add_task', input: { title: id } }),
+        ...texts.map((delta) => json({ type: 'text-delta', id, delta })),
+        json({ type: 'text-delta', id, delta: 'more', extra: { a: 1 } }),
+        json({ type: 'text-end', id }),
+      ]),
+      json({ type: 'finish' }),
+    ];
+    const following = readAll(relay.follow('d', async () => true));
+    for (const text of sent) writer.write(text);
+    writer.end();
+    expect(await following).toEqual(sent);
+  });
+
   it('stops relaying a turn past its bound: a follower ends where the relay stopped', async () => {
     const relay = localRelay();
     const writer = relay.open('b');
