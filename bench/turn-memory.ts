@@ -8,6 +8,10 @@
 //
 //   npm run bench:turn-memory                      (N = 200 and 500)
 //   TURN_MEMORY_N=200,500,1000 TURN_MEMORY_SNAPSHOT=200 npm run bench:turn-memory
+//   TURN_MEMORY_TOKENS=200 TURN_MEMORY_PACE_MS=250   (a longer reply: the growth per token)
+//
+// The tokens a turn has had at each reading are estimated from the time since the turns opened
+// (the middle of the opening), so the figure per token is approximate; the one per turn is not.
 //
 // TURN_MEMORY_SNAPSHOT=N also writes heap snapshots of the idle app and of N turns in flight and
 // prints what the turns added, by constructor (self size per turn, objects per turn): what a turn
@@ -120,9 +124,17 @@ async function main(): Promise<void> {
         const started = performance.now();
         const done = path.batch(n, true);
         // Every turn in flight: the model has been asked for each turn's reply (2 requests a turn).
-        while ((await path.modelStats()).requests - requests < 2 * n) {
-          if (performance.now() - started > (TOKENS * PACE_MS) / 3)
-            throw new Error('turns did not open in time');
+        for (;;) {
+          const asked = (await path.modelStats()).requests - requests;
+          if (asked >= 2 * n) break;
+          if (performance.now() - started > (TOKENS * PACE_MS) / 2) {
+            const results = await done;
+            const failed = results.filter((r) => !r.ok);
+            throw new Error(
+              `turns did not open in time: ${asked} model requests for ${n} turns; failed ${failed.length}` +
+                (failed[0] ? ` (${failed[0].error})` : ''),
+            );
+          }
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
         const openMs = performance.now() - started;
