@@ -208,16 +208,23 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       }),
     );
   }
-  app.use(
-    bodyLimit({
-      maxSize: config.chat.maxBodyBytes,
-      onError: () => {
-        throw new ApiError('payload_too_large', `Request body is over ${config.chat.maxBodyBytes} bytes`, {
-          Connection: 'close',
-        });
-      },
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: config.chat.maxBodyBytes,
+    onError: () => {
+      throw new ApiError('payload_too_large', `Request body is over ${config.chat.maxBodyBytes} bytes`, {
+        Connection: 'close',
+      });
+    },
+  });
+  // Hono's limit first asks for `c.req.raw.body`, for which the Node adapter builds a whole fetch
+  // Request and body stream beside its light one, kept for as long as the response runs (a
+  // streamed turn). A GET has no body, and a declared length is checked as Hono checks it.
+  app.use((c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    const length = c.req.header('content-length');
+    if (length === undefined || c.req.header('transfer-encoding') !== undefined) return limitBody(c, next);
+    return Number.parseInt(length, 10) > config.chat.maxBodyBytes ? limitBody(c, next) : next();
+  });
 
   app.route(
     '/',

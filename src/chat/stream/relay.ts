@@ -4,7 +4,8 @@
  * again from its first part and then live: `GET /chat/:id/stream`. Each chunk is kept as the JSON
  * text the turn's own response sent, so a resumed stream is byte for byte what the first client got.
  *
- * - Same instance: a buffer in memory per running turn, dropped when the turn ends.
+ * - Same instance: a buffer in memory per running turn, dropped when the turn ends; its chunks
+ *   kept compactly (text deltas by their text, joined 16 to a string: see `BLOCK`).
  * - Across instances, with `REDIS_URL`: the same chunks are appended to a Redis Stream (XADD) named
  *   by the turn's attempt, read from its start by the instance the client asks (XREAD BLOCK), with
  *   an end entry when the turn ends and a TTL so a killed instance's stream goes away by itself.
@@ -47,7 +48,53 @@ export class NotRelayedError extends Error {
   override name = 'NotRelayedError';
 }
 
-type Buffer = { chunks: string[]; bytes: number; cut: boolean; ended: boolean; wake: (() => void)[] };
+/**
+ * Chunks joined into one string each, `BLOCK` at a time: a turn in flight keeps every chunk of its
+ * stream (one a token), and a string per chunk costs its header and a slot beside its text. JSON
+ * text has no raw line break (JSON.stringify escapes it), so a line break separates them.
+ */
+const BLOCK = 16;
+
+/**
+ * Most chunks are text deltas of one text part, `{"type":"text-delta","id":"<id>","delta":"<text>"}`,
+ * where the text is a few bytes of seventy. A delta with the same head (up to its text) as the
+ * last delta kept whole is kept as `SHORT` and what follows the head, less the closing brace: the
+ * head is put back when it is read. The writer and each reader find the head the same way, from
+ * the deltas kept whole, in order. JSON text has no raw control character, so `SHORT` is no JSON.
+ */
+const DELTA_HEAD = '{"type":"text-delta","id":';
+const DELTA_FIELD = ',"delta":';
+const SHORT = '\u0001';
+
+/** The head of a text delta kept whole (undefined for anything else). */
+function deltaHead(json: string): string | undefined {
+  if (!json.startsWith(DELTA_HEAD)) return undefined;
+  // The id is a JSON string, which holds no unescaped quote: the first `,"delta":` ends it.
+  const at = json.indexOf(DELTA_FIELD, DELTA_HEAD.length);
+  return at < 0 ? undefined : json.slice(0, at + DELTA_FIELD.length);
+}
+
+type Buffer = {
+  /** Full blocks of `BLOCK` chunks, each its chunks joined by "\n". */
+  blocks: string[];
+  /** The chunks since the last full block. */
+  tail: string[];
+  /** The head of the last text delta kept whole. */
+  head: string | undefined;
+  bytes: number;
+  cut: boolean;
+  ended: boolean;
+  wake: (() => void)[];
+};
+
+/** What `buffer` keeps of a chunk: a text delta after the first of its part, short. */
+function kept(buffer: Buffer, json: string): string {
+  const { head } = buffer;
+  if (head !== undefined && json.startsWith(head) && json.endsWith('}'))
+    return SHORT + json.slice(head.length, -1);
+  if (json.startsWith(DELTA_HEAD)) buffer.head = deltaHead(json);
+  return json;
+}
 
 /** The same-instance relay: a buffer per running turn. */
 export function localRelay(): AnswerRelay {
@@ -58,7 +105,15 @@ export function localRelay(): AnswerRelay {
   };
   return {
     open(attemptId) {
-      const buffer: Buffer = { chunks: [], bytes: 0, cut: false, ended: false, wake: [] };
+      const buffer: Buffer = {
+        blocks: [],
+        tail: [],
+        head: undefined,
+        bytes: 0,
+        cut: false,
+        ended: false,
+        wake: [],
+      };
       buffers.set(attemptId, buffer);
       return {
         write(text) {
@@ -67,7 +122,10 @@ export function localRelay(): AnswerRelay {
           if (buffer.bytes > MAX_RELAYED_BYTES) {
             buffer.cut = true;
             buffers.delete(attemptId);
-          } else buffer.chunks.push(text);
+          } else if (buffer.tail.push(kept(buffer, text)) === BLOCK) {
+            buffer.blocks.push(buffer.tail.join('\n'));
+            buffer.tail = [];
+          }
           wakeAll(buffer);
         },
         end() {
@@ -81,9 +139,31 @@ export function localRelay(): AnswerRelay {
       const buffer = buffers.get(attemptId);
       if (!buffer) return undefined;
       return (async function* () {
+        // `next` counts the chunks this follower has had: those in full blocks, then the tail's.
         let next = 0;
+        let head: string | undefined;
+        const chunk = (entry: string): string => {
+          if (entry.startsWith(SHORT)) return `${head}${entry.slice(1)}}`;
+          if (entry.startsWith(DELTA_HEAD)) head = deltaHead(entry);
+          return entry;
+        };
         for (;;) {
-          while (next < buffer.chunks.length) yield buffer.chunks[next++] as string;
+          const whole = buffer.blocks.length * BLOCK;
+          if (next < whole) {
+            const index = Math.floor(next / BLOCK);
+            const chunks = (buffer.blocks[index] as string).split('\n');
+            for (let i = next - index * BLOCK; i < BLOCK; i++) {
+              next++;
+              yield chunk(chunks[i] as string);
+            }
+            continue;
+          }
+          if (next < whole + buffer.tail.length) {
+            const entry = buffer.tail[next - whole] as string;
+            next++;
+            yield chunk(entry);
+            continue;
+          }
           if (buffer.ended || buffer.cut) return;
           await new Promise<void>((resolve) => buffer.wake.push(resolve));
         }

@@ -405,22 +405,25 @@ export function streamTurn(input: TurnInput) {
   let readError: unknown;
   let aborted = false;
   let finished: Finished | undefined;
-  const sdkRun = run.watched(() =>
-    experimental_streamTextLowMemory({
-      ...run.options,
-      onError: ({ error }) => {
-        run.noteProviderError(error);
-        streamError ??= error;
-      },
-      // A timeout (or our outage abort) ends a stream without an error: note it here.
-      onAbort: (event) => {
-        aborted = true;
-        return run.onAbort?.(event);
-      },
-      onEnd: ({ steps, responseMessages }) => {
-        finished = { steps, responseMessages };
-      },
-    }),
+  // Only the run's stream is kept (the closures below live as long as the turn), not the result
+  // object around it: a getter and a bound function for each way of reading the run.
+  const sdkStream = run.watched(
+    () =>
+      experimental_streamTextLowMemory({
+        ...run.options,
+        onError: ({ error }) => {
+          run.noteProviderError(error);
+          streamError ??= error;
+        },
+        // A timeout (or our outage abort) ends a stream without an error: note it here.
+        onAbort: (event) => {
+          aborted = true;
+          return run.onAbort?.(event);
+        },
+        onEnd: ({ steps, responseMessages }) => {
+          finished = { steps, responseMessages };
+        },
+      }).stream,
   );
   // Parts wait here until there is a listener. One that throws (a bug) gets no more parts, and
   // the run is still read to its end.
@@ -440,7 +443,7 @@ export function streamTurn(input: TurnInput) {
   };
   // Read inside the watch too: later steps' model calls start from these reads.
   const drained = run.watched(async () => {
-    const reader = sdkRun.stream.getReader();
+    const reader = sdkStream.getReader();
     try {
       for (let next = await reader.read(); !next.done; next = await reader.read()) deliver(next.value);
     } catch (error) {

@@ -14,7 +14,9 @@ import { STOPPED_MARK, type ToolCallRecord } from '../messages/stored.ts';
 type RunPart = TextStreamPart<ToolSet>;
 
 type Call = { toolCallId: string; toolName: string; input: unknown };
-type Step = { text: string; calls: Map<string, Call>; results: ToolResultPart[] };
+/** `texts`: the step's text deltas, joined only if the run is stopped (a string grown by `+=` costs a
+ * node per delta on top of the text). */
+type Step = { texts: string[]; calls: Map<string, Call>; results: ToolResultPart[] };
 
 /** The parts of one run, noted for the answer a stop leaves. */
 export class PartialRun {
@@ -26,7 +28,7 @@ export class PartialRun {
     const step = this.#step();
     switch (part.type) {
       case 'text-delta':
-        step.text += part.text;
+        if (part.text) step.texts.push(part.text);
         return;
       case 'tool-call':
         step.calls.set(part.toolCallId, {
@@ -75,10 +77,11 @@ export class PartialRun {
     for (const step of this.#steps) {
       const ran = step.results.filter((r) => step.calls.has(r.toolCallId));
       const content: Exclude<AssistantModelMessage['content'], string> = [];
-      if (step.text.trim()) {
-        texts.push(step.text.trim());
+      const text = step.texts.join('');
+      if (text.trim()) {
+        texts.push(text.trim());
         // Cut mid-answer: trailing space is where the next word would have come.
-        content.push({ type: 'text', text: step.text.trimEnd() });
+        content.push({ type: 'text', text: text.trimEnd() });
       }
       for (const result of ran) {
         const call = step.calls.get(result.toolCallId) as Call;
@@ -101,7 +104,7 @@ export class PartialRun {
 
   #step(): Step {
     if (!this.#current) {
-      this.#current = { text: '', calls: new Map(), results: [] };
+      this.#current = { texts: [], calls: new Map(), results: [] };
       this.#steps.push(this.#current);
     }
     return this.#current;
