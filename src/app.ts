@@ -8,7 +8,6 @@
  */
 import type { LanguageModel } from 'ai';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
@@ -29,6 +28,7 @@ import { createEventHub } from './events/hub.ts';
 import { createEventReads } from './events/reads.ts';
 import { eventRoutes } from './events/routes.ts';
 import { healthRoutes } from './health/routes.ts';
+import { limitBody } from './http/body-limit.ts';
 import { Drain, refuseWhileDraining } from './http/drain.ts';
 import type { AppEnv } from './http/env.ts';
 import { ApiError, describeError, ERROR_STATUS, errorBody } from './http/errors.ts';
@@ -209,7 +209,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     );
   }
   app.use(
-    bodyLimit({
+    limitBody({
       maxSize: config.chat.maxBodyBytes,
       onError: () => {
         throw new ApiError('payload_too_large', `Request body is over ${config.chat.maxBodyBytes} bytes`, {
