@@ -8,7 +8,6 @@
  */
 import type { LanguageModel } from 'ai';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
@@ -29,6 +28,7 @@ import { createEventHub } from './events/hub.ts';
 import { createEventReads } from './events/reads.ts';
 import { eventRoutes } from './events/routes.ts';
 import { healthRoutes } from './health/routes.ts';
+import { limitBody } from './http/body-limit.ts';
 import { Drain, refuseWhileDraining } from './http/drain.ts';
 import type { AppEnv } from './http/env.ts';
 import { ApiError, describeError, ERROR_STATUS, errorBody } from './http/errors.ts';
@@ -208,23 +208,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       }),
     );
   }
-  const limitBody = bodyLimit({
-    maxSize: config.chat.maxBodyBytes,
-    onError: () => {
-      throw new ApiError('payload_too_large', `Request body is over ${config.chat.maxBodyBytes} bytes`, {
-        Connection: 'close',
-      });
-    },
-  });
-  // Hono's limit first asks for `c.req.raw.body`, for which the Node adapter builds a whole fetch
-  // Request and body stream beside its light one, kept for as long as the response runs (a
-  // streamed turn). A GET has no body, and a declared length is checked as Hono checks it.
-  app.use((c, next) => {
-    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
-    const length = c.req.header('content-length');
-    if (length === undefined || c.req.header('transfer-encoding') !== undefined) return limitBody(c, next);
-    return Number.parseInt(length, 10) > config.chat.maxBodyBytes ? limitBody(c, next) : next();
-  });
+  app.use(
+    limitBody({
+      maxSize: config.chat.maxBodyBytes,
+      onError: () => {
+        throw new ApiError('payload_too_large', `Request body is over ${config.chat.maxBodyBytes} bytes`, {
+          Connection: 'close',
+        });
+      },
+    }),
+  );
 
   app.route(
     '/',

@@ -2,11 +2,19 @@
 // the per-user rate limit shared by two app instances on one database, the tool-call and step
 // caps, prompt-injection titles kept as data, CORS, secure headers, request ids in error bodies,
 // logs free of secrets, and dev-mode user id validation.
+import { request } from 'node:http';
 import { sign } from 'hono/jwt';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDatabase, type Database } from '../src/db/client.ts';
 import { createLogger } from '../src/log.ts';
-import { type ChatHarness, createTestApp, fakeModelEnv, startChatApp, type TestApp } from './support/app.ts';
+import {
+  type ChatHarness,
+  createTestApp,
+  fakeModelEnv,
+  listen,
+  startChatApp,
+  type TestApp,
+} from './support/app.ts';
 import { testConfig, testDrivers } from './support/db.ts';
 import { heldScript } from './support/fake-openai.ts';
 
@@ -239,6 +247,43 @@ describe('limits and hardening on pglite', () => {
       headers: { 'x-user-id': 'rid-user', 'x-request-id': 'a'.repeat(256) },
     });
     expect((await errorOf(tooLong)).requestId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("refuses a body over MAX_BODY_BYTES through Node's server, with a length or chunked, and takes one under it", async () => {
+    const server = await listen(h.app.fetch);
+    const send = (body: string, chunked: boolean) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const headers = {
+          'content-type': 'application/json',
+          'x-user-id': 'body-user',
+          ...(chunked
+            ? { 'transfer-encoding': 'chunked' }
+            : { 'content-length': String(Buffer.byteLength(body)) }),
+        };
+        const req = request(`${server.url}/chat`, { method: 'POST', headers }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (part: string) => {
+            text += part;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        });
+        req.on('error', reject);
+        if (chunked) req.write(body.slice(0, 10));
+        req.end(chunked ? body.slice(10) : body);
+      });
+    try {
+      for (const chunked of [false, true]) {
+        const refused = await send(JSON.stringify({ message: 'x'.repeat(70_000) }), chunked);
+        expect(refused.status, `chunked: ${chunked}`).toBe(413);
+        expect(JSON.parse(refused.text).error.code).toBe('payload_too_large');
+        const taken = await send(JSON.stringify({ message: 'hello' }), chunked);
+        expect(taken.status, `chunked: ${chunked}`).toBe(200);
+        expect(JSON.parse(taken.text).reply).toBe('OK.');
+      }
+    } finally {
+      await server.close();
+    }
   });
 
   it('sends secure headers and the request id on answers, errors and streams', async () => {

@@ -159,8 +159,13 @@ const ending = (turn: { conversationId: string; turnId: string }, status: 'done'
   'taskchat.turn.status': status,
 });
 
-/** Each repository method is one statement: one span, a child of the tool call that ran it. */
+/**
+ * Each repository method is one statement: one span, a child of the tool call that ran it. Spans
+ * are all this adds, so without a tracer the repository is used as it is: no wrapper, no
+ * attribute objects, no extra promise per tool call.
+ */
 export function instrumentTaskRepository(tasks: TaskRepository, tracer: Tracer | undefined): TaskRepository {
+  if (!tracer) return tasks;
   const statement = <T>(
     method: string,
     operation: string,

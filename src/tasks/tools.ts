@@ -578,10 +578,25 @@ export function createTaskTools(repo: TaskRepository, userId: string, options: R
   for (const name of taskToolNames) {
     tools[name] = tool({
       description: taskTools[name].description,
-      // No validator: invalid input must reach `execute` to become the contract's `{ error }`.
-      inputSchema: jsonSchema<unknown>(taskToolJsonSchema(name)),
+      inputSchema: modelSchema(name),
       execute: (input: unknown) => runTaskTool(repo, userId, name, cleanDeep(input), options),
     });
   }
   return tools;
+}
+
+const modelSchemas = new Map<TaskToolName, ReturnType<typeof jsonSchema<unknown>>>();
+
+/**
+ * A tool's arguments as the AI SDK takes them, made once per process: every turn's tools share
+ * it, so only `execute` (which binds the user) is new per turn. No validator: invalid input must
+ * reach `execute` to become the contract's `{ error }`.
+ */
+function modelSchema(name: TaskToolName) {
+  let schema = modelSchemas.get(name);
+  if (!schema) {
+    schema = jsonSchema<unknown>(taskToolJsonSchema(name));
+    modelSchemas.set(name, schema);
+  }
+  return schema;
 }

@@ -5,7 +5,7 @@
  * table, make a retried first send collide with itself instead of starting a second conversation,
  * and keep two users' identical ids apart.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * The id of the conversation a first send creates, derived from who sent it and its messageId:
@@ -38,7 +38,7 @@ export function chatTargets(userId: string, chatId: string): { given: string | n
 }
 
 function uuidFromHash(key: string): string {
-  const hex = createHash('sha256').update(key).digest('hex');
+  const hex = hash('sha256', key, 'hex');
   // Laid out as an RFC 9562 version 8 (custom) UUID.
   const variant = ((Number.parseInt(hex[16] ?? '0', 16) & 0x3) | 0x8).toString(16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;

@@ -1,12 +1,13 @@
 /**
  * @module chat/turn/agent
  * The model side of a turn: the system prompt and one run of the AI SDK tool loop over the
- * user-bound task tools, as JSON or as a stream. The SDK does the loop, the step limit
- * (`stopWhen`) and the time limit (`timeout.totalMs`). A failed run says why as a `RunFailure`
- * (the turn maps it to the contract's error; this module knows no HTTP): the provider answered
- * with errors, at any point, whatever the timer says (`model_error`), or never answered at all in
- * time (`model_timeout`), or shutdown stopped the run (`stopped`); a database outage inside a tool
- * surfaces as itself (`DbUnavailableError`), never as a tool error the model explains.
+ * user-bound task tools, as JSON or as a stream. The SDK does the loop and the step limit
+ * (`stopWhen`); the time limit is an abort of the run's own (see `prepare`). A failed run says
+ * why as a `RunFailure` (the turn maps it to the contract's error; this module knows no HTTP): the
+ * provider answered with errors, at any point, whatever the timer says (`model_error`), or never
+ * answered at all in time (`model_timeout`), or shutdown stopped the run (`stopped`); a database
+ * outage inside a tool surfaces as itself (`DbUnavailableError`), never as a tool error the model
+ * explains.
  *
  * What leaves a run is our own, valid text: the SDK's own tool errors (an unknown tool, arguments
  * that are not JSON) are reworded before the model, the client or the store sees them (no SDK
@@ -160,9 +161,20 @@ const FALLBACK_TOOL_ERROR = 'The tool could not be run.';
  *   (model/provider.ts): 504 is only for a provider that never answered.
  * - Word the SDK's own tool errors: `repairToolCall` sees each one first (and repairs nothing);
  *   their text is replaced in the messages of the next step, the outcome and the UI stream.
+ * - Keep the time limit cheap. The SDK's `timeout.totalMs` is an `AbortSignal.timeout`, joined to
+ *   ours with a second `AbortSignal.any`, and its timer lives on for the whole limit after the run
+ *   (a minute, thousands of timers at a few hundred turns a second). The limit is ours instead: it
+ *   aborts the run's own controller with the same `TimeoutError`, and `done` clears it when the
+ *   run is over; the SDK is handed one signal, which it uses as it is.
  */
 function prepare(input: TurnInput) {
+  // Aborted by a database outage inside a tool, or when the time limit runs out.
   const outage = new AbortController();
+  const limit = setTimeout(
+    () => outage.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+    input.settings.timeoutMs,
+  );
+  limit.unref();
   let dbDown: DbUnavailableError | undefined;
   let providerFailed = false;
   /** `answered`: the model call in flight got a response (set by the provider's fetch). */
@@ -244,8 +256,7 @@ function prepare(input: TurnInput) {
     tools,
     toolApproval: input.toolApproval,
     stopWhen: isStepCount(input.settings.maxSteps),
-    abortSignal: AbortSignal.any(signals),
-    timeout: { totalMs: input.settings.timeoutMs },
+    abortSignal: signals.length === 1 ? outage.signal : AbortSignal.any(signals),
     maxRetries: input.settings.maxRetries,
     telemetry: input.settings.telemetry,
     // History comes from Postgres, never from OpenAI: with the Responses API the provider would
@@ -282,6 +293,8 @@ function prepare(input: TurnInput) {
   const stoppedResult = (): RunResult => cleanDeep({ ...partial.result(), stopped: true });
   return {
     options,
+    /** The run is over: its time limit goes. */
+    done: () => clearTimeout(limit),
     onAbort,
     failure,
     noteProviderError,
@@ -347,7 +360,7 @@ function isAbort(error: unknown): boolean {
   });
 }
 
-/** The SDK's time limit aborts with a `TimeoutError` DOMException, somewhere in the cause chain. */
+/** The time limit aborts with a `TimeoutError` DOMException, somewhere in the cause chain. */
 function isTimeout(error: unknown): boolean {
   return someCause(error, (e) => (e as { name?: unknown }).name === 'TimeoutError');
 }
@@ -381,6 +394,8 @@ export async function generateTurn(input: TurnInput): Promise<RunResult> {
   } catch (error) {
     if (run.halted()) return run.stoppedResult();
     throw run.failure(error);
+  } finally {
+    run.done();
   }
 }
 
@@ -448,6 +463,8 @@ export function streamTurn(input: TurnInput) {
       for (let next = await reader.read(); !next.done; next = await reader.read()) deliver(next.value);
     } catch (error) {
       readError = error;
+    } finally {
+      run.done();
     }
   });
   const result = drained.then(() => {

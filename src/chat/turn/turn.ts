@@ -148,6 +148,8 @@ type StartedTurn = {
 
 export function createChatTurns(deps: ChatTurnDeps) {
   const { config, store, tasks, model, inflight } = deps;
+  // The same for every turn: made once (the SDK only reads it).
+  const toolApproval = toolApprovalFor(config.chat.approvalPolicy);
 
   async function begin(req: TurnRequest): Promise<{ replay: StoredAnswer } | { started: StartedTurn }> {
     const { userId, start, log } = req;
@@ -252,7 +254,7 @@ export function createChatTurns(deps: ChatTurnDeps) {
             log,
             zone: resolvedZone(timezone),
           }),
-          toolApproval: toolApprovalFor(config.chat.approvalPolicy),
+          toolApproval,
           history: [...modelHistory(started.history, turnId, started.userSeq), ...earlier],
           settings: config.model,
           now: localNow(deps, timezone),
