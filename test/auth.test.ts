@@ -4,7 +4,6 @@ import { sign } from 'hono/jwt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createVerifier } from '../src/auth/jwt.ts';
 import { authenticate } from '../src/auth/middleware.ts';
-import type { Database } from '../src/db/client.ts';
 import { createLogger } from '../src/log.ts';
 import { createTestApp } from './support/app.ts';
 import { createTestDb, type TestDb, testConfig } from './support/db.ts';

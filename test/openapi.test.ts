@@ -6,7 +6,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, listen, type TestApp } from './support/app.ts';
 import { launchChromium } from './support/browser.ts';
-import { createTestDb, type TestDb, testConfig } from './support/db.ts';
+import { createTestDb, type TestDb } from './support/db.ts';
 
 type Operation = {
   summary?: string;
