@@ -71,6 +71,10 @@ function request(
   const agent = url.protocol === 'https:' ? agents['https:'] : agents['http:'];
   const send = url.protocol === 'https:' ? https.request : http.request;
   const headers = headersOf(init.headers);
+  const method = init.method ?? 'GET';
+  // Kept only until the answer starts (a second attempt needs it): a request body is the whole
+  // history and the tools' schemas, and a streamed answer can run for a minute.
+  let sending = body;
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const attempt = (again: boolean) => {
@@ -81,7 +85,8 @@ function request(
         if (answered) answered.abort(signal?.reason);
         else reject(signal?.reason);
       };
-      const req = send(url, { method: init.method ?? 'GET', headers, agent }, (res) => {
+      const req = send(url, { method, headers, agent }, (res) => {
+        sending = undefined;
         answered = responseBody(res, options);
         resolve(
           new Response(answered.body, {
@@ -104,7 +109,7 @@ function request(
         reject(new TypeError('fetch failed', { cause: error }));
       });
       req.on('close', () => signal?.removeEventListener('abort', onAbort));
-      req.end(body);
+      req.end(sending);
     };
     attempt(false);
   });
