@@ -10,6 +10,7 @@ import { createOpenAI } from '@ai-sdk/openai';
 import { generateText, jsonSchema, streamText, tool } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createModelFetch } from '../src/model/transport.ts';
+import { startFakeOpenAI } from './support/fake-openai.ts';
 import { sleep } from './support/sleep.ts';
 
 type Script = { tokens: number; paceMs: number; toolCall?: boolean; lineEnd?: '\n' | '\r\n'; gzip?: boolean };
@@ -208,6 +209,41 @@ describe('the model fetch (src/model/transport.ts) under the real provider', () 
     } finally {
       dropping.closeAllConnections();
       await new Promise<void>((resolve) => dropping.close(() => resolve()));
+    }
+  });
+
+  it('joins the Responses API’s text deltas of one output item too, and nothing else of it', async () => {
+    const fake = await startFakeOpenAI();
+    try {
+      const text = 'one two three four five six seven eight nine ten';
+      const read = async (fetch?: typeof globalThis.fetch) => {
+        fake.reply({ text, reasoning: 'thinking it over' });
+        const model = createOpenAI({ baseURL: fake.baseURL, apiKey: 'test', fetch }).responses('fake-model');
+        const result = streamText({ model, prompt: 'hi', maxRetries: 0 });
+        const deltas: string[] = [];
+        let reasoning = '';
+        for await (const part of result.fullStream) {
+          if (part.type === 'text-delta') deltas.push(part.text);
+          if (part.type === 'reasoning-delta') reasoning += part.text;
+          if (part.type === 'error') throw part.error;
+        }
+        return {
+          deltas,
+          reasoning,
+          usage: (await result.usage).outputTokens,
+          finish: await result.finishReason,
+        };
+      };
+      const global = await read();
+      const ours = await read(createModelFetch({ batchMs: 50 }));
+      expect(global.deltas.join('')).toBe(text);
+      expect(ours.deltas.join('')).toBe(text);
+      expect(global.deltas.length).toBeGreaterThan(3);
+      // Sent in one write, the text arrives in one read: one delta.
+      expect(ours.deltas.length).toBeLessThan(global.deltas.length);
+      expect({ ...ours, deltas: undefined }).toEqual({ ...global, deltas: undefined });
+    } finally {
+      await fake.close();
     }
   });
 });

@@ -15,13 +15,15 @@
  * the request, classifies the status, retries, parses and validates what it receives):
  * - The call goes over `node:http(s)` with a keep-alive agent; the body is a web stream fed from
  *   the response's `data` events (one enqueue per socket read instead of undici's read loop).
- * - A Chat Completions stream has its consecutive text-only chunks joined into one chunk, so
- *   the SDK parses, validates and hands on one chunk per batch instead of one per token: a batch
- *   is what came in one socket read, or, with `batchMs`, what came within `batchMs` of the last
- *   batch handed on (the first text after a quiet spell goes on at once: the first token is never
- *   held). Only chunks whose every field is known and plain are joined (one choice, text delta,
- *   no finish, no tool call, no usage, same id and model); everything else passes through
- *   verbatim, in order, after the text before it. A person reading cannot see 50 ms; the CPU can.
+ * - A streamed answer has its consecutive plain text chunks joined into one chunk, so the SDK
+ *   parses, validates and hands on one chunk per batch instead of one per token: a batch is what
+ *   came in one socket read, or, with `batchMs`, what came within `batchMs` of the last batch
+ *   handed on (the first text after a quiet spell goes on at once: the first token is never held).
+ *   Only chunks whose every field is known and plain are joined: in Chat Completions, one choice
+ *   with a text delta (no finish, tool call or usage) of the same completion; in the Responses API,
+ *   `response.output_text.delta` events of one output item without log probabilities. The rest
+ *   passes through verbatim, in order, after the text before it. A person reading cannot see
+ *   50 ms; the CPU can.
  *
  * What the SDK expects of a failed fetch is kept: a connection that cannot be made rejects with
  * `TypeError('fetch failed')` and the cause (which the SDK turns into a retryable `APICallError`),
@@ -253,10 +255,10 @@ function responseHeaders(raw: string[]): Headers {
  */
 class TextBatcher {
   private rest = '';
-  /** Verbatim once the stream uses `\r` line ends or fields other than `data`: nothing is joined. */
+  /** Verbatim once the stream uses `\r` line ends: nothing is joined. */
   private verbatim = false;
-  /** The text chunk being joined: the first chunk (parsed) and its event as sent, and the texts. */
-  private held: { first: ChatChunk; event: string; texts: string[] } | undefined;
+  /** The text being joined: its first chunk and that chunk's event as sent, and the texts. */
+  private held: { first: TextChunk; event: string; texts: string[] } | undefined;
   private lastHandedOn = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -313,12 +315,12 @@ class TextBatcher {
     // The opening chunk (the role, no text yet) is no text to hold, nor the start of a batch.
     if (chunk && (chunk.text !== '' || this.held)) {
       const { held } = this;
-      if (held && held.first.id === chunk.value.id && held.first.model === chunk.value.model) {
+      if (held && held.first.joins === chunk.joins) {
         held.texts.push(chunk.text);
         return '';
       }
       const out = this.flushed();
-      this.held = { first: chunk.value, event, texts: [chunk.text] };
+      this.held = { first: chunk, event, texts: [chunk.text] };
       return out;
     }
     return `${this.flushed()}${event}\n\n`;
@@ -339,18 +341,17 @@ class TextBatcher {
     this.timer = undefined;
     this.lastHandedOn = performance.now();
     if (held.texts.length === 1) return `${held.event}\n\n`;
-    const [choice] = held.first.choices;
-    return `data: ${JSON.stringify({ ...held.first, choices: [{ ...choice, delta: { ...choice.delta, content: held.texts.join('') } }] })}\n\n`;
+    return `${held.first.withText(held.texts.join(''))}\n\n`;
   }
 }
 
-type ChatChunk = {
-  id?: unknown;
-  model?: unknown;
-  choices: [{ index: 0; delta: { content: string } }];
-};
+/**
+ * A plain text delta of either wire format: its text, what it may be joined with (`joins`: the
+ * same completion or output item), and its event with another text in place of its own.
+ */
+type TextChunk = { text: string; joins: string; withText(text: string): string };
 
-const CHUNK_FIELDS = new Set([
+const CHAT_CHUNK_FIELDS = new Set([
   'id',
   'object',
   'created',
@@ -361,12 +362,26 @@ const CHUNK_FIELDS = new Set([
   'usage',
   'obfuscation',
 ]);
-const CHOICE_FIELDS = new Set(['index', 'delta', 'finish_reason', 'logprobs']);
+const CHAT_CHOICE_FIELDS = new Set(['index', 'delta', 'finish_reason', 'logprobs']);
+const RESPONSES_DELTA_FIELDS = new Set([
+  'type',
+  'sequence_number',
+  'item_id',
+  'output_index',
+  'content_index',
+  'delta',
+  'logprobs',
+  'obfuscation',
+]);
+const RESPONSES_DELTA_EVENT = 'event: response.output_text.delta\n';
 
-/** The chunk and its text when `event` is a plain text delta of a Chat Completions stream. */
-function textChunk(event: string): { value: ChatChunk; text: string } | undefined {
-  if (!event.startsWith('data:') || event.includes('\n')) return undefined;
-  const data = event.charCodeAt(5) === 32 ? event.slice(6) : event.slice(5);
+/** `event` as a text chunk when it is one (Chat Completions or the Responses API), else undefined. */
+function textChunk(event: string): TextChunk | undefined {
+  // Chat Completions: a single `data:` line. Responses: `event: <type>` then a `data:` line.
+  const named = event.startsWith(RESPONSES_DELTA_EVENT);
+  const line = named ? event.slice(RESPONSES_DELTA_EVENT.length) : event;
+  if (!line.startsWith('data:') || line.includes('\n')) return undefined;
+  const data = line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5);
   if (data.charCodeAt(0) !== 123 /* { */) return undefined;
   let value: Record<string, unknown>;
   try {
@@ -374,17 +389,39 @@ function textChunk(event: string): { value: ChatChunk; text: string } | undefine
   } catch {
     return undefined;
   }
+  return named ? responsesText(value) : chatText(value);
+}
+
+/** A Chat Completions chunk whose one choice carries text and nothing else of note. */
+function chatText(value: Record<string, unknown>): TextChunk | undefined {
   if (value.object !== 'chat.completion.chunk' || value.usage != null) return undefined;
-  for (const key in value) if (!CHUNK_FIELDS.has(key)) return undefined;
+  for (const key in value) if (!CHAT_CHUNK_FIELDS.has(key)) return undefined;
   const choices = value.choices;
   if (!Array.isArray(choices) || choices.length !== 1) return undefined;
   const choice = choices[0] as Record<string, unknown>;
   if (choice.index !== 0 || choice.finish_reason != null || choice.logprobs != null) return undefined;
-  for (const key in choice) if (!CHOICE_FIELDS.has(key)) return undefined;
+  for (const key in choice) if (!CHAT_CHOICE_FIELDS.has(key)) return undefined;
   const delta = choice.delta as Record<string, unknown> | null;
   if (delta === null || typeof delta !== 'object' || typeof delta.content !== 'string') return undefined;
   for (const key in delta) {
     if (key !== 'content' && key !== 'role' && delta[key] != null) return undefined;
   }
-  return { value: value as ChatChunk, text: delta.content };
+  return {
+    text: delta.content,
+    joins: `${String(value.id)}\u0000${String(value.model)}`,
+    withText: (content) =>
+      `data: ${JSON.stringify({ ...value, choices: [{ ...choice, delta: { ...delta, content } }] })}`,
+  };
+}
+
+/** A Responses API `response.output_text.delta` without log probabilities. */
+function responsesText(value: Record<string, unknown>): TextChunk | undefined {
+  if (value.type !== 'response.output_text.delta' || typeof value.delta !== 'string') return undefined;
+  if (Array.isArray(value.logprobs) ? value.logprobs.length > 0 : value.logprobs != null) return undefined;
+  for (const key in value) if (!RESPONSES_DELTA_FIELDS.has(key)) return undefined;
+  return {
+    text: value.delta,
+    joins: `${String(value.item_id)}\u0000${String(value.output_index)}\u0000${String(value.content_index)}`,
+    withText: (delta) => `${RESPONSES_DELTA_EVENT}data: ${JSON.stringify({ ...value, delta })}`,
+  };
 }
