@@ -16,20 +16,19 @@ import http from 'node:http';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createServerDatabase, dropServerDatabases } from './databases.ts';
-import { busyPercent } from './machine.ts';
+import { busyPercent, MEMORY_PROBE, type Memory, processMemory } from './machine.ts';
 
 const STREAMS = Number(process.env.EVENTS_STREAMS ?? 1000);
 const BATCH = 100;
 const CHANGES = Number(process.env.EVENTS_CHANGES ?? 200);
 const FANOUT_CHANGES = Number(process.env.EVENTS_FANOUT_CHANGES ?? 50);
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-const MEMORY_PRELOAD = fileURLToPath(new URL('./events-memory.ts', import.meta.url));
 const agent = new http.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
 
-type Server = { proc: ChildProcess; url: string; stderr: () => string };
+type Server = { proc: ChildProcess; url: string };
 
 function startServer(databaseUrl: string): Promise<Server> {
-  const proc = spawn(process.execPath, ['--expose-gc', '--import', MEMORY_PRELOAD, MAIN], {
+  const proc = spawn(process.execPath, ['--expose-gc', '--import', MEMORY_PROBE, MAIN], {
     env: {
       PATH: process.env.PATH ?? '',
       PORT: '0',
@@ -53,25 +52,12 @@ function startServer(databaseUrl: string): Promise<Server> {
         output = '';
         proc.stdout?.off('data', onData);
         proc.stdout?.resume();
-        resolve({ proc, url: match[1], stderr: () => errors });
+        resolve({ proc, url: match[1] });
       }
     };
     proc.stdout?.on('data', onData);
     proc.once('exit', (code) => reject(new Error(`server exited ${code}:\n${output}${errors}`)));
   });
-}
-
-type Memory = { rss: number; heapUsed: number; external: number; arrayBuffers: number };
-
-/** The server's memory after a full collection (./events-memory.ts answers SIGUSR2). */
-async function memoryOf(server: Server): Promise<Memory> {
-  const seen = server.stderr().length;
-  server.proc.kill('SIGUSR2');
-  for (;;) {
-    const line = /MEMORY (\{[^\n]*\})\n/.exec(server.stderr().slice(seen))?.[1];
-    if (line) return JSON.parse(line) as Memory;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** One open stream: the time each change id first arrived on it. */
@@ -165,14 +151,14 @@ try {
   for (let i = 0; i < 20; i++) await addTask(b, `warm-${i % 10}`, `warm ${i}`);
   closeAll(warm);
   await new Promise((resolve) => setTimeout(resolve, 1500));
-  const before = await memoryOf(a);
+  const before = await processMemory(a.proc.pid as number);
 
   // One stream per user.
   const opened = performance.now();
   const streams = await openMany(a, (i) => `user-${i}`);
   const openSeconds = (performance.now() - opened) / 1000;
   await new Promise((resolve) => setTimeout(resolve, 1500));
-  const after = await memoryOf(a);
+  const after = await processMemory(a.proc.pid as number);
   const perUser: number[] = [];
   for (let i = 0; i < CHANGES; i++) {
     const who = Math.floor(Math.random() * STREAMS);

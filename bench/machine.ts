@@ -3,8 +3,9 @@
 // background processes: checkpointer, WAL writer...), the WebSocket bridge process, and everything
 // else ("other": other programs, other databases' backends, kernel work no process is charged for). On a shared 2-core machine the "other"
 // share says whether a row was disturbed. Without /proc every figure is NaN.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
@@ -209,4 +210,31 @@ export async function waitForQuiet(
     busy = await busyPercent();
   }
   return busy;
+}
+
+/** The preload that makes an app answer `processMemory` (give its node `--expose-gc --import` it). */
+export const MEMORY_PROBE = fileURLToPath(new URL('./memory-probe.ts', import.meta.url));
+
+export type Memory = {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+};
+
+/** An app's memory after a full GC, asked of ./memory-probe.ts (and a heap snapshot to `snapshot`). */
+export async function processMemory(pid: number, snapshot?: string): Promise<Memory> {
+  const base = `/tmp/taskchat-memory-${pid}`;
+  rmSync(`${base}.json`, { force: true });
+  if (snapshot) writeFileSync(`${base}.cmd`, `snapshot ${snapshot}`);
+  process.kill(pid, 'SIGUSR2');
+  const deadline = performance.now() + 300_000;
+  while (!existsSync(`${base}.json`)) {
+    if (performance.now() > deadline) throw new Error('the app did not report its memory');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const memory = JSON.parse(readFileSync(`${base}.json`, 'utf8')) as Memory;
+  rmSync(`${base}.json`, { force: true });
+  return memory;
 }

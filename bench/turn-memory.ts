@@ -1,6 +1,6 @@
 // Memory a streamed turn holds while in flight (issue 25: <= 150 KB a turn with 1,000 at once).
 // The real path (./real-path.ts: the app as `npm start` runs it, its model over HTTP, pg on a
-// bench database), with the app's node given `--expose-gc` and ./turn-memory-probe.ts. N streamed
+// bench database), with the app's node given `--expose-gc` and ./memory-probe.ts. N streamed
 // turns are opened at once against a model that streams slowly, so all N are in flight together;
 // once the model has been asked for every turn's reply, the app collects its garbage and reports
 // process.memoryUsage(). The figure per turn is (in flight - idle) / N, for heapUsed, external,
@@ -19,37 +19,17 @@
 // Read the figures per turn from a run without snapshots: a snapshot's own collection drops compiled
 // code the idle reading still counted, so with them the figures per turn come out about 30 KB low.
 // BENCH_APP_DIR runs another checkout's app (a before/after pair).
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { createServerDatabase, dropServerDatabases, RUN_TAG } from './databases.ts';
-import { processRssKb } from './machine.ts';
-import { type RealPath, startRealPath } from './real-path.ts';
+import { MEMORY_PROBE, type Memory, processMemory, processRssKb } from './machine.ts';
+import { startRealPath } from './real-path.ts';
 
 const COUNTS = (process.env.TURN_MEMORY_N ?? '200,500').split(',').map(Number);
 const SNAPSHOT = Number(process.env.TURN_MEMORY_SNAPSHOT ?? '0');
 /** The reply: 40 tokens, slow enough that every turn of a batch is open at once. */
 const TOKENS = Number(process.env.TURN_MEMORY_TOKENS ?? '40');
 const PACE_MS = Number(process.env.TURN_MEMORY_PACE_MS ?? '1000');
-const PROBE = fileURLToPath(new URL('./turn-memory-probe.ts', import.meta.url));
-
-type Memory = { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
-
-/** Asks the app for its memory after a full GC (and a heap snapshot at `snapshot`). */
-async function memoryOf(path: RealPath, snapshot?: string): Promise<Memory> {
-  const base = `/tmp/turn-memory-${path.serverPid}`;
-  rmSync(`${base}.json`, { force: true });
-  if (snapshot) writeFileSync(`${base}.cmd`, `snapshot ${snapshot}`);
-  process.kill(path.serverPid, 'SIGUSR2');
-  const deadline = performance.now() + 300_000;
-  while (!existsSync(`${base}.json`)) {
-    if (performance.now() > deadline) throw new Error('the app did not report its memory');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  const memory = JSON.parse(readFileSync(`${base}.json`, 'utf8')) as Memory;
-  rmSync(`${base}.json`, { force: true });
-  return memory;
-}
 
 const kb = (bytes: number) => bytes / 1024;
 
@@ -113,7 +93,7 @@ async function main(): Promise<void> {
       const path = await startRealPath({
         databaseUrl,
         runTag: `${RUN_TAG}m${n}`,
-        nodeArgs: ['--expose-gc', '--import', PROBE],
+        nodeArgs: ['--expose-gc', '--import', MEMORY_PROBE],
       });
       try {
         // Warm: JIT, pool connections, the model's keep-alive sockets.
@@ -121,7 +101,7 @@ async function main(): Promise<void> {
         for (let i = 0; i < 3; i++) await path.batch(Math.min(n, 200), true);
         await path.setReply(TOKENS, PACE_MS);
         const snapIdle = SNAPSHOT === n ? `/tmp/turn-memory-idle-${n}.heapsnapshot` : undefined;
-        const idle = await memoryOf(path, snapIdle);
+        const idle = await processMemory(path.serverPid, snapIdle);
         const requests = (await path.modelStats()).requests;
         const started = performance.now();
         const done = path.batch(n, true);
@@ -143,7 +123,7 @@ async function main(): Promise<void> {
         // A few tokens into every reply.
         await new Promise((resolve) => setTimeout(resolve, 3 * PACE_MS));
         const snapBusy = SNAPSHOT === n ? `/tmp/turn-memory-busy-${n}.heapsnapshot` : undefined;
-        const busy = await memoryOf(path, snapBusy);
+        const busy = await processMemory(path.serverPid, snapBusy);
         const rssNow = processRssKb(path.serverPid);
         // Late in every reply (the first turns opened are a few tokens from their end): what a
         // turn's memory grows by per streamed token.
@@ -151,7 +131,7 @@ async function main(): Promise<void> {
         const earlyTokens = (performance.now() - started - openMs / 2) / PACE_MS;
         await new Promise((resolve) => setTimeout(resolve, Math.max(0, lateAt - performance.now())));
         const snapLate = SNAPSHOT === n ? `/tmp/turn-memory-late-${n}.heapsnapshot` : undefined;
-        const late = await memoryOf(path, snapLate);
+        const late = await processMemory(path.serverPid, snapLate);
         const lateTokens = (performance.now() - started - openMs / 2) / PACE_MS;
         const results = await done;
         const failed = results.filter((r) => !r.ok);

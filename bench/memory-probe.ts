@@ -1,11 +1,12 @@
-// Preloaded into the app by ./turn-memory.ts (`--import`): on SIGUSR2, a full garbage collection,
-// then the process's memory (or a heap snapshot, when the bench asked for one) written to a file
-// the bench reads, so a figure per turn in flight is what the turns keep alive, not garbage
-// waiting for the next collection, and does not depend on how busy the machine is.
+// Preloaded into an app a bench measures (`--expose-gc --import`, see `processMemory` in
+// ./machine.ts; ./turn-memory.ts, ./events.ts): on SIGUSR2, a full garbage collection, then the
+// process's memory (and a heap snapshot, when the bench asked for one) written to a file the bench
+// reads, so a figure per turn or per stream is what they keep alive, not garbage waiting for the
+// next collection, and does not depend on how busy the machine is.
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { writeHeapSnapshot } from 'node:v8';
 
-const base = `/tmp/turn-memory-${process.pid}`;
+const base = `/tmp/taskchat-memory-${process.pid}`;
 
 process.on('SIGUSR2', () => {
   const gc = (globalThis as { gc?: () => void }).gc;
