@@ -33,7 +33,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { PassThrough, type Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import zlib from 'node:zlib';
 
 export type ModelFetchOptions = {
@@ -225,11 +225,8 @@ function inflated(res: http.IncomingMessage): Readable {
         : encoding === 'br'
           ? zlib.createBrotliDecompress()
           : undefined;
-  if (!inflate) return res;
-  const out = new PassThrough();
-  res.pipe(inflate).pipe(out);
-  inflate.on('error', (error) => out.destroy(error));
-  return out;
+  // `pipeline` hands a broken response on as the inflater's error, and its backpressure back.
+  return inflate ? pipeline(res, inflate, () => {}) : res;
 }
 
 function headersOf(headers: HeadersInit | undefined): Record<string, string> {
@@ -250,8 +247,9 @@ function responseHeaders(raw: string[]): Headers {
 }
 
 /**
- * Joins consecutive text-only Chat Completions chunks of one stream. Text in, text out: whole
- * events are handed on, in order, each followed by its blank line.
+ * Joins consecutive plain text chunks of one stream (`textChunk`: Chat Completions or the
+ * Responses API). Text in, text out: whole events are handed on, in order, each followed by its
+ * blank line.
  */
 class TextBatcher {
   private rest = '';
